@@ -1,0 +1,774 @@
+//! The io_uring driver of one worker: the ring, the table of operations in flight, and the
+//! dispatch of completions to the futures waiting on them.
+//!
+//! Ownership rule: every buffer, iovec array or fd handed to the kernel lives in an `Op` slot
+//! of this driver until the kernel's final completion for it arrives, also when the future that
+//! asked for it was dropped (the slot is then marked orphaned and freed on completion). A late
+//! accept completion for an orphaned accept closes its fd. Nothing here knows about HTTP.
+
+use super::bufring::BufRing;
+use bytes::{Bytes, BytesMut};
+use io_uring::{IoUring, cqueue, opcode, squeue, types};
+use slab::Slab;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// user_data of the eventfd read that wakes a blocked worker.
+const EVENTFD_KEY: u64 = u64::MAX;
+/// user_data of fire-and-forget operations (cancel, close) whose completion nobody awaits.
+const IGNORED_KEY: u64 = u64::MAX - 1;
+/// Buffer group id of the provided-buffer ring.
+const BUFFER_GROUP: u16 = 0;
+/// When this many accepted fds wait in an accept slot, the multishot accept is paused
+/// (cancelled) until the accept loop drains them; the listen backlog holds the rest.
+const ACCEPT_QUEUE_PAUSE_COUNT: usize = 256;
+/// Hard bound: fds that still arrive beyond this (between the pause and its cancel taking
+/// effect) are closed, which the client sees as a refused connection.
+const ACCEPT_QUEUE_MAX: usize = 2 * ACCEPT_QUEUE_PAUSE_COUNT;
+
+/// What the start-up probe found and chose.
+#[derive(Clone, Copy, Debug)]
+pub struct Features {
+    /// Ring set-up flags that the kernel accepted.
+    pub setup: &'static str,
+    /// Multishot receive into the provided-buffer ring (else single-shot recv per connection).
+    pub recv_multishot: bool,
+    /// Multishot accept (else one accept at a time).
+    pub accept_multishot: bool,
+}
+
+/// Memory the kernel may read or write while an operation is in flight.
+pub(crate) enum OpData {
+    None,
+    /// A single-shot receive into this buffer's spare capacity (fallback path).
+    Recv(BytesMut),
+    /// A vectored send.
+    Send(Box<SendBuffers>),
+}
+
+/// The chunks of one `sendmsg` and the iovec/msghdr that point into them.
+pub(crate) struct SendBuffers {
+    pub(crate) chunks: Vec<Bytes>,
+    iovecs: Vec<libc::iovec>,
+    msghdr: libc::msghdr,
+}
+
+/// Most iovecs in one sendmsg (well under IOV_MAX).
+const SEND_IOVECS_MAX: usize = 64;
+
+impl SendBuffers {
+    pub(crate) fn new(chunks: Vec<Bytes>) -> Box<SendBuffers> {
+        Box::new(SendBuffers {
+            chunks,
+            iovecs: Vec::with_capacity(8),
+            // SAFETY: an all-zero msghdr is a valid empty message header.
+            msghdr: unsafe { std::mem::zeroed() },
+        })
+    }
+
+    /// Drops `sent` bytes from the front (after a short write).
+    pub(crate) fn advance(&mut self, mut sent: usize) {
+        let mut consumed = 0;
+        for chunk in &mut self.chunks {
+            if sent >= chunk.len() {
+                sent -= chunk.len();
+                consumed += 1;
+            } else {
+                let _ = chunk.split_to(sent);
+                break;
+            }
+        }
+        self.chunks.drain(..consumed);
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.chunks.iter().map(Bytes::len).sum()
+    }
+
+    fn prepare(&mut self) -> *const libc::msghdr {
+        self.iovecs.clear();
+        for chunk in self.chunks.iter().filter(|c| !c.is_empty()).take(SEND_IOVECS_MAX) {
+            self.iovecs.push(libc::iovec {
+                iov_base: chunk.as_ptr() as *mut libc::c_void,
+                iov_len: chunk.len(),
+            });
+        }
+        self.msghdr.msg_iov = self.iovecs.as_mut_ptr();
+        self.msghdr.msg_iovlen = self.iovecs.len() as _;
+        &self.msghdr
+    }
+}
+
+enum Op {
+    Single {
+        result: Option<(i32, u32)>,
+        waker: Option<Waker>,
+        data: OpData,
+        orphaned: bool,
+    },
+    Accept {
+        ready: VecDeque<RawFd>,
+        error: Option<i32>,
+        armed: bool,
+        waker: Option<Waker>,
+        orphaned: bool,
+        /// A cancel was sent because `ready` is full; re-armed once drained.
+        pausing: bool,
+        listener: RawFd,
+    },
+    Recv {
+        data: BytesMut,
+        eof: bool,
+        error: Option<i32>,
+        armed: bool,
+        cancelling: bool,
+        waker: Option<Waker>,
+        orphaned: bool,
+        fd: RawFd,
+    },
+}
+
+pub(crate) struct Driver {
+    // Field order matters: the ring must drop (and release the buffer group) before `bufs`.
+    ring: IoUring,
+    ops: Slab<Op>,
+    bufs: Option<BufRing>,
+    features: Features,
+    eventfd: RawFd,
+    eventfd_value: Box<u64>,
+    recv_pending_bytes_max: usize,
+    woken: Vec<Waker>,
+}
+
+/// Set-up flag combinations, most wanted first.
+const SETUPS: [&str; 3] = [
+    "SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG",
+    "COOP_TASKRUN|TASKRUN_FLAG",
+    "none",
+];
+
+fn build_ring(entries: u32) -> io::Result<(IoUring, &'static str)> {
+    let mut last_error = None;
+    for setup in SETUPS {
+        let mut builder = IoUring::builder();
+        match setup {
+            "SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG" => {
+                builder
+                    .setup_single_issuer()
+                    .setup_defer_taskrun()
+                    .setup_taskrun_flag();
+            }
+            "COOP_TASKRUN|TASKRUN_FLAG" => {
+                builder.setup_coop_taskrun().setup_taskrun_flag();
+            }
+            _ => {}
+        }
+        builder.setup_cqsize(entries.saturating_mul(4));
+        match builder.build(entries) {
+            Ok(ring) => return Ok((ring, setup)),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other("io_uring set-up failed")))
+}
+
+const REQUIRED_OPCODES: [(u8, &str); 6] = [
+    (opcode::Accept::CODE, "accept"),
+    (opcode::Recv::CODE, "recv"),
+    (opcode::SendMsg::CODE, "sendmsg"),
+    (opcode::AsyncCancel::CODE, "async_cancel"),
+    (opcode::Close::CODE, "close"),
+    (opcode::Read::CODE, "read"),
+];
+
+impl Driver {
+    pub(crate) fn new(
+        limits: &crate::limits::RuntimeLimits,
+        eventfd: RawFd,
+    ) -> io::Result<Driver> {
+        let (ring, setup) = build_ring(limits.ring_entries_count)?;
+        if !ring.params().is_feature_ext_arg() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "io_uring lacks IORING_FEAT_EXT_ARG (kernel older than 5.11)",
+            ));
+        }
+        let mut probe = io_uring::Probe::new();
+        ring.submitter().register_probe(&mut probe)?;
+        for (code, name) in REQUIRED_OPCODES {
+            if !probe.is_supported(code) {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("io_uring lacks the {name} operation"),
+                ));
+            }
+        }
+        let bufs = BufRing::new(
+            limits.recv_buffer_count,
+            limits.recv_buffer_bytes,
+            BUFFER_GROUP,
+        );
+        // SAFETY: the ring memory lives in `bufs`, which the driver keeps until after the ring
+        // is dropped (field order), so it stays valid for as long as the group is registered.
+        let registered = unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                bufs.ring_addr(),
+                bufs.count(),
+                bufs.group,
+                0,
+            )
+        }
+        .is_ok();
+        let mut driver = Driver {
+            ring,
+            ops: Slab::with_capacity(1024),
+            bufs: registered.then_some(bufs),
+            features: Features {
+                setup,
+                recv_multishot: false,
+                accept_multishot: registered,
+            },
+            eventfd,
+            eventfd_value: Box::new(0),
+            recv_pending_bytes_max: limits.recv_pending_bytes_max,
+            woken: Vec::new(),
+        };
+        driver.features.recv_multishot = registered && driver.probe_recv_multishot();
+        driver.arm_eventfd();
+        Ok(driver)
+    }
+
+    pub(crate) fn features(&self) -> Features {
+        self.features
+    }
+
+    /// Tries a multishot receive on a socketpair; true when the kernel delivers into a
+    /// provided buffer and keeps the operation armed.
+    fn probe_recv_multishot(&mut self) -> bool {
+        let mut fds = [0 as RawFd; 2];
+        // SAFETY: passes a live two-element array for the new fds, as socketpair(2) requires.
+        let created = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        if created != 0 {
+            return false;
+        }
+        let entry = opcode::RecvMulti::new(types::Fd(fds[0]), BUFFER_GROUP)
+            .build()
+            .user_data(IGNORED_KEY - 1);
+        let mut works = false;
+        if self.push(entry).is_ok() {
+            let byte = [1u8];
+            // SAFETY: writes one byte from a live local array to our own socket.
+            unsafe { libc::write(fds[1], byte.as_ptr().cast(), 1) };
+            let _ = self.ring.submit_and_wait(1);
+            let mut recycle = Vec::new();
+            for cqe in self.ring.completion() {
+                if cqe.user_data() == IGNORED_KEY - 1 {
+                    works = cqe.result() == 1 && cqueue::more(cqe.flags());
+                    if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
+                        recycle.push(bid);
+                    }
+                }
+            }
+            if let Some(bufs) = self.bufs.as_mut() {
+                recycle.into_iter().for_each(|bid| bufs.recycle(bid));
+            }
+        }
+        // Closing both ends ends the probe's receive; drain until its final completion.
+        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fds[0])).all())
+            .build()
+            .user_data(IGNORED_KEY);
+        let _ = self.push(cancel);
+        sys_close_pair(fds);
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let mut finished = !works;
+        while !finished && Instant::now() < deadline {
+            let ts = types::Timespec::from(Duration::from_millis(50));
+            let args = types::SubmitArgs::new().timespec(&ts);
+            let _ = self.ring.submitter().submit_with_args(1, &args);
+            let mut recycle = Vec::new();
+            for cqe in self.ring.completion() {
+                if cqe.user_data() == IGNORED_KEY - 1 {
+                    if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
+                        recycle.push(bid);
+                    }
+                    finished |= !cqueue::more(cqe.flags());
+                }
+            }
+            if let Some(bufs) = self.bufs.as_mut() {
+                recycle.into_iter().for_each(|bid| bufs.recycle(bid));
+            }
+        }
+        works && finished
+    }
+
+    fn arm_eventfd(&mut self) {
+        let buf: *mut u64 = &mut *self.eventfd_value;
+        let entry = opcode::Read::new(types::Fd(self.eventfd), buf.cast(), 8)
+            .build()
+            .user_data(EVENTFD_KEY);
+        // A full queue is flushed inside push; a second failure means the ring is unusable,
+        // and the next wait will report it.
+        let _ = self.push(entry);
+    }
+
+    /// Queues one SQE, flushing the submission queue first if it is full.
+    fn push(&mut self, entry: squeue::Entry) -> io::Result<()> {
+        // SAFETY: every entry built by this driver points only at memory owned by an `Op`
+        // slot (or the driver itself) that outlives the operation, per the module invariant.
+        if unsafe { self.ring.submission().push(&entry) }.is_ok() {
+            return Ok(());
+        }
+        self.ring.submit()?;
+        // SAFETY: as above.
+        unsafe { self.ring.submission().push(&entry) }
+            .map_err(|_| io::Error::other("io_uring submission queue full"))
+    }
+
+    /// Operations in flight that the kernel still owns (the eventfd read excluded).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.ops.len()
+    }
+
+    // ----- single-shot operations -----
+
+    /// Starts a single-shot operation; `build` receives the slot's data (already at its final
+    /// heap address) and returns the SQE.
+    pub(crate) fn start_single(
+        &mut self,
+        mut data: OpData,
+        build: impl FnOnce(&mut OpData) -> squeue::Entry,
+    ) -> io::Result<usize> {
+        let entry = build(&mut data);
+        let key = self.ops.insert(Op::Single {
+            result: None,
+            waker: None,
+            data,
+            orphaned: false,
+        });
+        if let Err(error) = self.push(entry.user_data(key as u64)) {
+            self.ops.remove(key);
+            return Err(error);
+        }
+        Ok(key)
+    }
+
+    pub(crate) fn start_send(&mut self, fd: RawFd, buffers: Box<SendBuffers>) -> io::Result<usize> {
+        self.start_single(OpData::Send(buffers), |data| {
+            let OpData::Send(buffers) = data else {
+                unreachable!("start_send always passes OpData::Send")
+            };
+            let msghdr = buffers.prepare();
+            opcode::SendMsg::new(types::Fd(fd), msghdr)
+                .flags(libc::MSG_NOSIGNAL as u32)
+                .build()
+        })
+    }
+
+    pub(crate) fn start_recv(&mut self, fd: RawFd, mut buffer: BytesMut) -> io::Result<usize> {
+        const RECV_BYTES: usize = 8192;
+        buffer.reserve(RECV_BYTES);
+        self.start_single(OpData::Recv(buffer), |data| {
+            let OpData::Recv(buffer) = data else {
+                unreachable!("start_recv always passes OpData::Recv")
+            };
+            let spare = buffer.spare_capacity_mut();
+            opcode::Recv::new(types::Fd(fd), spare.as_mut_ptr().cast(), spare.len() as u32)
+                .build()
+        })
+    }
+
+    /// Polls a single-shot operation; on completion frees the slot and returns result, flags
+    /// and the data handed to the kernel.
+    pub(crate) fn poll_single(&mut self, key: usize, cx: &mut Context<'_>) -> Poll<(i32, OpData)> {
+        let Some(Op::Single { result, waker, .. }) = self.ops.get_mut(key) else {
+            return Poll::Ready((-libc::ECANCELED, OpData::None));
+        };
+        match result {
+            Some(_) => {
+                let Op::Single { result, data, .. } = self.ops.remove(key) else {
+                    unreachable!("slot kind checked above")
+                };
+                let (res, _flags) = result.unwrap_or((-libc::ECANCELED, 0));
+                Poll::Ready((res, data))
+            }
+            None => {
+                set_waker(waker, cx);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The future of a single-shot operation was dropped: free now if done, else orphan the
+    /// slot (its data stays alive until the kernel's completion) and ask the kernel to cancel.
+    pub(crate) fn drop_single(&mut self, key: usize) {
+        let Some(Op::Single { result, orphaned, .. }) = self.ops.get_mut(key) else {
+            return;
+        };
+        if result.is_some() {
+            self.ops.remove(key);
+            return;
+        }
+        *orphaned = true;
+        let cancel = opcode::AsyncCancel::new(key as u64)
+            .build()
+            .user_data(IGNORED_KEY);
+        let _ = self.push(cancel);
+    }
+
+    // ----- accept -----
+
+    pub(crate) fn start_accept(&mut self, listener: RawFd) -> io::Result<usize> {
+        let key = self.ops.insert(Op::Accept {
+            ready: VecDeque::new(),
+            error: None,
+            armed: false,
+            waker: None,
+            orphaned: false,
+            pausing: false,
+            listener,
+        });
+        self.arm_accept(key)?;
+        Ok(key)
+    }
+
+    fn arm_accept(&mut self, key: usize) -> io::Result<()> {
+        let Some(Op::Accept { armed, listener, .. }) = self.ops.get_mut(key) else {
+            return Ok(());
+        };
+        let fd = types::Fd(*listener);
+        *armed = true;
+        let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+        let entry = if self.features.accept_multishot {
+            opcode::AcceptMulti::new(fd).flags(flags).build()
+        } else {
+            opcode::Accept::new(fd, std::ptr::null_mut(), std::ptr::null_mut())
+                .flags(flags)
+                .build()
+        };
+        self.push(entry.user_data(key as u64))
+    }
+
+    pub(crate) fn poll_accept(&mut self, key: usize, cx: &mut Context<'_>) -> Poll<io::Result<RawFd>> {
+        let Some(Op::Accept { ready, error, armed, waker, .. }) = self.ops.get_mut(key) else {
+            return Poll::Ready(Err(io::Error::other("accept slot missing")));
+        };
+        if let Some(fd) = ready.pop_front() {
+            return Poll::Ready(Ok(fd));
+        }
+        if let Some(code) = error.take() {
+            return Poll::Ready(Err(io::Error::from_raw_os_error(code)));
+        }
+        set_waker(waker, cx);
+        if !*armed && let Err(error) = self.arm_accept(key) {
+            return Poll::Ready(Err(error));
+        }
+        Poll::Pending
+    }
+
+    /// Stops accepting: queued fds are closed, the kernel operation is cancelled, and the slot
+    /// is freed when its final completion arrives (late fds are closed then too).
+    pub(crate) fn drop_accept(&mut self, key: usize) {
+        let Some(Op::Accept { ready, armed, orphaned, .. }) = self.ops.get_mut(key) else {
+            return;
+        };
+        ready.drain(..).for_each(super::sys::close);
+        if !*armed {
+            self.ops.remove(key);
+            return;
+        }
+        *orphaned = true;
+        let cancel = opcode::AsyncCancel::new(key as u64)
+            .build()
+            .user_data(IGNORED_KEY);
+        let _ = self.push(cancel);
+    }
+
+    // ----- multishot receive -----
+
+    pub(crate) fn start_recv_multi(&mut self, fd: RawFd) -> usize {
+        self.ops.insert(Op::Recv {
+            data: BytesMut::new(),
+            eof: false,
+            error: None,
+            armed: false,
+            cancelling: false,
+            waker: None,
+            orphaned: false,
+            fd,
+        })
+    }
+
+    /// Moves received bytes into `out`. `Ready(Ok(0))` is end of stream.
+    pub(crate) fn poll_recv_multi(
+        &mut self,
+        key: usize,
+        cx: &mut Context<'_>,
+        out: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        let Some(Op::Recv { data, eof, error, armed, cancelling, waker, fd, .. }) = self.ops.get_mut(key)
+        else {
+            return Poll::Ready(Err(io::Error::other("receive slot missing")));
+        };
+        if !data.is_empty() {
+            let n = data.len();
+            if out.is_empty() {
+                std::mem::swap(out, data);
+            } else {
+                out.extend_from_slice(data);
+                data.clear();
+            }
+            return Poll::Ready(Ok(n));
+        }
+        if let Some(code) = error.take() {
+            *eof = true;
+            return Poll::Ready(Err(io::Error::from_raw_os_error(code)));
+        }
+        if *eof {
+            return Poll::Ready(Ok(0));
+        }
+        set_waker(waker, cx);
+        if !*armed && !*cancelling {
+            *armed = true;
+            let entry = opcode::RecvMulti::new(types::Fd(*fd), BUFFER_GROUP)
+                .build()
+                .user_data(key as u64);
+            if let Err(error) = self.push(entry) {
+                return Poll::Ready(Err(error));
+            }
+        }
+        Poll::Pending
+    }
+
+    /// The connection is gone: cancel its receive; the slot is freed on the final completion.
+    pub(crate) fn drop_recv_multi(&mut self, key: usize) {
+        let Some(Op::Recv { armed, orphaned, .. }) = self.ops.get_mut(key) else {
+            return;
+        };
+        if !*armed {
+            self.ops.remove(key);
+            return;
+        }
+        *orphaned = true;
+        // The fd-wide cancel issued by `close_socket` reaches this operation too.
+    }
+
+    /// Cancels every operation on `fd`, then closes it (hard-linked so the close runs only
+    /// after the cancel, and the fd number cannot be reused while operations still name it).
+    pub(crate) fn close_socket(&mut self, fd: RawFd) {
+        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fd)).all())
+            .build()
+            .flags(squeue::Flags::IO_HARDLINK)
+            .user_data(IGNORED_KEY);
+        let close = opcode::Close::new(types::Fd(fd)).build().user_data(IGNORED_KEY);
+        // Both must land in the same submission batch for the link to hold.
+        let free = {
+            let sq = self.ring.submission();
+            sq.capacity() - sq.len()
+        };
+        if free < 2 && self.ring.submit().is_err() {
+            super::sys::close(fd);
+            return;
+        }
+        if self.push(cancel).is_err() || self.push(close).is_err() {
+            super::sys::close(fd);
+        }
+    }
+
+    // ----- the loop -----
+
+    /// Submits queued SQEs and, when `wait` is set, blocks until a completion arrives or
+    /// `timeout` passes. Then dispatches every completion and returns the wakers to call.
+    pub(crate) fn turn(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<Vec<Waker>> {
+        let submitted = match (wait, timeout) {
+            (false, _) => self.ring.submit_and_wait(0),
+            (true, None) => self.ring.submit_and_wait(1),
+            (true, Some(timeout)) => {
+                let ts = types::Timespec::from(timeout);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(1, &args)
+            }
+        };
+        match submitted {
+            Ok(_) => {}
+            Err(error)
+                if matches!(
+                    error.raw_os_error(),
+                    Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN)
+                ) => {}
+            Err(error) => return Err(error),
+        }
+        self.dispatch();
+        Ok(std::mem::take(&mut self.woken))
+    }
+
+    /// Gives back the (now empty) waker list so its allocation is reused.
+    pub(crate) fn recycle_wakers(&mut self, mut wakers: Vec<Waker>) {
+        wakers.clear();
+        if self.woken.capacity() < wakers.capacity() {
+            self.woken = wakers;
+        }
+    }
+
+    fn dispatch(&mut self) {
+        let mut rearm_eventfd = false;
+        loop {
+            let cqe = {
+                let mut completion = self.ring.completion();
+                completion.sync();
+                match completion.next() {
+                    Some(cqe) => cqe,
+                    None => break,
+                }
+            };
+            match cqe.user_data() {
+                EVENTFD_KEY => rearm_eventfd = true,
+                IGNORED_KEY => {}
+                key => self.complete(key as usize, cqe.result(), cqe.flags()),
+            }
+        }
+        if rearm_eventfd {
+            self.arm_eventfd();
+        }
+    }
+
+    fn complete(&mut self, key: usize, res: i32, flags: u32) {
+        let more = cqueue::more(flags);
+        let Some(op) = self.ops.get_mut(key) else {
+            // A buffer may still ride on a completion for a slot we no longer know.
+            self.recycle_buffer(res, flags);
+            return;
+        };
+        match op {
+            Op::Single { result, waker, orphaned, .. } => {
+                if *orphaned {
+                    self.ops.remove(key);
+                    return;
+                }
+                *result = Some((res, flags));
+                if let Some(waker) = waker.take() {
+                    self.woken.push(waker);
+                }
+            }
+            Op::Accept { ready, error, armed, waker, orphaned, pausing, .. } => {
+                *armed = more;
+                if !more {
+                    *pausing = false;
+                }
+                if res >= 0 {
+                    if *orphaned || ready.len() >= ACCEPT_QUEUE_MAX {
+                        super::sys::close(res);
+                    } else {
+                        ready.push_back(res);
+                    }
+                } else if res != -libc::ECANCELED && !*orphaned {
+                    *error = Some(-res);
+                }
+                if *orphaned && !more {
+                    self.ops.remove(key);
+                    return;
+                }
+                let pause = more && !*pausing && ready.len() >= ACCEPT_QUEUE_PAUSE_COUNT;
+                if pause {
+                    *pausing = true;
+                }
+                if let Some(waker) = waker.take() {
+                    self.woken.push(waker);
+                }
+                if pause {
+                    let cancel = opcode::AsyncCancel::new(key as u64)
+                        .build()
+                        .user_data(IGNORED_KEY);
+                    let _ = self.push(cancel);
+                }
+            }
+            Op::Recv { .. } => self.complete_recv(key, res, flags),
+        }
+    }
+
+    fn complete_recv(&mut self, key: usize, res: i32, flags: u32) {
+        let more = cqueue::more(flags);
+        let bid = cqueue::buffer_select(flags);
+        let Some(Op::Recv { data, eof, error, armed, cancelling, waker, orphaned, .. }) =
+            self.ops.get_mut(key)
+        else {
+            return;
+        };
+        let mut cancel = false;
+        if res > 0 {
+            if let (Some(bid), Some(bufs), false) = (bid, self.bufs.as_ref(), *orphaned) {
+                data.extend_from_slice(bufs.filled(bid, res as usize));
+                cancel = more && !*cancelling && data.len() > self.recv_pending_bytes_max;
+            }
+        } else if res == 0 {
+            *eof = true;
+        } else if res != -libc::ENOBUFS && res != -libc::ECANCELED {
+            *error = Some(-res);
+        }
+        if !more {
+            *armed = false;
+            *cancelling = false;
+        }
+        if cancel {
+            *cancelling = true;
+        }
+        let finished = *orphaned && !more;
+        let waker = waker.take();
+        if let (Some(bid), Some(bufs)) = (bid, self.bufs.as_mut()) {
+            bufs.recycle(bid);
+        }
+        if finished {
+            self.ops.remove(key);
+            return;
+        }
+        if cancel {
+            // Backpressure: the reader is behind; stop the kernel filling buffers for it.
+            let entry = opcode::AsyncCancel::new(key as u64)
+                .build()
+                .user_data(IGNORED_KEY);
+            let _ = self.push(entry);
+        }
+        if let Some(waker) = waker {
+            self.woken.push(waker);
+        }
+    }
+
+    fn recycle_buffer(&mut self, _res: i32, flags: u32) {
+        if let (Some(bid), Some(bufs)) = (cqueue::buffer_select(flags), self.bufs.as_mut()) {
+            bufs.recycle(bid);
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Normally every operation has completed by now (the worker drains before exiting).
+        // If not, the kernel may still touch their memory after the ring closes: leak it
+        // rather than free memory the kernel could write to.
+        if !self.ops.is_empty() {
+            tracing::warn!(in_flight = self.ops.len(), "io_uring driver dropped with operations in flight; leaking their buffers");
+            std::mem::forget(std::mem::take(&mut self.ops));
+        }
+    }
+}
+
+fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
+}
+
+fn sys_close_pair(fds: [RawFd; 2]) {
+    super::sys::close(fds[0]);
+    super::sys::close(fds[1]);
+}

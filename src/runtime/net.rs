@@ -1,0 +1,247 @@
+//! TCP sockets on the worker's ring: a SO_REUSEPORT listener with (multishot) accept, and a
+//! stream with (multishot, provided-buffer) receive and vectored, short-write-safe send.
+//!
+//! The kernel-facing state of every operation lives in the driver (see `driver.rs`); the types
+//! here hold only slot keys, so dropping a future or a stream never frees memory the kernel may
+//! still write. Dropping a `TcpStream` cancels its operations and closes the fd in one linked
+//! submission. No HTTP here.
+
+use super::context;
+use super::driver::{OpData, SendBuffers};
+use super::sys;
+use bytes::{Bytes, BytesMut};
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A listening socket bound with SO_REUSEPORT; each worker binds its own on the same address
+/// and the kernel spreads connections across them.
+#[derive(Debug)]
+pub struct TcpListener {
+    fd: OwnedFd,
+}
+
+impl TcpListener {
+    pub fn bind_reuseport(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            fd: sys::reuseport_listener(addr, backlog)?,
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        sys::local_addr(self.fd.as_raw_fd())
+    }
+
+    /// Starts accepting (one multishot accept where the kernel has it). Dropping the returned
+    /// `Incoming` stops accepting; connections then wait in the listen backlog.
+    pub fn incoming(&self) -> io::Result<Incoming<'_>> {
+        let key = context::with_driver(|driver| driver.start_accept(self.fd.as_raw_fd()))?;
+        Ok(Incoming {
+            _listener: self,
+            key,
+        })
+    }
+}
+
+/// A stream of accepted connections.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    _listener: &'a TcpListener,
+    key: usize,
+}
+
+impl Incoming<'_> {
+    pub async fn next(&mut self) -> io::Result<TcpStream> {
+        let key = self.key;
+        let fd = poll_fn(|cx| context::with_driver(|driver| driver.poll_accept(key, cx))).await?;
+        Ok(TcpStream::from_accepted(fd))
+    }
+}
+
+impl Drop for Incoming<'_> {
+    fn drop(&mut self) {
+        if let Some(worker) = context::try_current() {
+            worker.driver.borrow_mut().drop_accept(self.key);
+        }
+    }
+}
+
+/// How this stream receives.
+#[derive(Debug)]
+enum RecvMode {
+    /// Multishot receive into the worker's provided-buffer ring; the slot lives as long as
+    /// the stream.
+    Multishot { key: Option<usize> },
+    /// Single-shot receive into a per-connection buffer; `key` is the operation in flight.
+    Single { key: Option<usize> },
+}
+
+/// A connected TCP socket owned by one worker.
+#[derive(Debug)]
+pub struct TcpStream {
+    fd: RawFd,
+    recv: RecvMode,
+}
+
+/// Bytes asked of the kernel by one single-shot receive (fallback path).
+const SINGLE_RECV_BYTES: usize = 8192;
+
+impl TcpStream {
+    fn from_accepted(fd: RawFd) -> TcpStream {
+        // Latency matters more than segment count for request/response traffic.
+        if let Err(error) = sys::set_nodelay(fd) {
+            tracing::debug!(%error, "TCP_NODELAY refused");
+        }
+        let multishot = context::with_driver(|driver| driver.features().recv_multishot);
+        let recv = if multishot {
+            RecvMode::Multishot { key: None }
+        } else {
+            RecvMode::Single { key: None }
+        };
+        TcpStream { fd, recv }
+    }
+
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// Appends received bytes to `buf`; `Ok(0)` means the peer closed its side.
+    /// Cancel-safe: bytes that arrive after the returned future is dropped are kept for the
+    /// next call.
+    pub fn read<'a>(&'a mut self, buf: &'a mut BytesMut) -> impl Future<Output = io::Result<usize>> + 'a {
+        poll_fn(move |cx| self.poll_read(cx, buf))
+    }
+
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        let fd = self.fd;
+        context::with_driver(|driver| match &mut self.recv {
+            RecvMode::Multishot { key } => {
+                let key = *key.get_or_insert_with(|| driver.start_recv_multi(fd));
+                driver.poll_recv_multi(key, cx, buf)
+            }
+            RecvMode::Single { key } => {
+                let current = match *key {
+                    Some(current) => current,
+                    None => {
+                        let started = driver.start_recv(fd, BytesMut::with_capacity(SINGLE_RECV_BYTES))?;
+                        *key = Some(started);
+                        started
+                    }
+                };
+                let Poll::Ready((res, data)) = driver.poll_single(current, cx) else {
+                    return Poll::Pending;
+                };
+                *key = None;
+                let OpData::Recv(mut received) = data else {
+                    return Poll::Ready(Err(io::Error::other("receive slot held other data")));
+                };
+                if res < 0 {
+                    return Poll::Ready(Err(io::Error::from_raw_os_error(-res)));
+                }
+                let n = res as usize;
+                // SAFETY: the kernel reports writing `n` bytes into the spare capacity that
+                // `start_recv` offered (`n` never exceeds the length it was given).
+                unsafe { received.set_len(received.len() + n) };
+                if buf.is_empty() {
+                    *buf = received;
+                } else {
+                    buf.extend_from_slice(&received);
+                }
+                Poll::Ready(Ok(n))
+            }
+        })
+    }
+
+    /// Sends every byte of `chunks` with vectored writes, resubmitting after short writes.
+    /// Returns the (emptied) vector so the caller can reuse its allocation.
+    pub async fn send_all(&mut self, chunks: Vec<Bytes>) -> (io::Result<()>, Vec<Bytes>) {
+        let mut send = SendAll {
+            fd: self.fd,
+            buffers: Some(SendBuffers::new(chunks)),
+            key: None,
+        };
+        let result = poll_fn(|cx| Pin::new(&mut send).poll_send(cx)).await;
+        let chunks = send
+            .buffers
+            .take()
+            .map(|mut buffers| {
+                buffers.chunks.clear();
+                std::mem::take(&mut buffers.chunks)
+            })
+            .unwrap_or_default();
+        (result, chunks)
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        let Some(worker) = context::try_current() else {
+            sys::close(self.fd);
+            return;
+        };
+        let mut driver = worker.driver.borrow_mut();
+        match self.recv {
+            RecvMode::Multishot { key: Some(key) } => driver.drop_recv_multi(key),
+            RecvMode::Single { key: Some(key) } => driver.drop_single(key),
+            _ => {}
+        }
+        driver.close_socket(self.fd);
+    }
+}
+
+struct SendAll {
+    fd: RawFd,
+    buffers: Option<Box<SendBuffers>>,
+    key: Option<usize>,
+}
+
+impl SendAll {
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if let Some(key) = self.key {
+                let Poll::Ready((res, data)) =
+                    context::with_driver(|driver| driver.poll_single(key, cx))
+                else {
+                    return Poll::Pending;
+                };
+                self.key = None;
+                let OpData::Send(mut buffers) = data else {
+                    return Poll::Ready(Err(io::Error::other("send slot held other data")));
+                };
+                if res < 0 {
+                    self.buffers = Some(buffers);
+                    return Poll::Ready(Err(io::Error::from_raw_os_error(-res)));
+                }
+                if res == 0 && buffers.remaining() > 0 {
+                    self.buffers = Some(buffers);
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                buffers.advance(res as usize);
+                self.buffers = Some(buffers);
+            }
+            let Some(buffers) = self.buffers.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            if buffers.remaining() == 0 {
+                self.buffers = Some(buffers);
+                return Poll::Ready(Ok(()));
+            }
+            let fd = self.fd;
+            match context::with_driver(|driver| driver.start_send(fd, buffers)) {
+                Ok(key) => self.key = Some(key),
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+impl Drop for SendAll {
+    fn drop(&mut self) {
+        if let (Some(key), Some(worker)) = (self.key, context::try_current()) {
+            worker.driver.borrow_mut().drop_single(key);
+        }
+    }
+}

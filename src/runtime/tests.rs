@@ -1,0 +1,197 @@
+//! Unit tests of the runtime on a real ring: tasks, timers, cross-thread wakes, and the
+//! cancellation rules (a dropped read loses no bytes; a dropped send or accept frees nothing
+//! the kernel still uses).
+
+use super::*;
+use std::io::{Read, Write};
+use std::sync::mpsc;
+
+/// Tests that count fds take this exclusively; the others share it.
+static FDS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared_fds() -> std::sync::RwLockReadGuard<'static, ()> {
+    FDS.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `make()` as the only task of a one-worker runtime and returns its output.
+fn run<T, F, Fut>(make: F) -> T
+where
+    T: Send + 'static,
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = T> + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let config = RuntimeConfig {
+        workers: 1,
+        limits: RuntimeLimits::default(),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let runtime = Runtime::start(config, move |_| {
+        let future = make();
+        let tx = tx.lock().unwrap().clone();
+        async move {
+            let _ = tx.send(future.await);
+        }
+    })
+    .expect("runtime starts");
+    let output = rx.recv_timeout(Duration::from_secs(20)).expect("task finished");
+    runtime.join();
+    output
+}
+
+#[test]
+fn spawned_tasks_run_and_join_handles_yield_their_output() {
+    let _shared = shared_fds();
+    let sum = run(|| async {
+        let handles: Vec<_> = (1..=10u32).map(|n| spawn_local(async move { n * n })).collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await;
+        }
+        sum
+    });
+    assert_eq!(sum, 385);
+}
+
+#[test]
+fn timers_fire_in_deadline_order() {
+    let _shared = shared_fds();
+    let order = run(|| async {
+        let order = Rc::new(RefCell::new(Vec::new()));
+        let mut handles = Vec::new();
+        for (label, ms) in [("c", 60u64), ("a", 20), ("b", 40)] {
+            let order = order.clone();
+            handles.push(spawn_local(async move {
+                sleep(Duration::from_millis(ms)).await;
+                order.borrow_mut().push(label);
+            }));
+        }
+        for handle in handles {
+            handle.await;
+        }
+        let order = order.borrow().clone();
+        order.join("")
+    });
+    assert_eq!(order, "abc");
+}
+
+#[test]
+fn timeout_elapses_for_a_future_that_never_completes() {
+    let _shared = shared_fds();
+    let outcome = run(|| async {
+        let started = Instant::now();
+        let result = timeout(Duration::from_millis(50), std::future::pending::<()>()).await;
+        (result, started.elapsed())
+    });
+    assert_eq!(outcome.0, Err(Elapsed));
+    assert!(outcome.1 >= Duration::from_millis(45));
+}
+
+#[test]
+fn blocking_results_wake_the_worker_through_the_eventfd() {
+    let _shared = shared_fds();
+    let value = run(|| async {
+        spawn_blocking(|| {
+            std::thread::sleep(Duration::from_millis(30));
+            99
+        })
+        .await
+    });
+    assert_eq!(value, Ok(99));
+}
+
+#[test]
+fn a_dropped_read_loses_no_bytes() {
+    let _shared = shared_fds();
+    let listener = TcpListener::bind_reuseport("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = std::sync::Mutex::new(Some(listener));
+    let client = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        // The server's first read times out before these bytes are sent.
+        std::thread::sleep(Duration::from_millis(150));
+        stream.write_all(b"late bytes").unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        reply
+    });
+    let received = run(move || {
+        let listener = listener.lock().unwrap().take().unwrap();
+        async move {
+            let mut incoming = listener.incoming().unwrap();
+            let mut stream = incoming.next().await.unwrap();
+            let mut buf = bytes::BytesMut::new();
+            let first = timeout(Duration::from_millis(30), stream.read(&mut buf)).await;
+            assert!(first.is_err(), "nothing was sent yet");
+            while buf.len() < 10 {
+                stream.read(&mut buf).await.unwrap();
+            }
+            let (sent, _) = stream
+                .send_all(vec![bytes::Bytes::from_static(b"ok")])
+                .await;
+            sent.unwrap();
+            buf
+        }
+    });
+    assert_eq!(&received[..], b"late bytes");
+    assert_eq!(client.join().unwrap(), b"ok");
+}
+
+#[test]
+fn a_vectored_send_delivers_every_chunk_in_order() {
+    let _shared = shared_fds();
+    let listener = TcpListener::bind_reuseport("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = std::sync::Mutex::new(Some(listener));
+    let client = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let mut all = Vec::new();
+        stream.read_to_end(&mut all).unwrap();
+        all
+    });
+    run(move || {
+        let listener = listener.lock().unwrap().take().unwrap();
+        async move {
+            let mut incoming = listener.incoming().unwrap();
+            let mut stream = incoming.next().await.unwrap();
+            // 100 chunks (more than one sendmsg takes) totalling 8 MiB: short writes happen.
+            let chunks: Vec<bytes::Bytes> = (0..100u8)
+                .map(|i| bytes::Bytes::from(vec![i; 80 * 1024 + i as usize]))
+                .collect();
+            let (sent, _) = stream.send_all(chunks).await;
+            sent.unwrap();
+        }
+    });
+    let all = client.join().unwrap();
+    let mut offset = 0;
+    for i in 0..100u8 {
+        let len = 80 * 1024 + i as usize;
+        assert!(all[offset..offset + len].iter().all(|&b| b == i), "chunk {i}");
+        offset += len;
+    }
+    assert_eq!(offset, all.len());
+}
+
+#[test]
+fn dropping_an_accept_closes_connections_that_arrive_late() {
+    let _exclusive = FDS.write().unwrap_or_else(|e| e.into_inner());
+    let baseline = open_fd_count().unwrap();
+    let listener = TcpListener::bind_reuseport("127.0.0.1:0".parse().unwrap(), 64).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = std::sync::Mutex::new(Some(listener));
+    run(move || {
+        let listener = listener.lock().unwrap().take().unwrap();
+        async move {
+            let incoming = listener.incoming().unwrap();
+            let clients: Vec<_> = (0..20)
+                .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                .collect();
+            sleep(Duration::from_millis(20)).await;
+            drop(incoming);
+            drop(clients);
+            sleep(Duration::from_millis(20)).await;
+        }
+    });
+    assert!(open_fd_count().unwrap() <= baseline + 1, "accepted fds were closed");
+}

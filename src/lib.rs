@@ -18,9 +18,18 @@
 //! }
 //! ```
 
+pub mod app;
+pub mod assets;
+pub mod htmx;
 pub mod http;
 pub mod limits;
 pub mod runtime;
 mod server;
+pub mod template;
+pub mod test;
 
-pub use server::{Server, ServerHandle};
+pub use server::{Handler, IntoHandler, Server, ServerHandle};
+
+/// Compile-time embedding: `templates!("dir")` → `template::EmbeddedTemplates`,
+/// `assets!("dir")` → `assets::EmbeddedAssets` (see the `kiln_macros` docs).
+pub use kiln_macros::{assets, templates};

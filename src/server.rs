@@ -52,6 +52,19 @@ where
     }
 }
 
+/// Anything `Server::serve` accepts: a `Handler`, or an `App` (built on the way).
+pub trait IntoHandler {
+    type Handler: Handler;
+    fn into_handler(self) -> Self::Handler;
+}
+
+impl<H: Handler> IntoHandler for H {
+    type Handler = H;
+    fn into_handler(self) -> H {
+        self
+    }
+}
+
 /// Server configuration; `bind` then `serve` (blocking, with signal handling) or `start`.
 #[derive(Clone, Debug)]
 pub struct Server {
@@ -95,7 +108,7 @@ impl Server {
     }
 
     /// Serves until SIGINT/SIGTERM, then shuts down gracefully and returns.
-    pub fn serve<H: Handler>(self, handler: H) -> io::Result<()> {
+    pub fn serve(self, handler: impl IntoHandler) -> io::Result<()> {
         let pending: Arc<Mutex<(bool, Option<ShutdownTrigger>)>> = Arc::default();
         let on_signal = pending.clone();
         runtime::on_shutdown_signal(move || {
@@ -119,7 +132,7 @@ impl Server {
     }
 
     /// Binds and starts the workers, returning at once.
-    pub fn start<H: Handler>(self, handler: H) -> io::Result<ServerHandle> {
+    pub fn start(self, handler: impl IntoHandler) -> io::Result<ServerHandle> {
         let first = TcpListener::bind_reuseport(self.addr, self.limits.listen_backlog_count)?;
         let local_addr = first.local_addr()?;
         let mut listeners = vec![Some(first)];
@@ -130,7 +143,7 @@ impl Server {
             )?));
         }
         let listeners = Mutex::new(listeners);
-        let handler = Arc::new(handler);
+        let handler = Arc::new(handler.into_handler());
         let config = Arc::new(ConnConfig {
             http_limits: self.http_limits,
             limits: self.limits,

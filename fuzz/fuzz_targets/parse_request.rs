@@ -1,10 +1,11 @@
-//! Fuzz target: arbitrary bytes, fed in pieces, through `RequestDecoder`, and every decoded
-//! request through its accessors and the response encoder.
+//! Fuzz target: arbitrary bytes through `RequestDecoder`, fed whole and in pieces, and every
+//! decoded request through its accessors and the response encoder.
 //!
-//! The first input byte picks the piece size, so the same bytes are tried whole and split,
-//! which exercises the incremental paths (a head or a chunk size line arriving in parts). It
-//! checks that nothing panics and that a request's parts are consistent; it does not check
-//! what the right answer is (the unit tests in `src/http/` do that).
+//! The first input byte picks the piece size. Oracles: nothing panics; a request's parts are
+//! consistent; and feeding the same bytes whole or in pieces gives the same requests, the same
+//! error and the same leftover bytes (only `ContinueExpected`, which depends on what has
+//! arrived, may differ). It does not know the right answer for a given input: the unit tests in
+//! `src/http/` do.
 #![no_main]
 
 use bytes::BytesMut;
@@ -21,43 +22,67 @@ const LIMITS: HttpLimits = HttpLimits {
     uri_bytes_max: 256,
     body_bytes_max: 4096,
 };
-/// A piece size of 0 means "everything at once".
-const WHOLE_INPUT: usize = 0;
+
+/// What decoding produced, in a comparable form.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Request {
+        method: String,
+        target: String,
+        headers: Vec<(String, Vec<u8>)>,
+        body: Vec<u8>,
+        keep_alive: bool,
+    },
+    Error(u16),
+    /// Input exhausted without an error; these bytes were left in the buffer.
+    Leftover(Vec<u8>),
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&piece_choice, input)) = data.split_first() else {
         return;
     };
-    let piece_len = match usize::from(piece_choice) {
-        WHOLE_INPUT => input.len().max(1),
-        len => len,
-    };
-    let mut decoder = RequestDecoder::new(LIMITS);
-    let mut buf = BytesMut::new();
-    for piece in input.chunks(piece_len) {
-        buf.extend_from_slice(piece);
-        if !drain(&mut decoder, &mut buf) {
-            return;
-        }
-    }
+    let piece_len = usize::from(piece_choice).max(1);
+    let whole = decode(input, input.len().max(1));
+    let pieces = decode(input, piece_len);
+    assert_eq!(whole, pieces, "piece length {piece_len}");
 });
 
+/// Feeds `input` in pieces of `piece_len`, decoding after each, until the input ends or the
+/// decoder refuses it.
+fn decode(input: &[u8], piece_len: usize) -> Vec<Outcome> {
+    let mut decoder = RequestDecoder::new(LIMITS);
+    let mut buf = BytesMut::new();
+    let mut outcomes = Vec::new();
+    for piece in input.chunks(piece_len) {
+        buf.extend_from_slice(piece);
+        if !drain(&mut decoder, &mut buf, &mut outcomes) {
+            return outcomes;
+        }
+    }
+    outcomes.push(Outcome::Leftover(buf.to_vec()));
+    outcomes
+}
+
 /// Decodes until the decoder needs more bytes (true) or refuses the input (false).
-fn drain(decoder: &mut RequestDecoder, buf: &mut BytesMut) -> bool {
+fn drain(decoder: &mut RequestDecoder, buf: &mut BytesMut, outcomes: &mut Vec<Outcome>) -> bool {
     loop {
         match decoder.decode(buf) {
             Ok(None) => return true,
-            Ok(Some(Decoded::Request(request))) => exercise(&request),
+            Ok(Some(Decoded::Request(request))) => outcomes.push(exercise(&request)),
             Ok(Some(Decoded::ContinueExpected)) => {}
             Err(error) => {
                 assert!(error.status.as_u16() >= 400, "{error}");
+                outcomes.push(Outcome::Error(error.status.as_u16()));
                 return false;
             }
         }
     }
 }
 
-fn exercise(request: &Request) {
+/// Checks a request's parts against each other, encodes a response to it, and returns it in
+/// comparable form.
+fn exercise(request: &Request) -> Outcome {
     let target = request.target();
     let path = request.path();
     assert!(target.starts_with(path), "{target:?} {path:?}");
@@ -65,14 +90,14 @@ fn exercise(request: &Request) {
         assert!(target.ends_with(query));
     }
     assert!(request.body().len() <= LIMITS.body_bytes_max);
-    let mut header_count = 0;
+    let mut headers = Vec::new();
     for (name, value) in request.headers() {
         assert!(!name.is_empty());
         assert!(request.header(name).is_some());
-        assert!(!value.contains(&b'\n'));
-        header_count += 1;
+        assert!(!value.contains(&b'\n') && !value.contains(&b'\r'));
+        headers.push((name.to_owned(), value.to_vec()));
     }
-    assert!(header_count <= LIMITS.header_count_max);
+    assert!(headers.len() <= LIMITS.header_count_max);
     let _ = request.header_str("host");
     let mut out = BytesMut::new();
     let options = EncodeOptions {
@@ -83,4 +108,11 @@ fn exercise(request: &Request) {
     let response = Response::ok(request.body().clone());
     encode_head(&response, &HttpDate::from_unix_secs(0), options, &mut out);
     assert!(out.ends_with(b"\r\n\r\n"));
+    Outcome::Request {
+        method: request.method().to_string(),
+        target: target.to_owned(),
+        headers,
+        body: request.body().to_vec(),
+        keep_alive: request.keep_alive(),
+    }
 }

@@ -39,8 +39,6 @@ const CR: u8 = b'\r';
 /// Decodes the requests on one connection; reuse it for every request on that connection.
 pub struct RequestDecoder {
     limits: HttpLimits,
-    /// httparse header slots, allocated once with `header_count_max` entries.
-    header_storage: HeaderStorage,
     state: State,
     /// The error already returned, if any; the decoder stays failed.
     failure: Option<RequestError>,
@@ -126,7 +124,6 @@ impl RequestDecoder {
     pub fn new(limits: HttpLimits) -> RequestDecoder {
         RequestDecoder {
             limits,
-            header_storage: HeaderStorage::new(limits.header_count_max),
             state: State::Head(HeadProgress::default()),
             failure: None,
         }
@@ -163,7 +160,10 @@ impl RequestDecoder {
 
     fn decode_step(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, RequestError> {
         if let State::Head(progress) = &mut self.state {
-            let parsed = read_head(progress, buf, &mut self.header_storage, &self.limits)?;
+            let limits = &self.limits;
+            let parsed = with_header_storage(limits.header_count_max, |storage| {
+                read_head(progress, buf, storage, limits)
+            })?;
             let Some(pending) = parsed else {
                 return Ok(None);
             };
@@ -179,7 +179,10 @@ impl RequestDecoder {
         let body = match &mut pending.body {
             BodyProgress::Length(len) => (buf.len() >= *len).then(|| buf.split_to(*len).freeze()),
             BodyProgress::Chunked(chunked) => {
-                chunked.decode(buf, &mut self.header_storage, &self.limits)?
+                let limits = &self.limits;
+                with_header_storage(limits.header_count_max, |storage| {
+                    chunked.decode(buf, storage, limits)
+                })?
             }
         };
         let Some(body) = body else {
@@ -198,6 +201,26 @@ impl RequestDecoder {
             State::Head(_) => None,
         }
     }
+}
+
+thread_local! {
+    /// The httparse header slots, one set per thread rather than per decoder: a decoder lives
+    /// as long as its connection, and an idle connection should not hold `header_count_max`
+    /// slots (2 KiB at the default). Decoding is not re-entrant, so one set suffices.
+    static HEADER_STORAGE: std::cell::RefCell<Option<HeaderStorage>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Lends this thread's header slots, sized for `header_count_max`, to `f`.
+fn with_header_storage<R>(header_count_max: usize, f: impl FnOnce(&mut HeaderStorage) -> R) -> R {
+    HEADER_STORAGE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let storage = match slot.as_mut() {
+            Some(storage) if storage.header_count_max() == header_count_max => storage,
+            _ => slot.insert(HeaderStorage::new(header_count_max)),
+        };
+        f(storage)
+    })
 }
 
 /// Advances the head in `buf`; once it is complete and valid, cuts it out of `buf`.

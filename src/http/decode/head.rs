@@ -23,7 +23,7 @@ const CONTINUE_EXPECTATION: &[u8] = b"100-continue";
 const ABSOLUTE_FORM_SCHEMES: [&str; 2] = ["http://", "https://"];
 const DECIMAL_BASE: u64 = 10;
 
-/// The httparse header slots, `header_count_max` of them, allocated once per decoder and reused
+/// The httparse header slots, `header_count_max` of them, allocated once per thread and reused
 /// for every head (and, if a chunked body ever has trailer fields, every trailer section).
 pub(super) struct HeaderStorage {
     header_count_max: usize,
@@ -35,6 +35,10 @@ pub(super) struct HeaderStorage {
 }
 
 impl HeaderStorage {
+    pub(super) fn header_count_max(&self) -> usize {
+        self.header_count_max
+    }
+
     pub(super) fn new(header_count_max: usize) -> HeaderStorage {
         HeaderStorage {
             header_count_max,

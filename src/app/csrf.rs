@@ -1,0 +1,143 @@
+//! CSRF protection: a random token in a signed cookie that every unsafe request (POST, PUT,
+//! PATCH, DELETE, ...) must echo in the `X-CSRF-Token` header (htmx: `hx-headers`) or the
+//! `csrf_token` form field. A missing or wrong token gets 403 with a reason.
+//!
+//! Handlers get the token with the `CsrfToken` extractor to put it in pages. Multipart bodies
+//! are not searched for the field; send the header instead.
+
+use super::context::RequestContext;
+use super::extract::{Cookies, FromRequest};
+use super::middleware::{Middleware, Next};
+use super::random::{constant_time_eq, hex_token};
+use super::rejection::Rejection;
+use crate::http::{Request, Response, StatusCode};
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use std::sync::Arc;
+
+/// Header that carries the token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Form field that carries the token.
+pub const CSRF_FIELD: &str = "csrf_token";
+/// Random bytes in a token.
+const TOKEN_BYTES: usize = 32;
+
+/// The current request's CSRF token, for templates (`<meta>`, `hx-headers`, hidden fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsrfToken(pub String);
+
+impl<S> FromRequest<S> for CsrfToken {
+    type Rejection = Rejection;
+    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+        cx.extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .ok_or(Rejection::MissingMiddleware("Csrf"))
+    }
+}
+
+/// Configuration of the CSRF middleware.
+#[derive(Clone)]
+pub struct Csrf {
+    key: Arc<Key>,
+    cookie_name: &'static str,
+    secure: bool,
+}
+
+impl std::fmt::Debug for Csrf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Csrf").field("cookie_name", &self.cookie_name).finish()
+    }
+}
+
+impl Csrf {
+    /// `secret`: at least 32 random bytes (may be the session secret).
+    pub fn new(secret: &[u8]) -> Result<Csrf, super::session::WeakSecret> {
+        if secret.len() < super::session::SESSION_SECRET_BYTES_MIN {
+            return Err(super::session::WeakSecret);
+        }
+        Ok(Csrf {
+            key: Arc::new(Key::derive_from(secret)),
+            cookie_name: "kiln_csrf",
+            secure: false,
+        })
+    }
+
+    pub fn secure(mut self, secure: bool) -> Csrf {
+        self.secure = secure;
+        self
+    }
+
+    fn token_from_cookie(&self, request: &Request) -> Option<String> {
+        let cookies = Cookies::from_request_headers(request);
+        let raw = cookies.get(self.cookie_name)?;
+        let mut jar = CookieJar::new();
+        jar.add_original(Cookie::new(self.cookie_name, raw.to_owned()));
+        let verified = jar.signed(&self.key).get(self.cookie_name)?;
+        Some(verified.value().to_owned())
+    }
+
+    fn token_cookie(&self, token: &str) -> Option<Cookie<'static>> {
+        let mut cookie = Cookie::new(self.cookie_name, token.to_owned());
+        cookie.set_path("/");
+        cookie.set_http_only(true);
+        cookie.set_same_site(SameSite::Strict);
+        cookie.set_secure(self.secure);
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&self.key).add(cookie);
+        jar.get(self.cookie_name).cloned()
+    }
+
+    /// The middleware.
+    pub fn layer<S: 'static>(self) -> impl Middleware<S> {
+        let csrf = Arc::new(self);
+        move |mut cx: RequestContext<S>, next: Next<S>| {
+            let csrf = csrf.clone();
+            async move {
+                let existing = csrf.token_from_cookie(&cx.request);
+                if !cx.request.method().is_safe() {
+                    let valid = match (&existing, submitted_token(&cx.request)) {
+                        (Some(expected), Some(submitted)) => {
+                            constant_time_eq(expected.as_bytes(), submitted.as_bytes())
+                        }
+                        _ => false,
+                    };
+                    if !valid {
+                        return Response::error(
+                            StatusCode::FORBIDDEN,
+                            "CSRF token missing or invalid: send the X-CSRF-Token header or the csrf_token form field",
+                        );
+                    }
+                }
+                let is_new = existing.is_none();
+                let token = existing.unwrap_or_else(|| hex_token(TOKEN_BYTES));
+                cx.extensions.insert(CsrfToken(token.clone()));
+                let mut response = next.run(cx).await;
+                if is_new && let Some(cookie) = csrf.token_cookie(&token) {
+                    super::set_cookie(&mut response, &cookie);
+                }
+                response
+            }
+        }
+    }
+}
+
+/// The token the request carries: the header, else the urlencoded form field.
+fn submitted_token(request: &Request) -> Option<String> {
+    if let Some(header) = request.header_str(CSRF_HEADER) {
+        return Some(header.trim().to_owned());
+    }
+    let is_form = request.header_str("content-type").is_some_and(|value| {
+        value
+            .split(';')
+            .next()
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
+    if !is_form {
+        return None;
+    }
+    let fields: Vec<(String, String)> = serde_html_form::from_bytes(request.body()).ok()?;
+    fields
+        .into_iter()
+        .find(|(name, _)| name == CSRF_FIELD)
+        .map(|(_, value)| value)
+}

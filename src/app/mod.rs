@@ -1,0 +1,58 @@
+//! The application layer: what an htmx app author touches every day.
+//!
+//! `App` holds state, routes (matched with `matchit`), nested routers, a fallback and
+//! middleware; handlers are plain async functions whose arguments are extractors and whose
+//! result is anything `IntoResponse`. Sessions (signed cookies) and CSRF protection are
+//! middleware with matching extractors. Templates are in `template/`, htmx helpers in `htmx/`.
+//!
+//! ```no_run
+//! use kiln::app::{App, Path, State, get};
+//!
+//! #[derive(Clone)]
+//! struct AppState { greeting: &'static str }
+//!
+//! async fn hello(State(state): State<AppState>, Path(name): Path<String>) -> String {
+//!     format!("{}, {name}!", state.greeting)
+//! }
+//!
+//! let app = App::new()
+//!     .state(AppState { greeting: "Hello" })
+//!     .route("/hello/{name}", get(hello));
+//! kiln::Server::bind("127.0.0.1:8080".parse().unwrap()).serve(app).unwrap();
+//! ```
+
+mod context;
+mod csrf;
+mod extract;
+mod handler;
+pub mod middleware;
+mod path;
+mod random;
+mod rejection;
+mod response;
+mod routing;
+mod session;
+
+pub use context::{Extensions, PathParams, RequestContext};
+pub use csrf::{Csrf, CsrfToken};
+pub use extract::{
+    Cookies, Extension, Form, FromRef, FromRequest, Headers, Path, Query, State,
+};
+pub use handler::{Endpoint, Handler, ResponseFuture};
+pub use middleware::{Middleware, Next};
+pub use rejection::Rejection;
+pub use response::{Html, IntoResponse, Json, Redirect, WithHeaders, json_bytes};
+pub use routing::{App, BuiltApp, MethodRouter, Router, any, delete, get, options, patch, post, put};
+pub use session::{Session, SessionLayer};
+
+/// Builds a `Set-Cookie` header value and appends it to `response`.
+pub fn set_cookie(response: &mut crate::http::Response, cookie: &cookie::Cookie<'_>) {
+    if let Ok(value) = crate::http::HeaderValue::try_from(cookie.encoded().to_string()) {
+        response.headers.push((std::borrow::Cow::Borrowed("set-cookie"), value));
+    }
+}
+
+pub use cookie::{Cookie, SameSite};
+
+#[cfg(test)]
+mod tests;

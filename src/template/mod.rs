@@ -1,0 +1,284 @@
+//! Templates: one minijinja environment per process, built from templates embedded (and
+//! syntax-checked) at compile time, rendered straight into a reusable per-thread buffer.
+//!
+//! ```
+//! use kiln::template::{EmbeddedTemplates, Templates, minijinja::context};
+//!
+//! // A path relative to the crate (or the workspace); each file is parsed at compile time.
+//! static TEMPLATES: EmbeddedTemplates = kiln::templates!("src/template/testdata");
+//!
+//! # fn main() -> Result<(), kiln::template::TemplateError> {
+//! let templates = Templates::new(TEMPLATES)?;
+//! let page = templates.render("page.html", context! { title => "Hi", items => ["a", "b"] })?;
+//! let title = templates.render_block("page.html", "title", context! { title => "Hi" })?;
+//! assert_eq!(&title[..], b"Hi");
+//! let oob = templates.render_blocks("page.html", &["title", "footer"], context! { title => "Hi" })?;
+//! # Ok(()) }
+//! ```
+//!
+//! - **Rendering** writes into the thread's `BytesMut` (`buffer.rs`) through minijinja 3's
+//!   `Template::render_captured_to` and splits the output off as `Bytes`: no intermediate
+//!   `String`. Blocks use the captured state's `State::render_block_to_write`;
+//!   `render_blocks` renders several blocks from one evaluation of the template (htmx
+//!   out-of-band swaps).
+//! - **Development mode** (`KILN_DEV=1`, or `TemplatesBuilder::dev_mode`): templates are read
+//!   from the embedded directory on disk with minijinja's `path_loader` and reloaded when a
+//!   file's modification time or size changes (`Environment::set_auto_reload`), new files
+//!   included; errors carry minijinja's debug information. Production mode renders the
+//!   embedded copies only and never touches the disk.
+//! - **Globals and filters** on every environment: `asset`, `csrf_token`, `htmx_script`,
+//!   `htmx_sse_script` (`globals.rs`), `thousands`, `fixed`, `decimal` (`filters.rs`), `date`
+//!   (`date.rs`), on top of minijinja's builtins (`tojson` and `urlencode` included). Add your
+//!   own with `TemplatesBuilder::configure`.
+//! - Autoescaping follows minijinja's default: HTML for `.html`, `.htm`, `.xml` (also under a
+//!   `.j2`/`.jinja` suffix), JSON for `.json`/`.js`, none otherwise.
+//!
+//! What this module does not do: choose between page and fragment (that is `htmx/`), or turn
+//! a `TemplateError` into a response on its own (`TemplateError::to_response`).
+//! Tests: `template/tests.rs`, plus unit tests in `filters.rs` and `date.rs`.
+
+mod buffer;
+mod date;
+mod error;
+mod filters;
+mod globals;
+#[cfg(test)]
+mod tests;
+
+pub use buffer::{RENDER_BUFFER_BYTES_MIN, RENDER_BUFFER_SPARE_BYTES_MIN};
+pub use error::{TemplateError, TemplateErrorKind};
+pub use globals::csrf_token_value;
+/// The minijinja version kiln renders with, for `configure` callbacks and context values.
+pub use minijinja;
+
+use crate::assets::{EmbeddedAssets, StaticAssets};
+use bytes::{BufMut, Bytes};
+use minijinja::Environment;
+use minijinja::value::{Serde, Value};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The environment variable that turns development mode on (`KILN_DEV=1`).
+pub const DEV_MODE_ENV_VAR: &str = "KILN_DEV";
+
+/// Templates embedded by `kiln::templates!`. The fields are public so the expansion can be a
+/// constant.
+#[derive(Clone, Copy, Debug)]
+pub struct EmbeddedTemplates {
+    /// Absolute path of the source directory at build time (read in development mode only).
+    pub dir: &'static str,
+    /// `(name, source)`, sorted by name; names are relative to `dir` with `/` separators.
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+impl EmbeddedTemplates {
+    /// The embedded source of a template.
+    pub fn get(&self, name: &str) -> Option<&'static str> {
+        let files: &'static [(&'static str, &'static str)] = self.files;
+        files
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|(_, source)| *source)
+    }
+}
+
+type Configure = Box<dyn FnOnce(&mut Environment<'static>)>;
+
+/// Options for [`Templates`]; start with [`Templates::builder`].
+pub struct TemplatesBuilder {
+    embedded: EmbeddedTemplates,
+    dev_mode: bool,
+    assets: Option<Arc<StaticAssets>>,
+    configure: Vec<Configure>,
+}
+
+impl std::fmt::Debug for TemplatesBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplatesBuilder")
+            .field("dir", &self.embedded.dir)
+            .field("dev_mode", &self.dev_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TemplatesBuilder {
+    /// Development mode: load from `EmbeddedTemplates::dir` and reload on change. The default
+    /// is on when the environment variable `KILN_DEV` is `1` or `true`.
+    pub fn dev_mode(mut self, yes: bool) -> TemplatesBuilder {
+        self.dev_mode = yes;
+        self
+    }
+
+    /// The assets `asset("name")` resolves to content-hashed URLs under `prefix`.
+    pub fn assets(
+        mut self,
+        assets: &'static EmbeddedAssets,
+        prefix: &'static str,
+    ) -> TemplatesBuilder {
+        self.assets = Some(Arc::new(StaticAssets::new(assets, prefix)));
+        self
+    }
+
+    /// Changes the environment after kiln's set-up (add filters, functions, globals, or change
+    /// settings such as undefined behaviour). Called once, in order, at `build`.
+    pub fn configure(
+        mut self,
+        configure: impl FnOnce(&mut Environment<'static>) + 'static,
+    ) -> TemplatesBuilder {
+        self.configure.push(Box::new(configure));
+        self
+    }
+
+    /// Builds the environment. In production mode every template is compiled now, so a broken
+    /// template fails here rather than on a request.
+    pub fn build(self) -> Result<Templates, TemplateError> {
+        let mut env = Environment::new();
+        env.set_debug(self.dev_mode);
+        let on_disk = self.dev_mode && Path::new(self.embedded.dir).is_dir();
+        if self.dev_mode && !on_disk {
+            tracing::warn!(
+                dir = self.embedded.dir,
+                "development mode: template directory not found; using the embedded templates"
+            );
+        }
+        if on_disk {
+            env.set_loader(minijinja::path_loader(self.embedded.dir));
+            env.set_auto_reload(true);
+        } else {
+            for (name, source) in self.embedded.files {
+                env.add_template(name, source)
+                    .map_err(|error| TemplateError::from_minijinja(error, name))?;
+            }
+        }
+        filters::register(&mut env);
+        date::register(&mut env);
+        globals::register(&mut env, self.assets.clone());
+        for configure in self.configure {
+            configure(&mut env);
+        }
+        Ok(Templates {
+            inner: Arc::new(Inner {
+                env,
+                dev_mode: self.dev_mode,
+                assets: self.assets,
+            }),
+        })
+    }
+}
+
+/// The process's templates: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Templates {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    env: Environment<'static>,
+    dev_mode: bool,
+    assets: Option<Arc<StaticAssets>>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("dev_mode", &self.inner.dev_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Templates {
+    /// Templates with the default options (development mode from `KILN_DEV`).
+    pub fn new(embedded: EmbeddedTemplates) -> Result<Templates, TemplateError> {
+        Templates::builder(embedded).build()
+    }
+
+    pub fn builder(embedded: EmbeddedTemplates) -> TemplatesBuilder {
+        let dev_mode =
+            std::env::var(DEV_MODE_ENV_VAR).is_ok_and(|value| value == "1" || value == "true");
+        TemplatesBuilder {
+            embedded,
+            dev_mode,
+            assets: None,
+            configure: Vec::new(),
+        }
+    }
+
+    /// Whether templates load from disk (and errors should show details).
+    pub fn dev_mode(&self) -> bool {
+        self.inner.dev_mode
+    }
+
+    /// The assets given to the builder, to serve them with the same URLs `asset()` produces.
+    pub fn static_assets(&self) -> Option<&StaticAssets> {
+        self.inner.assets.as_deref()
+    }
+
+    /// The minijinja environment, for anything this type does not wrap.
+    pub fn environment(&self) -> &Environment<'static> {
+        &self.inner.env
+    }
+
+    /// Renders a whole template. `context` is anything `Serialize` (a struct, a map,
+    /// `minijinja::context!{..}`, a `minijinja::Value`, or `()` for none).
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<Bytes, TemplateError> {
+        let template = self.template(name)?;
+        let context = Value::from(Serde(context));
+        buffer::render_with(|buffer| {
+            template
+                .render_captured_to(context, buffer.writer())
+                .map(drop)
+                .map_err(|error| TemplateError::from_minijinja(error, name))
+        })
+    }
+
+    /// Renders one block of a template (an htmx partial).
+    pub fn render_block(
+        &self,
+        name: &str,
+        block: &str,
+        context: impl Serialize,
+    ) -> Result<Bytes, TemplateError> {
+        self.render_blocks(name, &[block], context)
+    }
+
+    /// Renders several blocks of a template, in the order given, from one evaluation of the
+    /// template (so top-level `set`s and function calls run once), concatenated.
+    ///
+    /// The evaluation runs the whole template with its output discarded, then renders each
+    /// block from the captured state; a block sees the template's top-level variables.
+    pub fn render_blocks(
+        &self,
+        name: &str,
+        blocks: &[&str],
+        context: impl Serialize,
+    ) -> Result<Bytes, TemplateError> {
+        let template = self.template(name)?;
+        let context = Value::from(Serde(context));
+        let error = |error| TemplateError::from_minijinja(error, name);
+        buffer::render_with(|buffer| {
+            let mut captured = template
+                .render_captured_to(context, std::io::sink())
+                .map_err(error)?;
+            captured.with_state_mut(|state| {
+                blocks.iter().try_for_each(|block| {
+                    state
+                        .render_block_to_write(block, (&mut *buffer).writer())
+                        .map_err(error)
+                })
+            })
+        })
+    }
+
+    /// Whether a template with this name exists (in development mode: on disk now).
+    pub fn contains(&self, name: &str) -> bool {
+        self.inner.env.get_template(name).is_ok()
+    }
+
+    fn template(&self, name: &str) -> Result<minijinja::Template<'_, '_>, TemplateError> {
+        self.inner
+            .env
+            .get_template(name)
+            .map_err(|error| TemplateError::from_minijinja(error, name))
+    }
+}

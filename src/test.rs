@@ -1,0 +1,467 @@
+//! `TestClient`: drive an app in-process, without sockets, with a fluent request builder and
+//! assertions on status, headers and HTML (htmx headers included).
+//!
+//! Requests are written as HTTP/1.1 bytes and parsed by the real decoder, then answered by the
+//! app on a real one-worker runtime (so handlers may use timers, `spawn_blocking` and local
+//! tasks); the response body is collected, streams included (up to `stream_timeout`). Cookies
+//! set by responses are kept and sent back, as a browser would. Server behaviour over sockets
+//! (framing, timeouts) is tested with real sockets in `tests/it`, not here.
+
+use crate::http::{Body, Decoded, Request, RequestDecoder, Response, StatusCode};
+use crate::limits::{HttpLimits, RuntimeLimits};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::server::{Handler, IntoHandler};
+use bytes::{Bytes, BytesMut};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::poll_fn;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+/// How long a streaming body is collected before the client stops reading it.
+const STREAM_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+/// How long a request may take before the client gives up with a panic (a test failure).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Job {
+    request: Request,
+    stream_timeout: Duration,
+    reply: mpsc::Sender<TestResponse>,
+}
+
+#[derive(Default)]
+struct Inbox {
+    jobs: VecDeque<Job>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+/// An in-process client for an app or handler.
+pub struct TestClient {
+    inbox: Arc<Mutex<Inbox>>,
+    runtime: Option<Runtime>,
+    cookies: RefCell<BTreeMap<String, String>>,
+    stream_timeout: Duration,
+}
+
+impl std::fmt::Debug for TestClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestClient").finish()
+    }
+}
+
+impl TestClient {
+    /// Starts a one-worker runtime serving `app` (an `App` or any handler).
+    pub fn new(app: impl IntoHandler) -> TestClient {
+        let handler = Arc::new(app.into_handler());
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let worker_inbox = inbox.clone();
+        let config = RuntimeConfig {
+            workers: 1,
+            limits: RuntimeLimits {
+                recv_buffer_count: 16,
+                ..RuntimeLimits::default()
+            },
+            shutdown_grace: Duration::from_secs(1),
+        };
+        let runtime = Runtime::start(config, move |_| {
+            let inbox = worker_inbox.clone();
+            let handler = handler.clone();
+            async move { serve_jobs(inbox, handler).await }
+        })
+        .expect("the test runtime starts (io_uring available)");
+        TestClient {
+            inbox,
+            runtime: Some(runtime),
+            cookies: RefCell::new(BTreeMap::new()),
+            stream_timeout: STREAM_TIMEOUT_DEFAULT,
+        }
+    }
+
+    /// How long streaming bodies (SSE) are read before the client stops.
+    pub fn stream_timeout(mut self, timeout: Duration) -> TestClient {
+        self.stream_timeout = timeout;
+        self
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("GET", path)
+    }
+
+    pub fn head(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("HEAD", path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("POST", path)
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("PUT", path)
+    }
+
+    pub fn patch(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("PATCH", path)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("DELETE", path)
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> RequestBuilder<'_> {
+        RequestBuilder {
+            client: self,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            send_cookies: true,
+        }
+    }
+
+    /// A cookie the client holds (set by an earlier response).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.borrow().get(name).cloned()
+    }
+
+    /// Sets or replaces a cookie the client sends.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .borrow_mut()
+            .insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn clear_cookies(&self) {
+        self.cookies.borrow_mut().clear();
+    }
+
+    fn execute(&self, request: Request) -> TestResponse {
+        let (reply, answer) = mpsc::channel();
+        let waker = {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            inbox.jobs.push_back(Job {
+                request,
+                stream_timeout: self.stream_timeout,
+                reply,
+            });
+            inbox.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        let response = answer
+            .recv_timeout(REQUEST_TIMEOUT)
+            .expect("the app answered within the test request timeout");
+        self.remember_cookies(&response);
+        response
+    }
+
+    fn remember_cookies(&self, response: &TestResponse) {
+        let mut cookies = self.cookies.borrow_mut();
+        for value in response.headers_all("set-cookie") {
+            let Ok(cookie) = cookie::Cookie::parse_encoded(value.to_owned()) else {
+                continue;
+            };
+            let expired = cookie.max_age().is_some_and(|age| age.is_zero())
+                || cookie
+                    .expires_datetime()
+                    .is_some_and(|at| at < cookie::time::OffsetDateTime::now_utc());
+            if expired {
+                cookies.remove(cookie.name());
+            } else {
+                cookies.insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+    }
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        let waker = {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            inbox.closed = true;
+            inbox.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_trigger().shutdown();
+            runtime.join();
+        }
+    }
+}
+
+async fn serve_jobs<H: Handler>(inbox: Arc<Mutex<Inbox>>, handler: Arc<H>) {
+    loop {
+        let job = poll_fn(|cx| {
+            let mut inbox = inbox.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(job) = inbox.jobs.pop_front() {
+                return Poll::Ready(Some(job));
+            }
+            if inbox.closed || crate::runtime::shutdown_requested() {
+                return Poll::Ready(None);
+            }
+            inbox.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        let Some(job) = job else {
+            return;
+        };
+        let head_request = *job.request.method() == crate::http::Method::Head;
+        let response = handler.call(job.request).await;
+        let response = collect(response, head_request, job.stream_timeout).await;
+        let _ = job.reply.send(response);
+    }
+}
+
+async fn collect(response: Response, head_request: bool, stream_timeout: Duration) -> TestResponse {
+    let headers = response
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_ascii_lowercase(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = match response.body {
+        _ if head_request => Bytes::new(),
+        Body::Empty => Bytes::new(),
+        Body::Full(bytes) => bytes,
+        Body::Stream(mut stream) => {
+            let mut collected = BytesMut::new();
+            let deadline = crate::runtime::now() + stream_timeout;
+            loop {
+                let next = crate::runtime::timeout_at(
+                    deadline,
+                    poll_fn(|cx| stream.as_mut().poll_next_chunk(cx)),
+                )
+                .await;
+                match next {
+                    Ok(Some(chunk)) => collected.extend_from_slice(&chunk),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            collected.freeze()
+        }
+    };
+    TestResponse {
+        status: response.status,
+        headers,
+        body,
+    }
+}
+
+/// A request being built; `send` runs it.
+#[must_use = "call .send() to run the request"]
+pub struct RequestBuilder<'c> {
+    client: &'c TestClient,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    send_cookies: bool,
+}
+
+impl std::fmt::Debug for RequestBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl RequestBuilder<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// An htmx 2.x request (`HX-Request: true`).
+    pub fn htmx(self) -> Self {
+        self.header("HX-Request", "true")
+    }
+
+    /// An htmx 2.x request aimed at an element id (`HX-Target`).
+    pub fn htmx_target(self, id: &str) -> Self {
+        self.htmx().header("HX-Target", id)
+    }
+
+    /// An htmx 2.x boosted navigation (`HX-Boosted: true`).
+    pub fn htmx_boosted(self) -> Self {
+        self.htmx().header("HX-Boosted", "true")
+    }
+
+    /// An htmx 2.x history-restore request.
+    pub fn htmx_history_restore(self) -> Self {
+        self.htmx().header("HX-History-Restore-Request", "true")
+    }
+
+    /// An htmx 4.x partial request (`HX-Request-Type: partial`).
+    pub fn htmx4_partial(self) -> Self {
+        self.header("HX-Request", "true")
+            .header("HX-Request-Type", "partial")
+    }
+
+    /// An htmx 4.x full-page request (`HX-Request-Type: full`).
+    pub fn htmx4_full(self) -> Self {
+        self.header("HX-Request", "true")
+            .header("HX-Request-Type", "full")
+    }
+
+    /// A urlencoded form body.
+    pub fn form<T: serde::Serialize + ?Sized>(mut self, form: &T) -> Self {
+        let body = serde_html_form::to_string(form).expect("test form serialises");
+        self.body = body.into_bytes();
+        self.header("Content-Type", "application/x-www-form-urlencoded")
+    }
+
+    /// A JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        self.body = sonic_rs::to_vec(value).expect("test JSON serialises");
+        self.header("Content-Type", "application/json")
+    }
+
+    /// A raw body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Do not send the client's cookies with this request.
+    pub fn without_cookies(mut self) -> Self {
+        self.send_cookies = false;
+        self
+    }
+
+    /// Runs the request and returns the response. Panics (fails the test) if the request
+    /// is not valid HTTP/1.1.
+    pub fn send(self) -> TestResponse {
+        let mut raw = format!("{} {} HTTP/1.1\r\nHost: test\r\n", self.method, self.path);
+        for (name, value) in &self.headers {
+            raw.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if self.send_cookies {
+            let cookies = self.client.cookies.borrow();
+            if !cookies.is_empty() {
+                let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                raw.push_str(&format!("Cookie: {}\r\n", pairs.join("; ")));
+            }
+        }
+        if !self.body.is_empty() {
+            raw.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        raw.push_str("\r\n");
+        let mut buf = BytesMut::from(raw.as_bytes());
+        buf.extend_from_slice(&self.body);
+        let limits = HttpLimits {
+            body_bytes_max: usize::MAX / 2,
+            ..HttpLimits::default()
+        };
+        let request = match RequestDecoder::new(limits).decode(&mut buf) {
+            Ok(Some(Decoded::Request(request))) => request,
+            other => panic!("test request is not valid HTTP/1.1: {other:?}"),
+        };
+        self.client.execute(request)
+    }
+}
+
+/// A collected response with assertion helpers (each returns `&Self` to chain).
+#[derive(Clone, Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    /// Header names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn status(&self) -> u16 {
+        self.status.as_u16()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn headers_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap_or("<not UTF-8>")
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        sonic_rs::from_slice(&self.body)
+            .unwrap_or_else(|error| panic!("body is not the expected JSON ({error}): {}", self.text()))
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status(),
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_header(&self, name: &str, value: &str) -> &Self {
+        assert_eq!(self.header(name), Some(value), "header {name}; all: {:?}", self.headers);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_no_header(&self, name: &str) -> &Self {
+        assert_eq!(self.header(name), None, "header {name} should be absent");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.text().contains(needle),
+            "body does not contain {needle:?}:\n{}",
+            self.text()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_not_contains(&self, needle: &str) -> &Self {
+        assert!(
+            !self.text().contains(needle),
+            "body contains {needle:?}:\n{}",
+            self.text()
+        );
+        self
+    }
+
+    /// `Vary` lists this header name (case-insensitive).
+    #[track_caller]
+    pub fn assert_varies_on(&self, name: &str) -> &Self {
+        let varies = self.headers_all("vary").any(|value| {
+            value
+                .split(',')
+                .any(|item| item.trim().eq_ignore_ascii_case(name))
+        });
+        assert!(varies, "Vary does not list {name}: {:?}", self.headers);
+        self
+    }
+}

@@ -290,7 +290,11 @@ async fn accept_loop<H: Handler>(listener: TcpListener, handler: Arc<H>, config:
                 let config = config.clone();
                 let count = count.clone();
                 runtime::spawn_local(async move {
-                    Connection::new(stream, &config).run(&*handler).await;
+                    // Owned here and borrowed by `run`: an async fn taking `self` by value
+                    // would hold the connection twice in its state (argument and local).
+                    let mut connection = Connection::new(stream, &config);
+                    connection.run(&*handler).await;
+                    drop(connection);
                     count.closed();
                 });
             }
@@ -380,7 +384,7 @@ impl<'c> Connection<'c> {
         }
     }
 
-    async fn run<H: Handler>(mut self, handler: &H) {
+    async fn run<H: Handler>(&mut self, handler: &H) {
         let close = loop {
             if self.read_buf.is_empty() && self.decoder.phase() == DecoderPhase::Idle {
                 // Idle: only this small wait lives in the connection's task, so an idle
@@ -655,12 +659,12 @@ impl Future for ReadWithDeadline<'_> {
 /// worker (and every other connection on it) down.
 async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
     let mut future = std::pin::pin!(future);
-    poll_fn(|cx| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+    poll_fn(
+        |cx| match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => Poll::Ready(Err(())),
-        }
-    })
+        },
+    )
     .await
 }

@@ -406,8 +406,9 @@ impl TestResponse {
     }
 
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
-        sonic_rs::from_slice(&self.body)
-            .unwrap_or_else(|error| panic!("body is not the expected JSON ({error}): {}", self.text()))
+        sonic_rs::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!("body is not the expected JSON ({error}): {}", self.text())
+        })
     }
 
     #[track_caller]
@@ -423,7 +424,12 @@ impl TestResponse {
 
     #[track_caller]
     pub fn assert_header(&self, name: &str, value: &str) -> &Self {
-        assert_eq!(self.header(name), Some(value), "header {name}; all: {:?}", self.headers);
+        assert_eq!(
+            self.header(name),
+            Some(value),
+            "header {name}; all: {:?}",
+            self.headers
+        );
         self
     }
 

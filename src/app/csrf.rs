@@ -22,8 +22,25 @@ pub const CSRF_FIELD: &str = "csrf_token";
 const TOKEN_BYTES: usize = 32;
 
 /// The current request's CSRF token, for templates (`<meta>`, `hx-headers`, hidden fields).
+///
+/// Put it in a render context as `csrf_token` (it serialises into minijinja as a value that
+/// prints as the token and can also be called, so both `{{ csrf_token }}` and
+/// `{{ csrf_token() }}` work in templates).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CsrfToken(pub String);
+
+impl CsrfToken {
+    /// The token as a template value (see the type's documentation).
+    pub fn template_value(&self) -> crate::template::minijinja::Value {
+        crate::template::csrf_token_value(self.0.clone())
+    }
+}
+
+impl serde::Serialize for CsrfToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.template_value().serialize(serializer)
+    }
+}
 
 impl<S> FromRequest<S> for CsrfToken {
     type Rejection = Rejection;
@@ -45,7 +62,9 @@ pub struct Csrf {
 
 impl std::fmt::Debug for Csrf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Csrf").field("cookie_name", &self.cookie_name).finish()
+        f.debug_struct("Csrf")
+            .field("cookie_name", &self.cookie_name)
+            .finish()
     }
 }
 
@@ -127,10 +146,11 @@ fn submitted_token(request: &Request) -> Option<String> {
         return Some(header.trim().to_owned());
     }
     let is_form = request.header_str("content-type").is_some_and(|value| {
-        value
-            .split(';')
-            .next()
-            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        value.split(';').next().is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
     });
     if !is_form {
         return None;

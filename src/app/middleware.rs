@@ -46,7 +46,10 @@ where
 }
 
 /// Wraps `inner` in `middleware`.
-pub(crate) fn wrap<S: 'static>(middleware: Arc<dyn Middleware<S>>, inner: Endpoint<S>) -> Endpoint<S> {
+pub(crate) fn wrap<S: 'static>(
+    middleware: Arc<dyn Middleware<S>>,
+    inner: Endpoint<S>,
+) -> Endpoint<S> {
     Arc::new(move |cx| {
         middleware.call(
             cx,
@@ -99,7 +102,10 @@ impl Default for SecurityHeaders {
     fn default() -> Self {
         SecurityHeaders {
             headers: vec![
-                ("x-content-type-options", HeaderValue::from_static("nosniff")),
+                (
+                    "x-content-type-options",
+                    HeaderValue::from_static("nosniff"),
+                ),
                 ("x-frame-options", HeaderValue::from_static("DENY")),
                 (
                     "referrer-policy",

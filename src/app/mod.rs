@@ -35,20 +35,22 @@ mod session;
 
 pub use context::{Extensions, PathParams, RequestContext};
 pub use csrf::{Csrf, CsrfToken};
-pub use extract::{
-    Cookies, Extension, Form, FromRef, FromRequest, Headers, Path, Query, State,
-};
+pub use extract::{Cookies, Extension, Form, FromRef, FromRequest, Headers, Path, Query, State};
 pub use handler::{Endpoint, Handler, ResponseFuture};
 pub use middleware::{Middleware, Next};
 pub use rejection::Rejection;
 pub use response::{Html, IntoResponse, Json, Redirect, WithHeaders, json_bytes};
-pub use routing::{App, BuiltApp, MethodRouter, Router, any, delete, get, options, patch, post, put};
+pub use routing::{
+    App, BuiltApp, MethodRouter, Router, any, delete, get, options, patch, post, put,
+};
 pub use session::{Session, SessionLayer};
 
 /// Builds a `Set-Cookie` header value and appends it to `response`.
 pub fn set_cookie(response: &mut crate::http::Response, cookie: &cookie::Cookie<'_>) {
     if let Ok(value) = crate::http::HeaderValue::try_from(cookie.encoded().to_string()) {
-        response.headers.push((std::borrow::Cow::Borrowed("set-cookie"), value));
+        response
+            .headers
+            .push((std::borrow::Cow::Borrowed("set-cookie"), value));
     }
 }
 

@@ -6,7 +6,9 @@
 
 use super::context::PathParams;
 use serde::de::value::Error;
-use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 
 /// Deserialises the parameters into `T`; the error text says which parameter failed and why.
 pub(crate) fn from_params<T: de::DeserializeOwned>(params: &PathParams) -> Result<T, String> {
@@ -56,11 +58,19 @@ impl<'de> Deserializer<'de> for ParamsDeserializer<'_> {
         deserialize_identifier deserialize_ignored_any deserialize_i128 deserialize_u128
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -123,9 +133,14 @@ struct ParamsSeq<'a> {
 
 impl<'de> SeqAccess<'de> for ParamsSeq<'_> {
     type Error = Error;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
         match self.params.next() {
-            Some((name, value)) => seed.deserialize(ValueDeserializer { name, value }).map(Some),
+            Some((name, value)) => seed
+                .deserialize(ValueDeserializer { name, value })
+                .map(Some),
             None => Ok(None),
         }
     }
@@ -139,7 +154,10 @@ struct ParamsMap<'a> {
 impl<'de> MapAccess<'de> for ParamsMap<'_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         match self.params.next() {
             Some((name, value)) => {
                 self.value = Some((name, value));
@@ -219,7 +237,11 @@ impl<'de> Deserializer<'de> for ValueDeserializer<'_> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 

@@ -51,7 +51,10 @@ impl std::fmt::Display for Rejection {
             Rejection::InvalidPath(why) => write!(f, "invalid path parameter: {why}"),
             Rejection::InvalidQuery(why) => write!(f, "invalid query string: {why}"),
             Rejection::UnsupportedMediaType { expected } => {
-                write!(f, "unsupported media type: expected Content-Type {expected}")
+                write!(
+                    f,
+                    "unsupported media type: expected Content-Type {expected}"
+                )
             }
             Rejection::InvalidForm(why) => write!(f, "invalid form data: {why}"),
             Rejection::InvalidJsonSyntax(why) => write!(f, "malformed JSON: {why}"),
@@ -59,7 +62,10 @@ impl std::fmt::Display for Rejection {
             Rejection::InvalidUtf8 => f.write_str("request body is not valid UTF-8"),
             Rejection::InvalidHeader(name) => write!(f, "missing or invalid header: {name}"),
             Rejection::MissingMiddleware(name) => {
-                write!(f, "server misconfiguration: {name} middleware is not installed")
+                write!(
+                    f,
+                    "server misconfiguration: {name} middleware is not installed"
+                )
             }
         }
     }

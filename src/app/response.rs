@@ -224,7 +224,10 @@ mod tests {
         assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
         let response = Redirect::to("/accounts/1").into_response();
         assert_eq!(response.status, StatusCode::SEE_OTHER);
-        assert_eq!(response.header("location").unwrap().as_bytes(), b"/accounts/1");
+        assert_eq!(
+            response.header("location").unwrap().as_bytes(),
+            b"/accounts/1"
+        );
     }
 
     #[test]

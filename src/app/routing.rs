@@ -9,6 +9,7 @@ use super::context::{PathParams, RequestContext};
 use super::handler::{Endpoint, Handler};
 use super::middleware::{Middleware, wrap};
 use super::response::IntoResponse;
+use crate::assets::StaticAssets;
 use crate::http::{HeaderValue, Method, Request, Response, StatusCode};
 use std::sync::Arc;
 
@@ -140,7 +141,10 @@ pub struct Router<S> {
 impl<S> std::fmt::Debug for Router<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Router")
-            .field("routes", &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field(
+                "routes",
+                &self.routes.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -203,6 +207,7 @@ pub struct App<S = ()> {
     router: Router<S>,
     fallback: Option<Endpoint<S>>,
     layers: Vec<Arc<dyn Middleware<S>>>,
+    assets: Vec<&'static StaticAssets>,
 }
 
 impl<S> std::fmt::Debug for App<S> {
@@ -240,6 +245,7 @@ impl<S: Send + Sync + 'static> App<S> {
             router: Router::new(),
             fallback: None,
             layers: Vec::new(),
+            assets: vec![crate::assets::htmx()],
         }
     }
 
@@ -250,6 +256,14 @@ impl<S: Send + Sync + 'static> App<S> {
 
     pub fn nest(mut self, prefix: &str, router: Router<S>) -> App<S> {
         self.router = self.router.nest(prefix, router);
+        self
+    }
+
+    /// Serves embedded static assets under their prefix (`{prefix}/{*path}`), with content
+    /// hashes, ETags, 304s and precompressed variants (see `kiln::assets`). The htmx scripts
+    /// (`/_kiln/...`, used by the `htmx_script()` template global) are mounted by default.
+    pub fn assets(mut self, assets: &'static StaticAssets) -> App<S> {
+        self.assets.push(assets);
         self
     }
 
@@ -271,7 +285,19 @@ impl<S: Send + Sync + 'static> App<S> {
     pub fn build(self) -> BuiltApp<S> {
         let mut table = matchit::Router::new();
         let mut routes = Vec::new();
-        for (path, methods) in self.router.into_routes() {
+        let mut all_routes = self.router.into_routes();
+        for assets in &self.assets {
+            let pattern = format!("{}/{{*path}}", assets.prefix().trim_end_matches('/'));
+            if all_routes.iter().any(|(path, _)| *path == pattern) {
+                continue;
+            }
+            let methods = MethodRouter {
+                endpoints: Vec::new(),
+                any: Some(serve_assets(assets)),
+            };
+            all_routes.push((pattern, methods));
+        }
+        for (path, methods) in all_routes {
             let pattern: Arc<str> = Arc::from(path.as_str());
             if let Err(error) = table.insert(path.clone(), routes.len()) {
                 panic!("route {path:?} cannot be added: {error}");
@@ -298,6 +324,16 @@ impl<S: Send + Sync + 'static> App<S> {
             endpoint,
         }
     }
+}
+
+/// A handler serving one set of embedded assets (404 for names it does not hold).
+fn serve_assets<S: 'static>(assets: &'static StaticAssets) -> Endpoint<S> {
+    Arc::new(move |cx: RequestContext<S>| {
+        let response = assets
+            .respond(&cx.request)
+            .unwrap_or_else(|| (StatusCode::NOT_FOUND, "not found").into_response());
+        Box::pin(std::future::ready(response))
+    })
 }
 
 /// The parameter names of a pattern, in order (`{id}` → `id`, `{*rest}` → `rest`).
@@ -332,7 +368,10 @@ struct RouteTable<S> {
 impl<S: 'static> RouteTable<S> {
     fn dispatch(&self, mut cx: RequestContext<S>) -> super::handler::ResponseFuture {
         let matched = match self.table.at(cx.request.path()) {
-            Ok(matched) => Some((*matched.value, decode_params(&matched.params, &self.routes[*matched.value].names))),
+            Ok(matched) => Some((
+                *matched.value,
+                decode_params(&matched.params, &self.routes[*matched.value].names),
+            )),
             Err(_) => None,
         };
         let Some((index, params)) = matched else {
@@ -372,7 +411,10 @@ impl<S: 'static> RouteTable<S> {
 }
 
 /// Percent-decodes matched parameters; a value that is not UTF-8 once decoded is refused.
-fn decode_params(params: &matchit::Params<'_, '_>, names: &[Arc<str>]) -> Result<PathParams, &'static str> {
+fn decode_params(
+    params: &matchit::Params<'_, '_>,
+    names: &[Arc<str>],
+) -> Result<PathParams, &'static str> {
     let mut decoded = Vec::with_capacity(params.len());
     for (index, (name, value)) in params.iter().enumerate() {
         let text = percent_encoding::percent_decode_str(value)

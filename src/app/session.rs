@@ -76,7 +76,10 @@ pub struct WeakSecret;
 
 impl std::fmt::Display for WeakSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "session secret must be at least {SESSION_SECRET_BYTES_MIN} bytes")
+        write!(
+            f,
+            "session secret must be at least {SESSION_SECRET_BYTES_MIN} bytes"
+        )
     }
 }
 
@@ -171,7 +174,9 @@ impl SessionLayer {
             let layer = layer.clone();
             async move {
                 let session = Session {
-                    state: Rc::new(RefCell::new(layer.load(&Cookies::from_request_headers(&cx.request)))),
+                    state: Rc::new(RefCell::new(
+                        layer.load(&Cookies::from_request_headers(&cx.request)),
+                    )),
                 };
                 cx.extensions.insert(session.clone());
                 let mut response = next.run(cx).await;

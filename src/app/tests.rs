@@ -39,8 +39,16 @@ fn routes() -> App<AppState> {
 #[test]
 fn routes_match_and_unknown_paths_get_404() {
     let client = TestClient::new(routes());
-    client.get("/").send().assert_status(200).assert_contains("index");
-    client.get("/accounts/7").send().assert_status(200).assert_contains("account 7");
+    client
+        .get("/")
+        .send()
+        .assert_status(200)
+        .assert_contains("index");
+    client
+        .get("/accounts/7")
+        .send()
+        .assert_status(200)
+        .assert_contains("account 7");
     client.get("/nope").send().assert_status(404);
 }
 
@@ -73,7 +81,11 @@ fn nested_routers_keep_their_middleware() {
         });
     let app = App::new().route("/", get(index)).nest("/api", api);
     let client = TestClient::new(app);
-    client.get("/api/ping").send().assert_status(200).assert_header("x-api", "1");
+    client
+        .get("/api/ping")
+        .send()
+        .assert_status(200)
+        .assert_header("x-api", "1");
     client.get("/").send().assert_no_header("x-api");
 }
 
@@ -83,7 +95,11 @@ fn fallback_answers_unmatched_paths() {
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html("<h1>Lost?</h1>")) });
     let client = TestClient::new(app);
-    client.get("/missing").send().assert_status(404).assert_contains("Lost?");
+    client
+        .get("/missing")
+        .send()
+        .assert_status(404)
+        .assert_contains("Lost?");
 }
 
 #[test]
@@ -92,12 +108,14 @@ fn app_middleware_runs_outermost_first() {
         .route("/", get(index))
         .around(|cx: RequestContext<()>, next: Next<()>| async move {
             let mut response = next.run(cx).await;
-            let _ = response.append_header("x-order", crate::http::HeaderValue::from_static("outer"));
+            let _ =
+                response.append_header("x-order", crate::http::HeaderValue::from_static("outer"));
             response
         })
         .around(|cx: RequestContext<()>, next: Next<()>| async move {
             let mut response = next.run(cx).await;
-            let _ = response.append_header("x-order", crate::http::HeaderValue::from_static("inner"));
+            let _ =
+                response.append_header("x-order", crate::http::HeaderValue::from_static("inner"));
             response
         });
     let client = TestClient::new(app);
@@ -105,7 +123,10 @@ fn app_middleware_runs_outermost_first() {
     let order: Vec<&str> = response.headers_all("x-order").collect();
     assert_eq!(order, ["inner", "outer"]);
     // App middleware also sees 404s.
-    assert_eq!(client.get("/missing").send().headers_all("x-order").count(), 2);
+    assert_eq!(
+        client.get("/missing").send().headers_all("x-order").count(),
+        2
+    );
 }
 
 #[test]
@@ -125,7 +146,10 @@ fn path_parameters_are_percent_decoded() {
         get(|Path(tag): Path<String>| async move { tag }),
     );
     let client = TestClient::new(app);
-    client.get("/tags/caf%C3%A9%20bar").send().assert_contains("café bar");
+    client
+        .get("/tags/caf%C3%A9%20bar")
+        .send()
+        .assert_contains("café bar");
 }
 
 #[derive(Deserialize)]
@@ -161,13 +185,17 @@ fn form_needs_its_content_type_and_valid_data() {
     let client = TestClient::new(routes());
     client
         .post("/accounts/9")
-        .form(&Rename { name: "Cash".into() })
+        .form(&Rename {
+            name: "Cash".into(),
+        })
         .send()
         .assert_status(200)
         .assert_contains("renamed 9 to Cash");
     client
         .post("/accounts/9")
-        .json(&Rename { name: "Cash".into() })
+        .json(&Rename {
+            name: "Cash".into(),
+        })
         .send()
         .assert_status(415)
         .assert_contains("application/x-www-form-urlencoded");
@@ -203,7 +231,9 @@ fn json_extracts_and_rejects_with_400_415_422() {
             memo: "x".into(),
         })
         .send();
-    response.assert_status(200).assert_header("content-type", "application/json");
+    response
+        .assert_status(200)
+        .assert_header("content-type", "application/json");
     let echoed: Entry = response.json();
     assert_eq!(echoed.amount, 42);
     client
@@ -248,7 +278,9 @@ fn state_cookies_headers_bytes_string_and_method_extract() {
             text
         )
     }
-    let app = App::new().state(AppState { name: "kiln" }).route("/all", post(all));
+    let app = App::new()
+        .state(AppState { name: "kiln" })
+        .route("/all", post(all));
     let client = TestClient::new(app);
     client.set_cookie("theme", "dark");
     client
@@ -306,7 +338,10 @@ fn request_id_is_generated_or_kept_when_valid() {
         .header("X-Request-Id", "abc-123")
         .send()
         .assert_header("x-request-id", "abc-123");
-    let replaced = client.get("/").header("X-Request-Id", "bad id<script>").send();
+    let replaced = client
+        .get("/")
+        .header("X-Request-Id", "bad id<script>")
+        .send();
     assert_ne!(replaced.header("x-request-id"), Some("bad id<script>"));
 }
 
@@ -330,7 +365,11 @@ fn extension_without_its_middleware_is_a_500_not_a_panic() {
         get(|Extension(id): Extension<middleware::RequestId>| async move { id.0 }),
     );
     let client = TestClient::new(app);
-    client.get("/").send().assert_status(500).assert_contains("misconfiguration");
+    client
+        .get("/")
+        .send()
+        .assert_status(500)
+        .assert_contains("misconfiguration");
 }
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";
@@ -346,7 +385,9 @@ fn session_app() -> App<()> {
         )
         .route(
             "/me",
-            get(|session: Session| async move { session.get("user").unwrap_or_else(|| "anonymous".into()) }),
+            get(|session: Session| async move {
+                session.get("user").unwrap_or_else(|| "anonymous".into())
+            }),
         )
         .route(
             "/logout",

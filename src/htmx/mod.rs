@@ -24,18 +24,22 @@
 //! }
 //! ```
 //!
-//! What this module does not do: render templates (`template/` renders pages, blocks and
-//! out-of-band swaps; this module only picks which one to send) or serve the htmx script
-//! (`assets`). Tests are in `tests.rs`.
+//! With templates, `Htmx::render` and `Htmx::render_with_oob` (in `render.rs`) pick and render
+//! in one call. What this module does not do: implement template rendering (`template/`) or
+//! serve the htmx script (`assets`). Tests are in `tests.rs`.
 
 mod json;
+mod render;
 mod request;
 mod response;
 pub mod sse;
 
 #[cfg(test)]
+mod render_tests;
+#[cfg(test)]
 mod tests;
 
+pub use render::oob_blocks;
 pub use request::{Element, Htmx, RequestType};
 pub use response::{HxError, HxErrorKind, HxLocation, HxResponse, STOP_POLLING};
 

@@ -94,7 +94,9 @@ impl std::error::Error for RequestError {}
 
 enum State {
     Head(HeadProgress),
-    Body(PendingRequest),
+    /// Boxed: a decoder lives as long as its connection, and most requests (no body, or a
+    /// body already buffered) never enter this state, so idle connections stay small.
+    Body(Box<PendingRequest>),
 }
 
 /// How far the current head has been looked at.
@@ -164,10 +166,18 @@ impl RequestDecoder {
             let parsed = with_header_storage(limits.header_count_max, |storage| {
                 read_head(progress, buf, storage, limits)
             })?;
-            let Some(pending) = parsed else {
+            let Some(mut pending) = parsed else {
                 return Ok(None);
             };
-            self.state = State::Body(pending);
+            if let BodyProgress::Length(len) = pending.body
+                && buf.len() >= len
+            {
+                // The whole body is here (always, for requests without one): done at once.
+                pending.request.body = buf.split_to(len).freeze();
+                self.state = State::Head(HeadProgress::default());
+                return Ok(Some(Decoded::Request(pending.request)));
+            }
+            self.state = State::Body(Box::new(pending));
         }
         self.read_body(buf)
     }

@@ -11,7 +11,7 @@ mod request;
 mod response;
 
 pub use date::HttpDate;
-pub use decode::{DecoderPhase, Decoded, RequestDecoder, RequestError};
+pub use decode::{Decoded, DecoderPhase, RequestDecoder, RequestError};
 pub use encode::{
     BodyFraming, EncodeOptions, encode_chunk_header, encode_continue, encode_head,
     encode_last_chunk,

@@ -87,7 +87,10 @@ fn run_pool_thread(pool: &Pool) {
                 if let Some(job) = queue.jobs.pop_front() {
                     break job;
                 }
-                queue = pool.available.wait(queue).unwrap_or_else(|e| e.into_inner());
+                queue = pool
+                    .available
+                    .wait(queue)
+                    .unwrap_or_else(|e| e.into_inner());
             }
         };
         job();

@@ -27,7 +27,10 @@ pub(crate) struct BufRing {
 impl BufRing {
     /// Allocates the ring and fills it with every buffer. `count` must be a power of two.
     pub(crate) fn new(count: u16, size: u32, group: u16) -> BufRing {
-        assert!(count.is_power_of_two(), "recv_buffer_count must be a power of two");
+        assert!(
+            count.is_power_of_two(),
+            "recv_buffer_count must be a power of two"
+        );
         let entries_layout = Layout::from_size_align(
             count as usize * std::mem::size_of::<BufRingEntry>(),
             RING_ALIGN_BYTES,

@@ -90,7 +90,12 @@ impl SendBuffers {
 
     fn prepare(&mut self) -> *const libc::msghdr {
         self.iovecs.clear();
-        for chunk in self.chunks.iter().filter(|c| !c.is_empty()).take(SEND_IOVECS_MAX) {
+        for chunk in self
+            .chunks
+            .iter()
+            .filter(|c| !c.is_empty())
+            .take(SEND_IOVECS_MAX)
+        {
             self.iovecs.push(libc::iovec {
                 iov_base: chunk.as_ptr() as *mut libc::c_void,
                 iov_len: chunk.len(),
@@ -185,10 +190,7 @@ const REQUIRED_OPCODES: [(u8, &str); 6] = [
 ];
 
 impl Driver {
-    pub(crate) fn new(
-        limits: &crate::limits::RuntimeLimits,
-        eventfd: RawFd,
-    ) -> io::Result<Driver> {
+    pub(crate) fn new(limits: &crate::limits::RuntimeLimits, eventfd: RawFd) -> io::Result<Driver> {
         let (ring, setup) = build_ring(limits.ring_entries_count)?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
@@ -382,8 +384,7 @@ impl Driver {
                 unreachable!("start_recv always passes OpData::Recv")
             };
             let spare = buffer.spare_capacity_mut();
-            opcode::Recv::new(types::Fd(fd), spare.as_mut_ptr().cast(), spare.len() as u32)
-                .build()
+            opcode::Recv::new(types::Fd(fd), spare.as_mut_ptr().cast(), spare.len() as u32).build()
         })
     }
 
@@ -411,7 +412,10 @@ impl Driver {
     /// The future of a single-shot operation was dropped: free now if done, else orphan the
     /// slot (its data stays alive until the kernel's completion) and ask the kernel to cancel.
     pub(crate) fn drop_single(&mut self, key: usize) {
-        let Some(Op::Single { result, orphaned, .. }) = self.ops.get_mut(key) else {
+        let Some(Op::Single {
+            result, orphaned, ..
+        }) = self.ops.get_mut(key)
+        else {
             return;
         };
         if result.is_some() {
@@ -442,7 +446,10 @@ impl Driver {
     }
 
     fn arm_accept(&mut self, key: usize) -> io::Result<()> {
-        let Some(Op::Accept { armed, listener, .. }) = self.ops.get_mut(key) else {
+        let Some(Op::Accept {
+            armed, listener, ..
+        }) = self.ops.get_mut(key)
+        else {
             return Ok(());
         };
         let fd = types::Fd(*listener);
@@ -458,8 +465,19 @@ impl Driver {
         self.push(entry.user_data(key as u64))
     }
 
-    pub(crate) fn poll_accept(&mut self, key: usize, cx: &mut Context<'_>) -> Poll<io::Result<RawFd>> {
-        let Some(Op::Accept { ready, error, armed, waker, .. }) = self.ops.get_mut(key) else {
+    pub(crate) fn poll_accept(
+        &mut self,
+        key: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<RawFd>> {
+        let Some(Op::Accept {
+            ready,
+            error,
+            armed,
+            waker,
+            ..
+        }) = self.ops.get_mut(key)
+        else {
             return Poll::Ready(Err(io::Error::other("accept slot missing")));
         };
         if let Some(fd) = ready.pop_front() {
@@ -478,7 +496,13 @@ impl Driver {
     /// Stops accepting: queued fds are closed, the kernel operation is cancelled, and the slot
     /// is freed when its final completion arrives (late fds are closed then too).
     pub(crate) fn drop_accept(&mut self, key: usize) {
-        let Some(Op::Accept { ready, armed, orphaned, .. }) = self.ops.get_mut(key) else {
+        let Some(Op::Accept {
+            ready,
+            armed,
+            orphaned,
+            ..
+        }) = self.ops.get_mut(key)
+        else {
             return;
         };
         ready.drain(..).for_each(super::sys::close);
@@ -515,7 +539,16 @@ impl Driver {
         cx: &mut Context<'_>,
         out: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
-        let Some(Op::Recv { data, eof, error, armed, cancelling, waker, fd, .. }) = self.ops.get_mut(key)
+        let Some(Op::Recv {
+            data,
+            eof,
+            error,
+            armed,
+            cancelling,
+            waker,
+            fd,
+            ..
+        }) = self.ops.get_mut(key)
         else {
             return Poll::Ready(Err(io::Error::other("receive slot missing")));
         };
@@ -551,7 +584,10 @@ impl Driver {
 
     /// The connection is gone: cancel its receive; the slot is freed on the final completion.
     pub(crate) fn drop_recv_multi(&mut self, key: usize) {
-        let Some(Op::Recv { armed, orphaned, .. }) = self.ops.get_mut(key) else {
+        let Some(Op::Recv {
+            armed, orphaned, ..
+        }) = self.ops.get_mut(key)
+        else {
             return;
         };
         if !*armed {
@@ -569,7 +605,9 @@ impl Driver {
             .build()
             .flags(squeue::Flags::IO_HARDLINK)
             .user_data(IGNORED_KEY);
-        let close = opcode::Close::new(types::Fd(fd)).build().user_data(IGNORED_KEY);
+        let close = opcode::Close::new(types::Fd(fd))
+            .build()
+            .user_data(IGNORED_KEY);
         // Both must land in the same submission batch for the link to hold.
         let free = {
             let sq = self.ring.submission();
@@ -649,7 +687,12 @@ impl Driver {
             return;
         };
         match op {
-            Op::Single { result, waker, orphaned, .. } => {
+            Op::Single {
+                result,
+                waker,
+                orphaned,
+                ..
+            } => {
                 if *orphaned {
                     self.ops.remove(key);
                     return;
@@ -659,7 +702,15 @@ impl Driver {
                     self.woken.push(waker);
                 }
             }
-            Op::Accept { ready, error, armed, waker, orphaned, pausing, .. } => {
+            Op::Accept {
+                ready,
+                error,
+                armed,
+                waker,
+                orphaned,
+                pausing,
+                ..
+            } => {
                 *armed = more;
                 if !more {
                     *pausing = false;
@@ -698,8 +749,16 @@ impl Driver {
     fn complete_recv(&mut self, key: usize, res: i32, flags: u32) {
         let more = cqueue::more(flags);
         let bid = cqueue::buffer_select(flags);
-        let Some(Op::Recv { data, eof, error, armed, cancelling, waker, orphaned, .. }) =
-            self.ops.get_mut(key)
+        let Some(Op::Recv {
+            data,
+            eof,
+            error,
+            armed,
+            cancelling,
+            waker,
+            orphaned,
+            ..
+        }) = self.ops.get_mut(key)
         else {
             return;
         };
@@ -755,7 +814,10 @@ impl Drop for Driver {
         // If not, the kernel may still touch their memory after the ring closes: leak it
         // rather than free memory the kernel could write to.
         if !self.ops.is_empty() {
-            tracing::warn!(in_flight = self.ops.len(), "io_uring driver dropped with operations in flight; leaking their buffers");
+            tracing::warn!(
+                in_flight = self.ops.len(),
+                "io_uring driver dropped with operations in flight; leaking their buffers"
+            );
             std::mem::forget(std::mem::take(&mut self.ops));
         }
     }

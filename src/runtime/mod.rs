@@ -188,7 +188,11 @@ fn log_features(features: Features) {
         } else {
             "single-shot into per-connection buffer"
         },
-        accept = if features.accept_multishot { "multishot" } else { "single-shot" },
+        accept = if features.accept_multishot {
+            "multishot"
+        } else {
+            "single-shot"
+        },
         "runtime started"
     );
 }
@@ -203,7 +207,11 @@ fn build_worker(config: &RuntimeConfig, shared: Arc<WorkerShared>) -> io::Result
     }))
 }
 
-fn run_worker(worker: Rc<Worker>, config: &RuntimeConfig, main: impl Future<Output = ()> + 'static) {
+fn run_worker(
+    worker: Rc<Worker>,
+    config: &RuntimeConfig,
+    main: impl Future<Output = ()> + 'static,
+) {
     context::enter(worker.clone());
     worker.executor.spawn(Box::pin(main));
     if let Err(error) = event_loop(&worker, config.shutdown_grace) {

@@ -111,11 +111,18 @@ impl TcpStream {
     /// Appends received bytes to `buf`; `Ok(0)` means the peer closed its side.
     /// Cancel-safe: bytes that arrive after the returned future is dropped are kept for the
     /// next call.
-    pub fn read<'a>(&'a mut self, buf: &'a mut BytesMut) -> impl Future<Output = io::Result<usize>> + 'a {
+    pub fn read<'a>(
+        &'a mut self,
+        buf: &'a mut BytesMut,
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
         poll_fn(move |cx| self.poll_read(cx, buf))
     }
 
-    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+    pub fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
         let fd = self.fd;
         context::with_driver(|driver| match &mut self.recv {
             RecvMode::Multishot { key } => {
@@ -126,7 +133,8 @@ impl TcpStream {
                 let current = match *key {
                     Some(current) => current,
                     None => {
-                        let started = driver.start_recv(fd, BytesMut::with_capacity(SINGLE_RECV_BYTES))?;
+                        let started =
+                            driver.start_recv(fd, BytesMut::with_capacity(SINGLE_RECV_BYTES))?;
                         *key = Some(started);
                         started
                     }

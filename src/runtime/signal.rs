@@ -17,7 +17,10 @@ pub fn on_shutdown_signal(on_signal: impl FnOnce() + Send + 'static) -> io::Resu
             let Ok(signal) = sys::wait_for_shutdown_signal() else {
                 return;
             };
-            tracing::info!(signal, "shutdown signal received; finishing in-flight requests");
+            tracing::info!(
+                signal,
+                "shutdown signal received; finishing in-flight requests"
+            );
             on_signal();
             if sys::wait_for_shutdown_signal().is_ok() {
                 tracing::warn!("second shutdown signal; exiting now");

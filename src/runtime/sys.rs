@@ -35,7 +35,12 @@ pub(crate) fn close(fd: RawFd) {
     let _ = unsafe { libc::close(fd) };
 }
 
-fn set_int_option(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+fn set_int_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: passes a pointer to a live c_int and its exact size, as setsockopt(2) requires.
     check(unsafe {
         libc::setsockopt(
@@ -87,7 +92,11 @@ pub(crate) fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: passes a live, writable sockaddr_storage and its size; the kernel writes at most `len`.
     check(unsafe {
-        libc::getsockname(fd, (&mut storage as *mut libc::sockaddr_storage).cast(), &mut len)
+        libc::getsockname(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
     })?;
     match storage.ss_family as libc::c_int {
         libc::AF_INET => {
@@ -104,7 +113,10 @@ pub(crate) fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
             let ip = std::net::Ipv6Addr::from(addr.sin6_addr.s6_addr);
             Ok(SocketAddr::new(ip.into(), u16::from_be(addr.sin6_port)))
         }
-        _ => Err(io::Error::new(io::ErrorKind::Unsupported, "unknown address family")),
+        _ => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "unknown address family",
+        )),
     }
 }
 

@@ -35,7 +35,9 @@ where
         }
     })
     .expect("runtime starts");
-    let output = rx.recv_timeout(Duration::from_secs(20)).expect("task finished");
+    let output = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("task finished");
     runtime.join();
     output
 }
@@ -44,7 +46,9 @@ where
 fn spawned_tasks_run_and_join_handles_yield_their_output() {
     let _shared = shared_fds();
     let sum = run(|| async {
-        let handles: Vec<_> = (1..=10u32).map(|n| spawn_local(async move { n * n })).collect();
+        let handles: Vec<_> = (1..=10u32)
+            .map(|n| spawn_local(async move { n * n }))
+            .collect();
         let mut sum = 0;
         for handle in handles {
             sum += handle.await;
@@ -167,7 +171,10 @@ fn a_vectored_send_delivers_every_chunk_in_order() {
     let mut offset = 0;
     for i in 0..100u8 {
         let len = 80 * 1024 + i as usize;
-        assert!(all[offset..offset + len].iter().all(|&b| b == i), "chunk {i}");
+        assert!(
+            all[offset..offset + len].iter().all(|&b| b == i),
+            "chunk {i}"
+        );
         offset += len;
     }
     assert_eq!(offset, all.len());
@@ -193,5 +200,8 @@ fn dropping_an_accept_closes_connections_that_arrive_late() {
             sleep(Duration::from_millis(20)).await;
         }
     });
-    assert!(open_fd_count().unwrap() <= baseline + 1, "accepted fds were closed");
+    assert!(
+        open_fd_count().unwrap() <= baseline + 1,
+        "accepted fds were closed"
+    );
 }

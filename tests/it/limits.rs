@@ -173,7 +173,10 @@ fn connections_per_worker_max_makes_new_connections_wait() {
     third.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     let mut byte = [0u8; 1];
     let waited = third.stream.read(&mut byte);
-    assert!(waited.is_err(), "third connection must wait, got {waited:?}");
+    assert!(
+        waited.is_err(),
+        "third connection must wait, got {waited:?}"
+    );
     // When one closes, the waiting connection is accepted and answered.
     drop(first);
     third
@@ -219,7 +222,10 @@ fn pipeline_pending_bytes_max_flushes_early_and_keeps_order() {
         .collect();
     client.send(batch.as_bytes());
     for index in 0..16 {
-        assert_eq!(client.response().unwrap().body_str(), format!("/path/{index}"));
+        assert_eq!(
+            client.response().unwrap().body_str(),
+            format!("/path/{index}")
+        );
     }
 }
 
@@ -264,6 +270,9 @@ fn shutdown_grace_drops_requests_that_take_too_long() {
     std::thread::sleep(Duration::from_millis(100));
     let started = Instant::now();
     server.stop();
-    assert!(started.elapsed() < Duration::from_secs(3), "stopped after the grace period");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped after the grace period"
+    );
     assert!(client.response().is_none(), "the slow request was dropped");
 }

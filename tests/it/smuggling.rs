@@ -25,11 +25,7 @@ const REFUSED: &[(&str, &str, u16)] = &[
         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello",
         400,
     ),
-    (
-        "bare LF line ending",
-        "GET / HTTP/1.1\nHost: t\n\n",
-        400,
-    ),
+    ("bare LF line ending", "GET / HTTP/1.1\nHost: t\n\n", 400),
     (
         "obs-fold continuation line",
         "GET / HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n b\r\n\r\n",
@@ -55,21 +51,9 @@ const REFUSED: &[(&str, &str, u16)] = &[
         "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         400,
     ),
-    (
-        "HTTP/2 preface",
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-        505,
-    ),
-    (
-        "unknown version",
-        "GET / HTTP/1.2\r\nHost: t\r\n\r\n",
-        505,
-    ),
-    (
-        "missing host on HTTP/1.1",
-        "GET / HTTP/1.1\r\n\r\n",
-        400,
-    ),
+    ("HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
+    ("unknown version", "GET / HTTP/1.2\r\nHost: t\r\n\r\n", 505),
+    ("missing host on HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", 400),
 ];
 
 #[test]

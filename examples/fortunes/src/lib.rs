@@ -13,16 +13,34 @@ use std::cell::RefCell;
 /// The rows every TechEmpower implementation serves.
 const SEED: &[(i64, &str)] = &[
     (1, "fortune: No such file or directory"),
-    (2, "A computer scientist is someone who fixes things that aren't broken."),
+    (
+        2,
+        "A computer scientist is someone who fixes things that aren't broken.",
+    ),
     (3, "After enough decimal places, nobody gives a damn."),
-    (4, "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1"),
-    (5, "A computer program does what you tell it to do, not what you want it to do."),
-    (6, "Emacs is a nice operating system, but I prefer UNIX. — Tom Christaensen"),
+    (
+        4,
+        "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1",
+    ),
+    (
+        5,
+        "A computer program does what you tell it to do, not what you want it to do.",
+    ),
+    (
+        6,
+        "Emacs is a nice operating system, but I prefer UNIX. — Tom Christaensen",
+    ),
     (7, "Any program that runs right is obsolete."),
-    (8, "A list is only as strong as its weakest link. — Donald Knuth"),
+    (
+        8,
+        "A list is only as strong as its weakest link. — Donald Knuth",
+    ),
     (9, "Feature: A bug with seniority."),
     (10, "Computers make very fast, very accurate mistakes."),
-    (11, "<script>alert(\"This should not be displayed in a browser alert box.\");</script>"),
+    (
+        11,
+        "<script>alert(\"This should not be displayed in a browser alert box.\");</script>",
+    ),
     (12, "フレームワークのベンチマーク"),
 ];
 
@@ -48,7 +66,8 @@ thread_local! {
 
 fn open_seeded() -> rusqlite::Result<rusqlite::Connection> {
     let connection = rusqlite::Connection::open_in_memory()?;
-    connection.execute_batch("CREATE TABLE fortune (id INTEGER PRIMARY KEY, message TEXT NOT NULL)")?;
+    connection
+        .execute_batch("CREATE TABLE fortune (id INTEGER PRIMARY KEY, message TEXT NOT NULL)")?;
     {
         let mut insert = connection.prepare("INSERT INTO fortune (id, message) VALUES (?1, ?2)")?;
         for (id, message) in SEED {
@@ -96,7 +115,10 @@ async fn fortunes(State(state): State<FortunesState>) -> Response {
     struct Page<'a> {
         fortunes: &'a [Fortune],
     }
-    match state.templates.render("fortunes.html", Page { fortunes: &rows }) {
+    match state
+        .templates
+        .render("fortunes.html", Page { fortunes: &rows })
+    {
         Ok(body) => Html(body).into_response(),
         Err(error) => error.to_response(false),
     }

@@ -22,7 +22,14 @@ fn fortunes_are_escaped_sorted_and_complete() {
     let messages: Vec<&str> = html
         .split("<tr><td>")
         .skip(1)
-        .map(|row| row.split("</td><td>").nth(1).unwrap().split("</td>").next().unwrap())
+        .map(|row| {
+            row.split("</td><td>")
+                .nth(1)
+                .unwrap()
+                .split("</td>")
+                .next()
+                .unwrap()
+        })
         .collect();
     assert_eq!(messages.len(), 13);
     let mut sorted = messages.clone();

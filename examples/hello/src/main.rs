@@ -29,8 +29,9 @@ struct Message {
 async fn handle(request: Request) -> Response {
     let get = matches!(request.method(), Method::Get | Method::Head);
     match (request.path(), get) {
-        ("/plaintext", true) => Response::ok("Hello, World!")
-            .with_static_header("content-type", "text/plain"),
+        ("/plaintext", true) => {
+            Response::ok("Hello, World!").with_static_header("content-type", "text/plain")
+        }
         ("/json", true) => json(),
         ("/plaintext" | "/json", false) => {
             Response::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
@@ -48,7 +49,8 @@ fn json() -> Response {
     match sonic_rs::to_writer(&mut body, &message) {
         Ok(()) => {
             let mut response = Response::ok(body.into_inner().freeze());
-            let _ = response.set_header("content-type", HeaderValue::from_static("application/json"));
+            let _ =
+                response.set_header("content-type", HeaderValue::from_static("application/json"));
             response
         }
         Err(_) => Response::error(StatusCode::INTERNAL_SERVER_ERROR, "serialisation failed"),
@@ -58,8 +60,7 @@ fn json() -> Response {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = Args::parse();

@@ -70,6 +70,7 @@ impl<H: Handler> IntoHandler for H {
 pub struct Server {
     addr: SocketAddr,
     workers: usize,
+    multishot: bool,
     http_limits: HttpLimits,
     limits: ServerLimits,
     runtime_limits: RuntimeLimits,
@@ -80,6 +81,7 @@ impl Server {
         Server {
             addr,
             workers: std::thread::available_parallelism().map_or(1, usize::from),
+            multishot: true,
             http_limits: HttpLimits::default(),
             limits: ServerLimits::default(),
             runtime_limits: RuntimeLimits::default(),
@@ -89,6 +91,13 @@ impl Server {
     /// Worker threads (one ring each). Default: one per available core.
     pub fn workers(mut self, workers: usize) -> Server {
         self.workers = workers.max(1);
+        self
+    }
+
+    /// Use multishot accept and receive where the kernel has them (default `true`); `false`
+    /// forces the single-shot paths older kernels get (for tests and diagnosis).
+    pub fn multishot(mut self, multishot: bool) -> Server {
+        self.multishot = multishot;
         self
     }
 
@@ -152,6 +161,7 @@ impl Server {
             workers: self.workers,
             limits: self.runtime_limits,
             shutdown_grace: std::time::Duration::from_millis(self.limits.shutdown_grace_ms),
+            multishot: self.multishot,
         };
         let runtime = Runtime::start(runtime_config, move |index| {
             let listener = listeners

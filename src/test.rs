@@ -65,6 +65,7 @@ impl TestClient {
                 ..RuntimeLimits::default()
             },
             shutdown_grace: Duration::from_secs(1),
+            multishot: true,
         };
         let runtime = Runtime::start(config, move |_| {
             let inbox = worker_inbox.clone();

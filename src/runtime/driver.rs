@@ -190,7 +190,12 @@ const REQUIRED_OPCODES: [(u8, &str); 6] = [
 ];
 
 impl Driver {
-    pub(crate) fn new(limits: &crate::limits::RuntimeLimits, eventfd: RawFd) -> io::Result<Driver> {
+    /// Builds the ring and probes the kernel; `multishot: false` forces the single-shot paths.
+    pub(crate) fn new(
+        limits: &crate::limits::RuntimeLimits,
+        eventfd: RawFd,
+        multishot: bool,
+    ) -> io::Result<Driver> {
         let (ring, setup) = build_ring(limits.ring_entries_count)?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
@@ -215,15 +220,16 @@ impl Driver {
         );
         // SAFETY: the ring memory lives in `bufs`, which the driver keeps until after the ring
         // is dropped (field order), so it stays valid for as long as the group is registered.
-        let registered = unsafe {
-            ring.submitter().register_buf_ring_with_flags(
-                bufs.ring_addr(),
-                bufs.count(),
-                bufs.group,
-                0,
-            )
-        }
-        .is_ok();
+        let registered = multishot
+            && unsafe {
+                ring.submitter().register_buf_ring_with_flags(
+                    bufs.ring_addr(),
+                    bufs.count(),
+                    bufs.group,
+                    0,
+                )
+            }
+            .is_ok();
         let mut driver = Driver {
             ring,
             ops: Slab::with_capacity(1024),

@@ -47,6 +47,20 @@ pub struct RuntimeConfig {
     pub limits: RuntimeLimits,
     /// After shutdown is requested, tasks still running after this long are dropped.
     pub shutdown_grace: Duration,
+    /// Use multishot accept and receive where the kernel has them (default). `false` forces
+    /// the single-shot paths that older kernels get, for tests and diagnosis.
+    pub multishot: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            workers: 1,
+            limits: RuntimeLimits::default(),
+            shutdown_grace: Duration::from_secs(10),
+            multishot: true,
+        }
+    }
 }
 
 /// Spawns a task on the current worker. The future need not be `Send`.
@@ -198,7 +212,7 @@ fn log_features(features: Features) {
 }
 
 fn build_worker(config: &RuntimeConfig, shared: Arc<WorkerShared>) -> io::Result<Rc<Worker>> {
-    let driver = driver::Driver::new(&config.limits, shared.eventfd())?;
+    let driver = driver::Driver::new(&config.limits, shared.eventfd(), config.multishot)?;
     Ok(Rc::new(Worker {
         executor: Executor::new(shared.clone()),
         shared,

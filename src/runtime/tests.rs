@@ -26,6 +26,7 @@ where
         workers: 1,
         limits: RuntimeLimits::default(),
         shutdown_grace: Duration::from_secs(1),
+        multishot: true,
     };
     let runtime = Runtime::start(config, move |_| {
         let future = make();

@@ -3,6 +3,7 @@
 //! `support` starts servers and speaks raw HTTP/1.1; each other module covers one area.
 //! The sans-IO parser has its own unit and property tests inside `src/http/`.
 
+mod fallback;
 mod limits;
 mod protocol;
 mod robustness;

@@ -88,7 +88,26 @@ impl TestServer {
     }
 
     pub fn with(http: HttpLimits, limits: ServerLimits, workers: usize) -> TestServer {
-        let handle = Server::bind("127.0.0.1:0".parse().unwrap())
+        TestServer::build(
+            Server::bind("127.0.0.1:0".parse().unwrap()),
+            http,
+            limits,
+            workers,
+        )
+    }
+
+    /// A server forced onto the single-shot accept/receive paths that older kernels get.
+    pub fn single_shot() -> TestServer {
+        TestServer::build(
+            Server::bind("127.0.0.1:0".parse().unwrap()).multishot(false),
+            HttpLimits::default(),
+            ServerLimits::default(),
+            1,
+        )
+    }
+
+    fn build(server: Server, http: HttpLimits, limits: ServerLimits, workers: usize) -> TestServer {
+        let handle = server
             .workers(workers)
             .http_limits(http)
             .limits(limits)

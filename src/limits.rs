@@ -43,8 +43,8 @@ pub struct ServerLimits {
     pub body_timeout_ms: u64,
     /// A response the client does not read for this long: the connection is dropped.
     pub write_timeout_ms: u64,
-    /// Open connections per worker. At the limit the worker stops accepting; new connections
-    /// wait in the kernel's listen backlog (bounded by `listen_backlog_count`).
+    /// Open connections per worker. Beyond it, new connections are refused at once: they get a
+    /// `503` with `Retry-After: 1` and are closed.
     pub connections_per_worker_max: usize,
     /// The listen(2) backlog of each worker's listener.
     pub listen_backlog_count: u32,

@@ -23,7 +23,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::task::Poll;
 use std::time::Instant;
 
 /// Bodies up to this size are copied into the output buffer next to their head (one iovec);
@@ -222,33 +222,8 @@ struct ConnConfig {
     limits: ServerLimits,
 }
 
-/// Open connections of one worker and the accept loop's waker while it waits for room.
-#[derive(Default)]
-struct ConnectionCount {
-    open: Cell<usize>,
-    waiting: RefCell<Option<Waker>>,
-}
-
-impl ConnectionCount {
-    fn closed(&self) {
-        self.open.set(self.open.get().saturating_sub(1));
-        if let Some(waker) = self.waiting.borrow_mut().take() {
-            waker.wake();
-        }
-    }
-
-    async fn wait_below(&self, max: usize) {
-        poll_fn(|cx| {
-            if self.open.get() < max || runtime::shutdown_requested() {
-                Poll::Ready(())
-            } else {
-                *self.waiting.borrow_mut() = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await
-    }
-}
+/// What a connection beyond `connections_per_worker_max` gets before it is closed.
+const OVERLOAD_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nserver: kiln\r\nretry-after: 1\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 30\r\nconnection: close\r\n\r\nserver at connection capacity\n";
 
 /// Which of two futures finished first.
 enum Either<A, B> {
@@ -269,16 +244,11 @@ async fn first<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output>
 }
 
 async fn accept_loop<H: Handler>(listener: TcpListener, handler: Arc<H>, config: Arc<ConnConfig>) {
-    let count = Rc::new(ConnectionCount::default());
+    let open = Rc::new(Cell::new(0usize));
     let max = config.limits.connections_per_worker_max.max(1);
+    let mut refused: u64 = 0;
     let mut incoming = None;
     while !runtime::shutdown_requested() {
-        if count.open.get() >= max {
-            // Stop accepting; new connections wait in the kernel's listen backlog.
-            incoming = None;
-            count.wait_below(max).await;
-            continue;
-        }
         if incoming.is_none() {
             match listener.incoming() {
                 Ok(started) => incoming = Some(started),
@@ -294,18 +264,27 @@ async fn accept_loop<H: Handler>(listener: TcpListener, handler: Arc<H>, config:
         };
         let accepted = first(accepting.next(), runtime::shutdown_signal()).await;
         match accepted {
+            Either::Left(Ok(stream)) if open.get() >= max => {
+                // Beyond the limit: refuse at once (one non-blocking write, then close) so a
+                // flood costs bounded work and its clients learn to come back later.
+                let _ = stream.send_now(OVERLOAD_RESPONSE);
+                refused += 1;
+                if refused.is_power_of_two() {
+                    tracing::warn!(refused, max, "connections refused: worker at capacity");
+                }
+            }
             Either::Left(Ok(stream)) => {
-                count.open.set(count.open.get() + 1);
+                open.set(open.get() + 1);
                 let handler = handler.clone();
                 let config = config.clone();
-                let count = count.clone();
+                let open = open.clone();
                 runtime::spawn_local(async move {
                     // Owned here and borrowed by `run`: an async fn taking `self` by value
                     // would hold the connection twice in its state (argument and local).
                     let mut connection = Connection::new(stream, &config);
                     connection.run(&*handler).await;
                     drop(connection);
-                    count.closed();
+                    open.set(open.get().saturating_sub(1));
                 });
             }
             Either::Left(Err(error)) => {
@@ -677,4 +656,20 @@ async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_overload_response_is_well_framed() {
+        let text = std::str::from_utf8(super::OVERLOAD_RESPONSE).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(length, body.len());
+    }
 }

@@ -1,10 +1,11 @@
 //! Per-worker state and the thread-local that lets futures reach it.
 //!
 //! `WorkerShared` is the `Send + Sync` part other threads touch (remote wake queue, eventfd,
-//! shutdown flag). `Worker` is the thread-local part (driver, executor, timers). Futures find
+//! shutdown flag). `Worker` is the thread-local part (I/O backend, executor, timers). Futures find
 //! the worker through a thread-local set for the life of `Worker::run`; nothing here blocks.
 
-use super::driver::Driver;
+use super::driver::{Driver, Features};
+use super::epoll::EpollDriver;
 use super::executor::{Executor, TaskKey};
 use super::time::Timers;
 use std::cell::{Cell, RefCell};
@@ -67,11 +68,52 @@ impl WorkerShared {
     }
 }
 
+/// The I/O backend of one worker.
+pub(crate) enum Io {
+    Uring(Driver),
+    Epoll(EpollDriver),
+}
+
+impl Io {
+    pub(crate) fn turn(
+        &mut self,
+        wait: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> std::io::Result<Vec<std::task::Waker>> {
+        match self {
+            Io::Uring(driver) => driver.turn(wait, timeout),
+            Io::Epoll(driver) => driver.turn(wait, timeout),
+        }
+    }
+
+    pub(crate) fn recycle_wakers(&mut self, wakers: Vec<std::task::Waker>) {
+        match self {
+            Io::Uring(driver) => driver.recycle_wakers(wakers),
+            Io::Epoll(driver) => driver.recycle_wakers(wakers),
+        }
+    }
+
+    /// Operations whose memory the kernel still owns (none with epoll).
+    pub(crate) fn in_flight(&self) -> usize {
+        match self {
+            Io::Uring(driver) => driver.in_flight(),
+            Io::Epoll(_) => 0,
+        }
+    }
+
+    pub(crate) fn features(&self) -> Features {
+        match self {
+            Io::Uring(driver) => driver.features(),
+            Io::Epoll(_) => Features::EPOLL,
+        }
+    }
+}
+
 /// Everything one worker thread owns.
 pub(crate) struct Worker {
     pub(crate) shared: std::sync::Arc<WorkerShared>,
     pub(crate) executor: Executor,
-    pub(crate) driver: RefCell<Driver>,
+    pub(crate) io: RefCell<Io>,
     pub(crate) timers: RefCell<Timers>,
 }
 
@@ -110,8 +152,8 @@ pub(crate) fn with_executor<R>(f: impl FnOnce(&Executor) -> R) -> R {
     f(&current().executor)
 }
 
-pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
+pub(crate) fn with_io<R>(f: impl FnOnce(&mut Io) -> R) -> R {
     let worker = current();
-    let mut driver = worker.driver.borrow_mut();
-    f(&mut driver)
+    let mut io = worker.io.borrow_mut();
+    f(&mut io)
 }

@@ -29,10 +29,27 @@ const ACCEPT_QUEUE_PAUSE_COUNT: usize = 256;
 /// effect) are closed, which the client sees as a refused connection.
 const ACCEPT_QUEUE_MAX: usize = 2 * ACCEPT_QUEUE_PAUSE_COUNT;
 
+/// The I/O backend a worker runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    IoUring,
+    Epoll,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::IoUring => "io_uring",
+            Backend::Epoll => "epoll",
+        }
+    }
+}
+
 /// What the start-up probe found and chose.
 #[derive(Clone, Copy, Debug)]
 pub struct Features {
-    /// Ring set-up flags that the kernel accepted.
+    pub backend: Backend,
+    /// Ring set-up flags that the kernel accepted ("none" on epoll).
     pub setup: &'static str,
     /// Multishot receive into the provided-buffer ring (else single-shot recv per connection).
     pub recv_multishot: bool,
@@ -189,6 +206,15 @@ const REQUIRED_OPCODES: [(u8, &str); 6] = [
     (opcode::Read::CODE, "read"),
 ];
 
+impl Features {
+    pub(crate) const EPOLL: Features = Features {
+        backend: Backend::Epoll,
+        setup: "none",
+        recv_multishot: false,
+        accept_multishot: false,
+    };
+}
+
 impl Driver {
     /// Builds the ring and probes the kernel; `multishot: false` forces the single-shot paths.
     pub(crate) fn new(
@@ -235,6 +261,7 @@ impl Driver {
             ops: Slab::with_capacity(1024),
             bufs: registered.then_some(bufs),
             features: Features {
+                backend: Backend::IoUring,
                 setup,
                 recv_multishot: false,
                 accept_multishot: registered,

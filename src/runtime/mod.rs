@@ -1,6 +1,7 @@
 //! The thread-per-core io_uring runtime: the only module that talks to the kernel.
 //!
-//! Each worker thread owns a ring (`driver`), a single-threaded executor (`executor`), timers
+//! Each worker thread owns an I/O backend (an io_uring ring in `driver`, or epoll in `epoll`
+//! where io_uring is refused or `KILN_BACKEND=epoll`), a single-threaded executor (`executor`), timers
 //! (`time`) and an eventfd through which other threads wake it (`context`). `net` offers TCP on
 //! top, `blocking` a bounded pool for blocking work, `signal` graceful shutdown on
 //! SIGINT/SIGTERM. Tasks need not be `Send`. This module knows nothing about HTTP; `server.rs`
@@ -11,6 +12,7 @@ mod blocking;
 mod bufring;
 mod context;
 mod driver;
+mod epoll;
 mod executor;
 mod net;
 mod signal;
@@ -18,7 +20,7 @@ mod sys;
 mod time;
 
 pub use blocking::{BlockingError, SpawnBlocking, init_blocking_pool, spawn_blocking};
-pub use driver::Features;
+pub use driver::{Backend, Features};
 pub use executor::JoinHandle;
 pub use net::{Incoming, TcpListener, TcpStream};
 pub use signal::on_shutdown_signal;
@@ -93,7 +95,7 @@ pub async fn shutdown_signal() {
 
 /// What the start-up probe chose on this machine.
 pub fn features() -> Features {
-    context::with_driver(|driver| driver.features())
+    context::with_io(|io| io.features())
 }
 
 /// A running set of workers.
@@ -157,16 +159,16 @@ impl Runtime {
             let thread = std::thread::Builder::new()
                 .name(format!("kiln-worker-{index}"))
                 .spawn(move || {
-                    let worker = match build_worker(&config, worker_shared) {
-                        Ok(worker) => worker,
+                    let (worker, fallback_reason) = match build_worker(&config, worker_shared) {
+                        Ok(built) => built,
                         Err(error) => {
                             let _ = ready_tx.send(Err(error));
                             return;
                         }
                     };
-                    let features = worker.driver.borrow().features();
+                    let features = worker.io.borrow().features();
                     if !logged.swap(true, Ordering::Relaxed) {
-                        log_features(features);
+                        log_features(features, fallback_reason.as_deref());
                     }
                     let _ = ready_tx.send(Ok(()));
                     run_worker(worker, &config, main(index));
@@ -193,32 +195,92 @@ impl Runtime {
     }
 }
 
-fn log_features(features: Features) {
-    tracing::info!(
-        backend = "io_uring",
-        setup = features.setup,
-        recv = if features.recv_multishot {
-            "multishot into provided-buffer ring"
-        } else {
-            "single-shot into per-connection buffer"
-        },
-        accept = if features.accept_multishot {
-            "multishot"
-        } else {
-            "single-shot"
-        },
-        "runtime started"
-    );
+/// Environment variable that forces a backend: `uring` or `epoll`.
+pub const BACKEND_ENV_VAR: &str = "KILN_BACKEND";
+
+/// Which backend to use, from `KILN_BACKEND`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BackendChoice {
+    Auto,
+    Forced(Backend),
 }
 
-fn build_worker(config: &RuntimeConfig, shared: Arc<WorkerShared>) -> io::Result<Rc<Worker>> {
-    let driver = driver::Driver::new(&config.limits, shared.eventfd(), config.multishot)?;
-    Ok(Rc::new(Worker {
+fn backend_choice() -> io::Result<BackendChoice> {
+    match std::env::var(BACKEND_ENV_VAR) {
+        Err(_) => Ok(BackendChoice::Auto),
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(BackendChoice::Auto),
+            "uring" | "io_uring" | "io-uring" => Ok(BackendChoice::Forced(Backend::IoUring)),
+            "epoll" => Ok(BackendChoice::Forced(Backend::Epoll)),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{BACKEND_ENV_VAR}={other:?}: expected `uring` or `epoll`"),
+            )),
+        },
+    }
+}
+
+fn log_features(features: Features, fallback_reason: Option<&str>) {
+    match features.backend {
+        Backend::IoUring => tracing::info!(
+            backend = "io_uring",
+            setup = features.setup,
+            recv = if features.recv_multishot {
+                "multishot into provided-buffer ring"
+            } else {
+                "single-shot into per-connection buffer"
+            },
+            accept = if features.accept_multishot {
+                "multishot"
+            } else {
+                "single-shot"
+            },
+            "runtime started"
+        ),
+        Backend::Epoll => tracing::info!(
+            backend = "epoll",
+            reason = fallback_reason.unwrap_or("forced with KILN_BACKEND=epoll"),
+            "runtime started"
+        ),
+    }
+}
+
+/// Builds the worker's I/O backend; returns why io_uring was not used, if it was not.
+fn build_io(config: &RuntimeConfig, eventfd: i32) -> io::Result<(context::Io, Option<String>)> {
+    match backend_choice()? {
+        BackendChoice::Forced(Backend::Epoll) => {
+            Ok((context::Io::Epoll(epoll::EpollDriver::new(eventfd)?), None))
+        }
+        BackendChoice::Forced(Backend::IoUring) => {
+            let driver = driver::Driver::new(&config.limits, eventfd, config.multishot)?;
+            Ok((context::Io::Uring(driver), None))
+        }
+        BackendChoice::Auto => match driver::Driver::new(&config.limits, eventfd, config.multishot)
+        {
+            Ok(driver) => Ok((context::Io::Uring(driver), None)),
+            Err(error) => {
+                let reason = format!("io_uring unavailable: {error}");
+                Ok((
+                    context::Io::Epoll(epoll::EpollDriver::new(eventfd)?),
+                    Some(reason),
+                ))
+            }
+        },
+    }
+}
+
+fn build_worker(
+    config: &RuntimeConfig,
+    shared: Arc<WorkerShared>,
+) -> io::Result<(Rc<Worker>, Option<String>)> {
+    let (io, fallback_reason) = build_io(config, shared.eventfd())?;
+    let worker = Rc::new(Worker {
         executor: Executor::new(shared.clone()),
         shared,
-        driver: RefCell::new(driver),
+        io: RefCell::new(io),
         timers: RefCell::new(time::Timers::new()),
-    }))
+    });
+    Ok((worker, fallback_reason))
 }
 
 fn run_worker(
@@ -268,19 +330,18 @@ fn event_loop(worker: &Worker, grace: Duration) -> io::Result<()> {
             let left = deadline.saturating_duration_since(now);
             timeout = Some(timeout.map_or(left, |t| t.min(left)));
         }
-        let wakers = worker.driver.borrow_mut().turn(wait, timeout)?;
-        let mut wakers = wakers;
+        let mut wakers = worker.io.borrow_mut().turn(wait, timeout)?;
         wakers.drain(..).for_each(|waker| waker.wake());
-        worker.driver.borrow_mut().recycle_wakers(wakers);
+        worker.io.borrow_mut().recycle_wakers(wakers);
     }
 }
 
 /// Waits until the kernel has returned every operation (buffers, fds) or the drain time ends.
 fn drain(worker: &Worker) {
     let deadline = Instant::now() + DRAIN_TIMEOUT;
-    while worker.driver.borrow().in_flight() > 0 && Instant::now() < deadline {
+    while worker.io.borrow().in_flight() > 0 && Instant::now() < deadline {
         let turned = worker
-            .driver
+            .io
             .borrow_mut()
             .turn(true, Some(Duration::from_millis(20)));
         match turned {
@@ -288,7 +349,7 @@ fn drain(worker: &Worker) {
             Err(_) => break,
         }
     }
-    let left = worker.driver.borrow().in_flight();
+    let left = worker.io.borrow().in_flight();
     if left > 0 {
         tracing::warn!(left, "operations still in flight after drain");
     }

@@ -1,12 +1,13 @@
 //! TCP sockets on the worker's ring: a SO_REUSEPORT listener with (multishot) accept, and a
 //! stream with (multishot, provided-buffer) receive and vectored, short-write-safe send.
 //!
-//! The kernel-facing state of every operation lives in the driver (see `driver.rs`); the types
-//! here hold only slot keys, so dropping a future or a stream never frees memory the kernel may
-//! still write. Dropping a `TcpStream` cancels its operations and closes the fd in one linked
-//! submission. No HTTP here.
+//! On io_uring, the kernel-facing state of every operation lives in the driver (see
+//! `driver.rs`); the types here hold only slot keys, so dropping a future or a stream never frees
+//! memory the kernel may still write, and dropping a `TcpStream` cancels its operations and
+//! closes the fd in one linked submission. On epoll (`epoll.rs`) they hold a registration key
+//! and every operation is a plain non-blocking syscall. No HTTP here.
 
-use super::context;
+use super::context::{self, Io};
 use super::driver::{OpData, SendBuffers};
 use super::sys;
 use bytes::{Bytes, BytesMut};
@@ -38,9 +39,13 @@ impl TcpListener {
     /// Starts accepting (one multishot accept where the kernel has it). Dropping the returned
     /// `Incoming` stops accepting; connections then wait in the listen backlog.
     pub fn incoming(&self) -> io::Result<Incoming<'_>> {
-        let key = context::with_driver(|driver| driver.start_accept(self.fd.as_raw_fd()))?;
+        let fd = self.fd.as_raw_fd();
+        let key = context::with_io(|io| match io {
+            Io::Uring(driver) => driver.start_accept(fd),
+            Io::Epoll(driver) => driver.register(fd),
+        })?;
         Ok(Incoming {
-            _listener: self,
+            listener: self,
             key,
         })
     }
@@ -49,22 +54,32 @@ impl TcpListener {
 /// A stream of accepted connections.
 #[derive(Debug)]
 pub struct Incoming<'a> {
-    _listener: &'a TcpListener,
+    listener: &'a TcpListener,
     key: usize,
 }
 
 impl Incoming<'_> {
     pub async fn next(&mut self) -> io::Result<TcpStream> {
         let key = self.key;
-        let fd = poll_fn(|cx| context::with_driver(|driver| driver.poll_accept(key, cx))).await?;
-        Ok(TcpStream::from_accepted(fd))
+        let listener = self.listener.fd.as_raw_fd();
+        let fd = poll_fn(|cx| {
+            context::with_io(|io| match io {
+                Io::Uring(driver) => driver.poll_accept(key, cx),
+                Io::Epoll(driver) => driver.poll_accept(key, listener, cx),
+            })
+        })
+        .await?;
+        TcpStream::from_accepted(fd)
     }
 }
 
 impl Drop for Incoming<'_> {
     fn drop(&mut self) {
         if let Some(worker) = context::try_current() {
-            worker.driver.borrow_mut().drop_accept(self.key);
+            match &mut *worker.io.borrow_mut() {
+                Io::Uring(driver) => driver.drop_accept(self.key),
+                Io::Epoll(driver) => driver.deregister_open(self.key, self.listener.fd.as_raw_fd()),
+            }
         }
     }
 }
@@ -72,6 +87,8 @@ impl Drop for Incoming<'_> {
 /// How this stream receives.
 #[derive(Debug)]
 enum RecvMode {
+    /// Epoll readiness; `key` is the stream's registration.
+    Epoll { key: usize },
     /// Multishot receive into the worker's provided-buffer ring; the slot lives as long as
     /// the stream.
     Multishot { key: Option<usize> },
@@ -90,18 +107,31 @@ pub struct TcpStream {
 const SINGLE_RECV_BYTES: usize = 8192;
 
 impl TcpStream {
-    fn from_accepted(fd: RawFd) -> TcpStream {
+    fn from_accepted(fd: RawFd) -> io::Result<TcpStream> {
         // Latency matters more than segment count for request/response traffic.
         if let Err(error) = sys::set_nodelay(fd) {
             tracing::debug!(%error, "TCP_NODELAY refused");
         }
-        let multishot = context::with_driver(|driver| driver.features().recv_multishot);
-        let recv = if multishot {
-            RecvMode::Multishot { key: None }
-        } else {
-            RecvMode::Single { key: None }
-        };
-        TcpStream { fd, recv }
+        let recv = context::with_io(|io| match io {
+            Io::Uring(driver) if driver.features().recv_multishot => {
+                Ok(RecvMode::Multishot { key: None })
+            }
+            Io::Uring(_) => Ok(RecvMode::Single { key: None }),
+            Io::Epoll(driver) => driver.register(fd).map(|key| RecvMode::Epoll { key }),
+        });
+        match recv {
+            Ok(recv) => Ok(TcpStream { fd, recv }),
+            Err(error) => {
+                sys::close(fd);
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes `bytes` at once if the socket takes them, without waiting (for refusals sent
+    /// just before closing). Returns how many bytes went out.
+    pub fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
+        sys::send_now(self.fd, bytes)
     }
 
     pub fn as_raw_fd(&self) -> RawFd {
@@ -124,12 +154,16 @@ impl TcpStream {
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
         let fd = self.fd;
-        context::with_driver(|driver| match &mut self.recv {
-            RecvMode::Multishot { key } => {
+        context::with_io(|io| match (&mut self.recv, io) {
+            (RecvMode::Epoll { key }, Io::Epoll(driver)) => driver.poll_recv(*key, fd, cx, buf),
+            (RecvMode::Epoll { .. }, Io::Uring(_)) | (_, Io::Epoll(_)) => {
+                Poll::Ready(Err(io::Error::other("stream used on another backend")))
+            }
+            (RecvMode::Multishot { key }, Io::Uring(driver)) => {
                 let key = *key.get_or_insert_with(|| driver.start_recv_multi(fd));
                 driver.poll_recv_multi(key, cx, buf)
             }
-            RecvMode::Single { key } => {
+            (RecvMode::Single { key }, Io::Uring(driver)) => {
                 let current = match *key {
                     Some(current) => current,
                     None => {
@@ -166,6 +200,21 @@ impl TcpStream {
     /// Sends every byte of `chunks` with vectored writes, resubmitting after short writes.
     /// Returns the (emptied) vector so the caller can reuse its allocation.
     pub async fn send_all(&mut self, chunks: Vec<Bytes>) -> (io::Result<()>, Vec<Bytes>) {
+        if let RecvMode::Epoll { key } = self.recv {
+            let mut chunks = chunks;
+            let fd = self.fd;
+            let result = poll_fn(|cx| {
+                context::with_io(|io| match io {
+                    Io::Epoll(driver) => driver.poll_send(key, fd, cx, &mut chunks),
+                    Io::Uring(_) => {
+                        Poll::Ready(Err(io::Error::other("stream used on another backend")))
+                    }
+                })
+            })
+            .await;
+            chunks.clear();
+            return (result, chunks);
+        }
         let mut send = SendAll {
             fd: self.fd,
             buffers: Some(SendBuffers::new(chunks)),
@@ -190,13 +239,22 @@ impl Drop for TcpStream {
             sys::close(self.fd);
             return;
         };
-        let mut driver = worker.driver.borrow_mut();
-        match self.recv {
-            RecvMode::Multishot { key: Some(key) } => driver.drop_recv_multi(key),
-            RecvMode::Single { key: Some(key) } => driver.drop_single(key),
-            _ => {}
+        let mut io = worker.io.borrow_mut();
+        match (&mut *io, &self.recv) {
+            (Io::Epoll(driver), RecvMode::Epoll { key }) => {
+                driver.deregister(*key);
+                sys::close(self.fd);
+            }
+            (Io::Uring(driver), recv) => {
+                match recv {
+                    RecvMode::Multishot { key: Some(key) } => driver.drop_recv_multi(*key),
+                    RecvMode::Single { key: Some(key) } => driver.drop_single(*key),
+                    _ => {}
+                }
+                driver.close_socket(self.fd);
+            }
+            (Io::Epoll(_), _) => sys::close(self.fd),
         }
-        driver.close_socket(self.fd);
     }
 }
 
@@ -210,9 +268,10 @@ impl SendAll {
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             if let Some(key) = self.key {
-                let Poll::Ready((res, data)) =
-                    context::with_driver(|driver| driver.poll_single(key, cx))
-                else {
+                let Poll::Ready((res, data)) = context::with_io(|io| match io {
+                    Io::Uring(driver) => driver.poll_single(key, cx),
+                    Io::Epoll(_) => Poll::Ready((-libc::EBADF, OpData::None)),
+                }) else {
                     return Poll::Pending;
                 };
                 self.key = None;
@@ -238,7 +297,11 @@ impl SendAll {
                 return Poll::Ready(Ok(()));
             }
             let fd = self.fd;
-            match context::with_driver(|driver| driver.start_send(fd, buffers)) {
+            let started = context::with_io(|io| match io {
+                Io::Uring(driver) => driver.start_send(fd, buffers),
+                Io::Epoll(_) => Err(io::Error::other("io_uring send on the epoll backend")),
+            });
+            match started {
                 Ok(key) => self.key = Some(key),
                 Err(error) => return Poll::Ready(Err(error)),
             }
@@ -248,8 +311,10 @@ impl SendAll {
 
 impl Drop for SendAll {
     fn drop(&mut self) {
-        if let (Some(key), Some(worker)) = (self.key, context::try_current()) {
-            worker.driver.borrow_mut().drop_single(key);
+        if let (Some(key), Some(worker)) = (self.key, context::try_current())
+            && let Io::Uring(driver) = &mut *worker.io.borrow_mut()
+        {
+            driver.drop_single(key);
         }
     }
 }

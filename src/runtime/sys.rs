@@ -199,3 +199,28 @@ pub(crate) fn wait_for_shutdown_signal() -> io::Result<libc::c_int> {
 pub fn open_fd_count() -> io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/fd")?.count())
 }
+
+/// Resets an eventfd counter (non-blocking; nothing to read is fine).
+pub(crate) fn eventfd_drain(fd: RawFd) {
+    let mut value: u64 = 0;
+    // SAFETY: reads 8 bytes into a live local u64 from an eventfd, as eventfd(2) requires.
+    let _ = unsafe { libc::read(fd, (&mut value as *mut u64).cast(), 8) };
+}
+
+/// Sends `bytes` at once without waiting (best effort: what does not fit is dropped).
+pub(crate) fn send_now(fd: RawFd, bytes: &[u8]) -> io::Result<usize> {
+    // SAFETY: passes a live slice and its length; MSG_DONTWAIT makes the call non-blocking.
+    let sent = unsafe {
+        libc::send(
+            fd,
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
+}

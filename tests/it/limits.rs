@@ -154,7 +154,7 @@ fn requests_per_connection_max_closes_after_the_last_one() {
 }
 
 #[test]
-fn connections_per_worker_max_makes_new_connections_wait() {
+fn connections_per_worker_max_refuses_new_connections_with_503() {
     let _guard = shared();
     let server = server(ServerLimits {
         connections_per_worker_max: 2,
@@ -164,27 +164,22 @@ fn connections_per_worker_max_makes_new_connections_wait() {
     let mut second = server.client();
     assert_eq!(first.get("/").status, 200);
     assert_eq!(second.get("/").status, 200);
-    // The third connection completes in the kernel backlog but is not served yet.
+    // The third is refused at once, with a reason and a hint to come back.
     let mut third = server.client();
-    third
-        .stream
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    third.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-    let mut byte = [0u8; 1];
-    let waited = third.stream.read(&mut byte);
-    assert!(
-        waited.is_err(),
-        "third connection must wait, got {waited:?}"
-    );
-    // When one closes, the waiting connection is accepted and answered.
+    let refusal = third
+        .response()
+        .expect("a refusal without sending anything");
+    assert_eq!(refusal.status, 503);
+    assert_eq!(refusal.header("retry-after"), Some("1"));
+    assert_eq!(refusal.header("connection"), Some("close"));
+    assert!(third.is_closed());
+    // When one closes, a new connection is served again.
     drop(first);
-    third
-        .stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let response = third.response().expect("answered once there is room");
-    assert_eq!(response.status, 200);
+    let addr = server.addr;
+    let served = crate::support::eventually(Duration::from_secs(5), || {
+        crate::support::try_get(addr, "/") == Some(200)
+    });
+    assert!(served, "served again once there is room");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! The sans-IO parser has its own unit and property tests inside `src/http/`.
 
 mod fallback;
+mod hostile;
 mod limits;
 mod protocol;
 mod robustness;

@@ -164,6 +164,13 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn from_stream(stream: TcpStream) -> Client {
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     pub fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).expect("connect");
         stream
@@ -308,4 +315,20 @@ pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
         std::thread::sleep(Duration::from_millis(10));
     }
     condition()
+}
+
+/// One GET on a fresh connection; the status, or `None` if the connection failed or closed
+/// without a response (never panics, for use under load and refusal).
+pub fn try_get(addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let _ = stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    let mut client = Client {
+        stream,
+        buf: Vec::new(),
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| client.response()))
+        .ok()
+        .flatten()
+        .map(|response| response.status)
 }

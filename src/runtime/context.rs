@@ -69,6 +69,9 @@ impl WorkerShared {
 }
 
 /// The I/O backend of one worker.
+// One value per worker thread: its size does not matter, an extra indirection on every I/O
+// call would.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Io {
     Uring(Driver),
     Epoll(EpollDriver),

@@ -9,8 +9,13 @@ use std::time::{Duration, Instant};
 /// Starts `hello` on a free port and returns it with the address it logged and a thread that
 /// collects the rest of its log.
 fn start() -> (Child, String, std::thread::JoinHandle<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hello"))
+    start_command(Command::new(env!("CARGO_BIN_EXE_hello")))
+}
+
+fn start_command(mut command: Command) -> (Child, String, std::thread::JoinHandle<String>) {
+    let mut child = command
         .args(["--addr", "127.0.0.1:0", "--workers", "1"])
+        .env_remove("KILN_BACKEND")
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
@@ -101,4 +106,35 @@ fn stops_on_sigint() {
     assert!(get(&addr, "/plaintext").ends_with("Hello, World!"));
     signal(&child, "INT");
     assert!(wait_exit(&mut child).success());
+}
+
+#[test]
+fn falls_back_to_epoll_when_seccomp_denies_io_uring_setup() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deny-io-uring"));
+    command.arg(env!("CARGO_BIN_EXE_hello"));
+    let (mut child, addr, log) = start_command(command);
+    assert!(get(&addr, "/plaintext").ends_with("Hello, World!"));
+    assert!(get(&addr, "/json").ends_with("{\"message\":\"Hello, World!\"}"));
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child).success());
+    let log = log.join().unwrap();
+    let started = log
+        .lines()
+        .find(|line| line.contains("runtime started"))
+        .unwrap_or_else(|| panic!("no start line in:\n{log}"));
+    assert!(started.contains("backend=\"epoll\""), "{started}");
+    assert!(
+        started.contains("io_uring unavailable") && started.contains("not permitted"),
+        "the reason is logged: {started}"
+    );
+}
+
+#[test]
+fn uses_io_uring_when_allowed() {
+    let (mut child, addr, log) = start();
+    assert!(get(&addr, "/plaintext").ends_with("Hello, World!"));
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child).success());
+    let log = log.join().unwrap();
+    assert!(log.contains("backend=\"io_uring\""), "{log}");
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 const EVENTFD_TOKEN: u64 = u64::MAX;
 /// Events fetched per epoll_wait.
 const EVENTS_PER_WAIT_COUNT: usize = 1024;
-/// Bytes asked of the kernel per receive.
-const RECV_BYTES: usize = 8192;
+/// Bytes asked of the kernel per receive (into the worker's scratch buffer).
+const RECV_BYTES: usize = 16 * 1024;
 /// Most iovecs per writev.
 const SEND_IOVECS_MAX: usize = 64;
 
@@ -35,6 +35,9 @@ pub(crate) struct EpollDriver {
     eventfd: RawFd,
     events: Vec<libc::epoll_event>,
     woken: Vec<Waker>,
+    /// Receives land here and only the bytes that arrived are copied to the connection, so
+    /// an idle connection holds no receive buffer (as with io_uring's provided buffers).
+    scratch: Box<[u8]>,
 }
 
 fn check(result: libc::c_int) -> io::Result<libc::c_int> {
@@ -69,6 +72,7 @@ impl EpollDriver {
             eventfd,
             events: Vec::with_capacity(EVENTS_PER_WAIT_COUNT),
             woken: Vec::new(),
+            scratch: vec![0; RECV_BYTES].into_boxed_slice(),
         };
         // Level-triggered: the eventfd is drained whenever it fires.
         driver.control(
@@ -177,15 +181,14 @@ impl EpollDriver {
                 self.not_ready(key, cx, true);
                 return Poll::Pending;
             }
-            buf.reserve(RECV_BYTES);
-            let spare = buf.spare_capacity_mut();
-            // SAFETY: `spare` is writable memory of `spare.len()` bytes owned by `buf`.
-            let received =
-                check_size(unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), spare.len(), 0) });
+            let scratch = &mut self.scratch;
+            // SAFETY: `scratch` is writable memory of `scratch.len()` bytes owned by the driver.
+            let received = check_size(unsafe {
+                libc::recv(fd, scratch.as_mut_ptr().cast(), scratch.len(), 0)
+            });
             match received {
                 Ok(n) => {
-                    // SAFETY: the kernel wrote `n` bytes into the spare capacity offered.
-                    unsafe { buf.set_len(buf.len() + n) };
+                    buf.extend_from_slice(&self.scratch[..n]);
                     return Poll::Ready(Ok(n));
                 }
                 Err(error) if would_block(&error) => {

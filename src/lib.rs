@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod assets;
+pub mod batch;
 pub mod htmx;
 pub mod http;
 pub mod limits;

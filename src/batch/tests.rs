@@ -593,6 +593,14 @@ fn the_adaptive_limit_grows_batch_by_batch_from_batch_size_min() {
 }
 
 #[test]
+fn handles_and_submissions_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Batcher<Vec<f32>, Vec<f32>, String>>();
+    send::<Submission<Vec<f32>, String>>();
+}
+
+#[test]
 fn invalid_configs_are_refused() {
     let bad = [
         config(0, 0),

@@ -41,9 +41,14 @@ impl WorkerShared {
 
     pub(crate) fn push_remote(&self, key: TaskKey) {
         let mut remote = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        let was_empty = remote.is_empty();
         remote.push(key);
         drop(remote);
-        self.notify();
+        // Only the first wake after a drain needs the eventfd: while the queue is non-empty a
+        // notification is already pending and the worker takes the whole queue at once.
+        if was_empty {
+            self.notify();
+        }
     }
 
     pub(crate) fn drain_remote(&self, mut f: impl FnMut(TaskKey)) {

@@ -10,31 +10,13 @@ and time.
         target/release/hello --addr 127.0.0.1:18090 --workers 1
 """
 import argparse
-import resource
 import selectors
 import socket
 import subprocess
 import sys
 import time
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def wait_for_port(port, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port}")
+from benchlib import raise_fd_limit, rss_kib, server_command, stop, wait_for_port
 
 
 def open_idle(port, count, path, timeout_s=120.0):
@@ -76,11 +58,10 @@ def main():
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait before measuring")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = server_command(args.command)
     if not command:
         parser.error("give the server command after --")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.connections + 1024), hard))
+    raise_fd_limit(args.connections + 1024)
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(args.port)
@@ -104,11 +85,7 @@ def main():
         for sock in sockets + warm:
             sock.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     return 0
 
 

@@ -10,23 +10,13 @@ passed. Only 127.0.0.1; bounded in count and time.
     python3 benches/slowloris.py --port 18098 -- target/release/hello --addr 127.0.0.1:18098 --workers 1
 """
 import argparse
-import resource
 import socket
 import subprocess
 import sys
 import threading
 import time
 
-
-def wait_for_port(port, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port}")
+from benchlib import raise_fd_limit, server_command, stop as stop_process, wait_for_port
 
 
 def measure(port, count):
@@ -57,9 +47,8 @@ def main():
     parser.add_argument("--dribble-ms", type=float, default=10.0)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.crowd + 1024), hard))
+    command = server_command(args.command)
+    raise_fd_limit(args.crowd + 1024)
     server = subprocess.Popen(["taskset", "-c", "0", *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     crowd = []
     stop = threading.Event()
@@ -97,11 +86,7 @@ def main():
         stop.set()
         for sock in crowd:
             sock.close()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
 
 if __name__ == "__main__":

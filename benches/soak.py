@@ -21,29 +21,7 @@ import sys
 import threading
 import time
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
-
-
-def fd_count(pid):
-    import os
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def wait_for_port(port, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port}")
+from benchlib import fd_count, rss_kib, server_command, stop as stop_process, wait_for_port
 
 
 def chunked_loop(port, stop, counts):
@@ -84,7 +62,7 @@ def main():
     parser.add_argument("--pipeline-lua", default="benches/wrk/pipeline.lua")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = server_command(args.command)
     if not command:
         parser.error("give the server command after --")
     url = f"http://127.0.0.1:{args.port}/plaintext"
@@ -138,11 +116,7 @@ def main():
         for process in load:
             if process.poll() is None:
                 process.kill()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
 
 if __name__ == "__main__":

@@ -239,27 +239,33 @@ impl Driver {
                 ));
             }
         }
-        let bufs = BufRing::new(
-            limits.recv_buffer_count,
-            limits.recv_buffer_bytes,
-            BUFFER_GROUP,
-        );
-        // SAFETY: the ring memory lives in `bufs`, which the driver keeps until after the ring
-        // is dropped (field order), so it stays valid for as long as the group is registered.
-        let registered = multishot
-            && unsafe {
-                ring.submitter().register_buf_ring_with_flags(
-                    bufs.ring_addr(),
-                    bufs.count(),
-                    bufs.group,
-                    0,
+        // The provided-buffer ring exists only for multishot receive (allocated only then).
+        let bufs = multishot
+            .then(|| {
+                BufRing::new(
+                    limits.recv_buffer_count,
+                    limits.recv_buffer_bytes,
+                    BUFFER_GROUP,
                 )
-            }
-            .is_ok();
+            })
+            .filter(|bufs| {
+                // SAFETY: the ring memory lives in `bufs`, which the driver keeps until after
+                // the ring is dropped (field order), so it stays valid while registered.
+                unsafe {
+                    ring.submitter().register_buf_ring_with_flags(
+                        bufs.ring_addr(),
+                        bufs.count(),
+                        bufs.group,
+                        0,
+                    )
+                }
+                .is_ok()
+            });
+        let registered = bufs.is_some();
         let mut driver = Driver {
             ring,
             ops: Slab::with_capacity(1024),
-            bufs: registered.then_some(bufs),
+            bufs,
             features: Features {
                 backend: Backend::IoUring,
                 setup,

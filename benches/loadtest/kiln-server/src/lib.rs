@@ -1,0 +1,127 @@
+//! Kiln's side of the load-test harness (`benches/loadtest/`), as a library so the endpoint
+//! test drives the same app the benchmark measures.
+//!
+//! Four TechEmpower-style endpoints on the app layer (router, extractors, templates):
+//! `GET /plaintext`, `GET /json` (sonic-rs, serialised per request), `GET /fortunes` (one
+//! SQLite query per request on a per-worker connection, reused from the `fortunes` example,
+//! one added row, sorted, rendered with `templates/bench/fortunes.html`) and `GET /fragment`
+//! (a 20-row table built per request: the whole page, or only its `rows` block for an htmx
+//! partial request, with `Vary` set by kiln). The peer servers in `benches/loadtest/peers`
+//! implement the same endpoints from the same template files.
+//!
+//! It does not measure anything itself and holds no state between requests besides the
+//! database connection; the test is `tests/endpoints.rs`.
+
+use bytes::{BufMut, BytesMut};
+use kiln::app::{App, Html, IntoResponse, State, get};
+use kiln::htmx::Htmx;
+use kiln::http::{HeaderValue, Response, StatusCode};
+use kiln::template::Templates;
+
+pub use fortunes::{ADDED_FORTUNE, Fortune, query_fortunes};
+
+/// Rows in the fragment test's table.
+pub const FRAGMENT_ROWS_COUNT: usize = 20;
+
+/// Names the fragment rows cycle through; one needs escaping.
+const FRAGMENT_NAMES: [&str; 5] = ["Cash", "Bank", "Fish & Chips", "Equity", "Receivables"];
+
+/// The templates every server in the harness renders (`templates/bench/`).
+pub static TEMPLATES: kiln::template::EmbeddedTemplates = kiln::templates!("templates/bench");
+
+#[derive(Clone)]
+pub struct BenchState {
+    pub templates: Templates,
+}
+
+#[derive(serde::Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+/// One row of the fragment test's table.
+#[derive(serde::Serialize, Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: u32,
+    pub name: &'static str,
+    pub qty: u32,
+}
+
+/// The fragment test's data set, built anew for every request (as a query result would be).
+pub fn fragment_rows() -> Vec<Row> {
+    (1..=FRAGMENT_ROWS_COUNT as u32)
+        .map(|id| Row {
+            id,
+            name: FRAGMENT_NAMES[id as usize % FRAGMENT_NAMES.len()],
+            qty: (id * 7) % 13,
+        })
+        .collect()
+}
+
+async fn plaintext() -> Response {
+    Response::ok("Hello, World!").with_static_header("content-type", "text/plain")
+}
+
+async fn json() -> Response {
+    let mut body = BytesMut::with_capacity(32).writer();
+    let message = Message {
+        message: "Hello, World!",
+    };
+    match sonic_rs::to_writer(&mut body, &message) {
+        Ok(()) => {
+            let mut response = Response::ok(body.into_inner().freeze());
+            let _ =
+                response.set_header("content-type", HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(_) => Response::error(StatusCode::INTERNAL_SERVER_ERROR, "serialisation failed"),
+    }
+}
+
+async fn fortunes_page(State(state): State<BenchState>) -> Response {
+    let mut rows = match query_fortunes() {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::error!(%error, "fortune query failed");
+            return Response::error(StatusCode::INTERNAL_SERVER_ERROR, "database error");
+        }
+    };
+    rows.push(Fortune {
+        id: 0,
+        message: ADDED_FORTUNE.to_owned(),
+    });
+    rows.sort_by(|a, b| a.message.cmp(&b.message));
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        fortunes: &'a [Fortune],
+    }
+    match state
+        .templates
+        .render("fortunes.html", Page { fortunes: &rows })
+    {
+        Ok(body) => Html(body).into_response(),
+        Err(error) => error.to_response(false),
+    }
+}
+
+async fn fragment(htmx: Htmx, State(state): State<BenchState>) -> Response {
+    #[derive(serde::Serialize)]
+    struct Page {
+        rows: Vec<Row>,
+    }
+    let page = Page {
+        rows: fragment_rows(),
+    };
+    htmx.render(&state.templates, "fragment.html", "rows", page)
+}
+
+/// The app: the four endpoints.
+pub fn app() -> Result<App<BenchState>, kiln::template::TemplateError> {
+    let templates = Templates::new(TEMPLATES)?;
+    Ok(App::new()
+        .state(BenchState { templates })
+        .route("/plaintext", get(plaintext))
+        .route("/json", get(json))
+        .route("/fortunes", get(fortunes_page))
+        .route("/fragment", get(fragment)))
+}

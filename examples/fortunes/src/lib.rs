@@ -98,7 +98,9 @@ pub fn query_fortunes() -> rusqlite::Result<Vec<Fortune>> {
     })
 }
 
-async fn fortunes(State(state): State<FortunesState>) -> Response {
+/// One Fortunes response: the query, the added row, the sort and the render of
+/// `fortunes.html` from `templates` (shared with the load-test bench server).
+pub fn render_page(templates: &Templates) -> Response {
     let mut rows = match query_fortunes() {
         Ok(rows) => rows,
         Err(error) => {
@@ -115,13 +117,14 @@ async fn fortunes(State(state): State<FortunesState>) -> Response {
     struct Page<'a> {
         fortunes: &'a [Fortune],
     }
-    match state
-        .templates
-        .render("fortunes.html", Page { fortunes: &rows })
-    {
+    match templates.render("fortunes.html", Page { fortunes: &rows }) {
         Ok(body) => Html(body).into_response(),
         Err(error) => error.to_response(false),
     }
+}
+
+async fn fortunes(State(state): State<FortunesState>) -> Response {
+    render_page(&state.templates)
 }
 
 /// The app: `GET /fortunes`.

@@ -13,7 +13,7 @@
 //! database connection; the test is `tests/endpoints.rs`.
 
 use bytes::{BufMut, BytesMut};
-use kiln::app::{App, Html, IntoResponse, State, get};
+use kiln::app::{App, State, get};
 use kiln::htmx::Htmx;
 use kiln::http::{HeaderValue, Response, StatusCode};
 use kiln::template::Templates;
@@ -79,29 +79,7 @@ async fn json() -> Response {
 }
 
 async fn fortunes_page(State(state): State<BenchState>) -> Response {
-    let mut rows = match query_fortunes() {
-        Ok(rows) => rows,
-        Err(error) => {
-            tracing::error!(%error, "fortune query failed");
-            return Response::error(StatusCode::INTERNAL_SERVER_ERROR, "database error");
-        }
-    };
-    rows.push(Fortune {
-        id: 0,
-        message: ADDED_FORTUNE.to_owned(),
-    });
-    rows.sort_by(|a, b| a.message.cmp(&b.message));
-    #[derive(serde::Serialize)]
-    struct Page<'a> {
-        fortunes: &'a [Fortune],
-    }
-    match state
-        .templates
-        .render("fortunes.html", Page { fortunes: &rows })
-    {
-        Ok(body) => Html(body).into_response(),
-        Err(error) => error.to_response(false),
-    }
+    fortunes::render_page(&state.templates)
 }
 
 async fn fragment(htmx: Htmx, State(state): State<BenchState>) -> Response {

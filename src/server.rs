@@ -278,7 +278,7 @@ async fn accept_loop<H: Handler>(listener: TcpListener, handler: Arc<H>, config:
                 let handler = handler.clone();
                 let config = config.clone();
                 let open = open.clone();
-                runtime::spawn_local(async move {
+                runtime::spawn_detached(async move {
                     // Owned here and borrowed by `run`: an async fn taking `self` by value
                     // would hold the connection twice in its state (argument and local).
                     let mut connection = Connection::new(stream, &config);

@@ -215,14 +215,56 @@ where
         output: None,
         waker: None,
     }));
-    let task_state = state.clone();
-    let task = Box::pin(async move {
-        let output = future.await;
-        let mut state = task_state.borrow_mut();
-        state.output = Some(output);
-        if let Some(waker) = state.waker.take() {
-            waker.wake();
-        }
+    let task = Box::pin(JoinTask {
+        future,
+        state: Some(state.clone()),
     });
     (task, JoinHandle { state })
+}
+
+/// Wraps `future` as a task whose output is dropped (no `JoinHandle`, no shared state).
+pub(crate) fn detached<F>(future: F) -> LocalFuture
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Box::pin(JoinTask {
+        future,
+        state: None,
+    })
+}
+
+/// A task: the spawned future itself plus where its output goes.
+///
+/// A hand-written future rather than `async move { future.await }`: the generator of such a
+/// block keeps the captured (unstarted) future and the awaited one as separate fields, which
+/// doubles every task's size (an idle connection's task is most of its memory).
+struct JoinTask<F: Future> {
+    future: F,
+    state: Option<Rc<RefCell<JoinState<F::Output>>>>,
+}
+
+impl<F: Future> Future for JoinTask<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of or replaced while
+        // the task is pinned (JoinTask has no Drop impl and no other access to it); `state`
+        // is not pinned and is only used through a shared reference here.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this.future` stays where it is until the task is dropped.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let output = match future.poll(cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(state) = &this.state {
+            let mut state = state.borrow_mut();
+            state.output = Some(output);
+            if let Some(waker) = state.waker.take() {
+                waker.wake();
+            }
+        }
+        Poll::Ready(())
+    }
 }

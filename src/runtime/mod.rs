@@ -76,6 +76,17 @@ where
     handle
 }
 
+/// Spawns a task on this worker without a `JoinHandle`: its output is dropped. Cheaper than
+/// `spawn_local` (no shared output slot), for tasks nobody waits on, such as connections.
+pub fn spawn_detached<F>(future: F)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let task = executor::detached(future);
+    context::with_executor(|executor| executor.spawn(task));
+}
+
 /// True once shutdown was requested for this worker.
 pub fn shutdown_requested() -> bool {
     context::current().shared.shutdown_requested()

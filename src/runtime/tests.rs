@@ -61,6 +61,44 @@ fn spawned_tasks_run_and_join_handles_yield_their_output() {
 }
 
 #[test]
+fn a_task_is_not_twice_its_future() {
+    // An idle connection's memory is mostly its task: wrapping must not hold the future twice
+    // (as `async move { future.await }` does).
+    let payload = [7u8; 1024];
+    let future = async move {
+        std::future::ready(()).await;
+        std::hint::black_box(payload);
+    };
+    let own = std::mem::size_of_val(&future);
+    let joined = executor::with_join_handle(future).0;
+    assert!(
+        std::mem::size_of_val(&*joined) < own + 64,
+        "joined task grew"
+    );
+    let detached = executor::detached(async move {
+        std::future::ready(()).await;
+        std::hint::black_box(payload);
+    });
+    assert!(
+        std::mem::size_of_val(&*detached) < own + 64,
+        "detached task grew"
+    );
+}
+
+#[test]
+fn detached_tasks_run_to_completion() {
+    let _shared = shared_fds();
+    let done = run(|| async {
+        let flag = Rc::new(std::cell::Cell::new(false));
+        let seen = flag.clone();
+        spawn_detached(async move { seen.set(true) });
+        sleep(Duration::from_millis(5)).await;
+        flag.get()
+    });
+    assert!(done);
+}
+
+#[test]
 fn timers_fire_in_deadline_order() {
     let _shared = shared_fds();
     let order = run(|| async {

@@ -205,6 +205,27 @@ fn rendering(c: &mut Criterion) {
             )
         })
     });
+    // The same partial with direct block rendering off: evaluate the page, then the block.
+    let full_evaluation = Templates::builder(TEMPLATES)
+        .direct_blocks(false)
+        .build()
+        .expect("bench templates compile");
+    c.bench_function("render/fragment_rows_block_full_evaluation", |b| {
+        b.iter(|| {
+            #[derive(serde::Serialize)]
+            struct Page {
+                rows: Vec<Row>,
+            }
+            let page = Page {
+                rows: fragment_rows(),
+            };
+            black_box(
+                full_evaluation
+                    .render_block("fragment.html", "rows", page)
+                    .expect("renders"),
+            )
+        })
+    });
     c.bench_function("render/fragment_page", |b| {
         b.iter(|| {
             #[derive(serde::Serialize)]

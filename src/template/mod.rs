@@ -21,6 +21,13 @@
 //!   `String`. Blocks use the captured state's `State::render_block_to_write`;
 //!   `render_blocks` renders several blocks from one evaluation of the template (htmx
 //!   out-of-band swaps).
+//! - **Partial renders** (`render_block`, `render_blocks`): when the rest of a template cannot
+//!   change a block's output, the block renders alone from a template derived at build time
+//!   (the top-level declarations of the template and its parents, then the block's text), so
+//!   an htmx partial request costs the block, not the page plus the block. Otherwise (a
+//!   `super()` call, a `namespace`, a `set` inside top-level control flow, an inherited block,
+//!   development mode, ...) the whole template is evaluated first; both give the same output
+//!   (`blocks.rs` lists the rules; `TemplatesBuilder::direct_blocks(false)` turns this off).
 //! - **Development mode** (`KILN_DEV=1`, or `TemplatesBuilder::dev_mode`): templates are read
 //!   from the embedded directory on disk with minijinja's `path_loader` and reloaded when a
 //!   file's modification time or size changes (`Environment::set_auto_reload`), new files
@@ -37,6 +44,7 @@
 //! a `TemplateError` into a response on its own (`TemplateError::to_response`).
 //! Tests: `template/tests.rs`, plus unit tests in `filters.rs` and `date.rs`.
 
+mod blocks;
 mod buffer;
 mod date;
 mod error;
@@ -56,6 +64,7 @@ use bytes::{BufMut, Bytes};
 use minijinja::Environment;
 use minijinja::value::{Serde, Value};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -91,6 +100,7 @@ pub struct TemplatesBuilder {
     dev_mode: bool,
     assets: Option<Arc<StaticAssets>>,
     configure: Vec<Configure>,
+    direct_blocks: bool,
 }
 
 impl std::fmt::Debug for TemplatesBuilder {
@@ -98,6 +108,7 @@ impl std::fmt::Debug for TemplatesBuilder {
         f.debug_struct("TemplatesBuilder")
             .field("dir", &self.embedded.dir)
             .field("dev_mode", &self.dev_mode)
+            .field("direct_blocks", &self.direct_blocks)
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +118,14 @@ impl TemplatesBuilder {
     /// is on when the environment variable `KILN_DEV` is `1` or `true`.
     pub fn dev_mode(mut self, yes: bool) -> TemplatesBuilder {
         self.dev_mode = yes;
+        self
+    }
+
+    /// Whether a block can render without evaluating the rest of its template first, when
+    /// the output cannot differ (on by default; see "Partial renders" in the module docs).
+    /// Off, every block render evaluates the whole template first, as minijinja does.
+    pub fn direct_blocks(mut self, yes: bool) -> TemplatesBuilder {
+        self.direct_blocks = yes;
         self
     }
 
@@ -157,11 +176,22 @@ impl TemplatesBuilder {
         for configure in self.configure {
             configure(&mut env);
         }
+        // Analysed after `configure`, with the syntax the environment ended up with.
+        let mut direct = HashMap::new();
+        if self.direct_blocks && !on_disk {
+            let derived = blocks::derive(self.embedded.files, env.syntax());
+            for item in &derived {
+                env.add_template_owned(item.name.clone(), item.source.clone())
+                    .map_err(|error| TemplateError::from_minijinja(error, &item.template))?;
+            }
+            direct = blocks::index(&derived);
+        }
         Ok(Templates {
             inner: Arc::new(Inner {
                 env,
                 dev_mode: self.dev_mode,
                 assets: self.assets,
+                direct,
             }),
         })
     }
@@ -177,6 +207,8 @@ struct Inner {
     env: Environment<'static>,
     dev_mode: bool,
     assets: Option<Arc<StaticAssets>>,
+    /// Per template, the blocks that render directly (`blocks.rs`).
+    direct: HashMap<String, blocks::DirectBlocks>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -201,6 +233,7 @@ impl Templates {
             dev_mode,
             assets: None,
             configure: Vec::new(),
+            direct_blocks: true,
         }
     }
 
@@ -245,17 +278,34 @@ impl Templates {
     /// Renders several blocks of a template, in the order given, from one evaluation of the
     /// template (so top-level `set`s and function calls run once), concatenated.
     ///
-    /// The evaluation runs the whole template with its output discarded, then renders each
-    /// block from the captured state; a block sees the template's top-level variables.
+    /// A block sees the root context and the template's top-level variables. When the rest
+    /// of the template cannot change a block's output (see "Partial renders" in the module
+    /// docs), the block renders alone; otherwise the whole template is evaluated with its
+    /// output discarded and each block renders from the captured state.
     pub fn render_blocks(
         &self,
         name: &str,
         blocks: &[&str],
         context: impl Serialize,
     ) -> Result<Bytes, TemplateError> {
-        let template = self.template(name)?;
         let context = Value::from(Serde(context));
         let error = |error| TemplateError::from_minijinja(error, name);
+        if let Some(direct) = self.direct_blocks(name, blocks) {
+            return buffer::render_with(|buffer| {
+                blocks.iter().try_for_each(|block| {
+                    let derived = direct.blocks.get(*block).map_or("", String::as_str);
+                    self.inner
+                        .env
+                        .get_template(derived)
+                        .and_then(|template| {
+                            template.render_captured_to(context.clone(), (&mut *buffer).writer())
+                        })
+                        .map(drop)
+                        .map_err(error)
+                })
+            });
+        }
+        let template = self.template(name)?;
         buffer::render_with(|buffer| {
             let mut captured = template
                 .render_captured_to(context, std::io::sink())
@@ -268,6 +318,24 @@ impl Templates {
                 })
             })
         })
+    }
+
+    /// Whether `block` of template `name` renders without evaluating the rest of the template
+    /// (see "Partial renders" in the module docs).
+    pub fn renders_block_directly(&self, name: &str, block: &str) -> bool {
+        self.direct_blocks(name, &[block]).is_some()
+    }
+
+    /// The derived templates of `name`, if every one of `blocks` renders directly (and, for
+    /// several, no declarations would run more than once).
+    fn direct_blocks(&self, name: &str, blocks: &[&str]) -> Option<&blocks::DirectBlocks> {
+        let direct = self.inner.direct.get(name)?;
+        let eligible = !blocks.is_empty()
+            && (blocks.len() == 1 || !direct.has_declarations)
+            && blocks
+                .iter()
+                .all(|block| direct.blocks.contains_key(*block));
+        eligible.then_some(direct)
     }
 
     /// Whether a template with this name exists (in development mode: on disk now).

@@ -421,3 +421,163 @@ fn production_mode_rejects_a_broken_embedded_template_at_build() {
     assert_eq!(error.kind(), TemplateErrorKind::Syntax);
     assert_eq!(error.template_name(), Some("bad.html"));
 }
+
+/// Templates of many shapes, for comparing direct block renders with full evaluations.
+static SHAPES: EmbeddedTemplates = EmbeddedTemplates {
+    dir: "/nonexistent/kiln-template-shapes",
+    files: &[
+        (
+            "base.html",
+            "{% from \"macros.html\" import badge %}{% set site = \"Ledger\" %}<title>{% block title %}{{ site }}{% endblock %}</title><main>{% block content %}base{% endblock %}</main>",
+        ),
+        (
+            "child.html",
+            "{% extends \"base.html\" %}{% set heading = \"Accounts\" %}{% block content %}<h1>{{ heading }} @ {{ site }}</h1>{% block rows %}{% for row in rows %}<tr>{{ badge(row) }}</tr>{% endfor %}{% endblock %}{% endblock %}",
+        ),
+        (
+            "escaped.html",
+            "<p>{{ page_only() }}</p>{% block cell %}<td>{{ value }}</td>{% endblock %}",
+        ),
+        (
+            "escaped.txt",
+            "{% block cell %}<td>{{ value }}</td>{% endblock %}",
+        ),
+        (
+            "inherits.html",
+            "{% extends \"base.html\" %}{% block title %}{{ super() }} | Child{% endblock %}",
+        ),
+        (
+            "loop_set.html",
+            "{% if flag %}{% set value = \"from if\" %}{% endif %}{% block cell %}{{ value }}{% endblock %}",
+        ),
+        (
+            "macros.html",
+            "{% macro badge(x) %}<b>{{ x }}</b>{% endmacro %}",
+        ),
+        (
+            "namespace.html",
+            "{% set ns = namespace(n=0) %}{% block a %}{% set ns.n = ns.n + 1 %}{% endblock %}{% block b %}{{ ns.n }}{% endblock %}",
+        ),
+        (
+            "nested.html",
+            "{% for i in [1, 2] %}{% block inner %}[{{ i }}|{{ value }}]{% endblock %}{% endfor %}{% with value = 5 %}{% block scoped %}{{ value }}{% endblock %}{% endwith %}",
+        ),
+        (
+            "trimmed.html",
+            "<ul>\n  {%- block items -%}\n  {% for i in items %}<li>{{ i }}</li>\n{% endfor -%}\n  {%- endblock %}\n</ul>\n",
+        ),
+        (
+            "unknown_parent.html",
+            "{% extends layout %}{% block x %}{{ value }}{% endblock %}",
+        ),
+    ],
+};
+
+fn shapes(direct: bool, evaluations: &'static AtomicUsize) -> Templates {
+    Templates::builder(SHAPES)
+        .dev_mode(false)
+        .direct_blocks(direct)
+        .configure(move |env| {
+            env.add_function("page_only", move || {
+                evaluations.fetch_add(1, Ordering::SeqCst);
+                "page"
+            });
+        })
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn direct_block_renders_match_full_evaluations() {
+    static DIRECT: AtomicUsize = AtomicUsize::new(0);
+    static FULL: AtomicUsize = AtomicUsize::new(0);
+    let direct = shapes(true, &DIRECT);
+    let full = shapes(false, &FULL);
+    let context = context! {
+        rows => ["<a>", "b"], value => "<v>", flag => true, items => [1, 2], layout => "base.html"
+    };
+    let cases: &[(&str, &[&str], bool)] = &[
+        ("base.html", &["title"], true),
+        ("base.html", &["content"], true),
+        ("child.html", &["content"], true),
+        ("child.html", &["rows"], true),
+        ("child.html", &["title"], false),
+        ("escaped.html", &["cell"], true),
+        ("escaped.txt", &["cell"], true),
+        ("inherits.html", &["title"], false),
+        ("loop_set.html", &["cell"], false),
+        ("namespace.html", &["b"], false),
+        ("nested.html", &["inner"], true),
+        ("nested.html", &["scoped"], true),
+        ("nested.html", &["inner", "scoped"], true),
+        ("child.html", &["rows", "content"], false),
+        ("trimmed.html", &["items"], true),
+        ("unknown_parent.html", &["x"], false),
+    ];
+    for (name, blocks, expect_direct) in cases {
+        let ours = direct.render_blocks(name, blocks, &context);
+        let theirs = full.render_blocks(name, blocks, &context);
+        match (&ours, &theirs) {
+            (Ok(ours), Ok(theirs)) => assert_eq!(text(ours), text(theirs), "{name} {blocks:?}"),
+            (Err(ours), Err(theirs)) => assert_eq!(ours.kind(), theirs.kind(), "{name} {blocks:?}"),
+            _ => panic!("{name} {blocks:?}: direct {ours:?}, full {theirs:?}"),
+        }
+        let goes_direct = blocks.len() == 1 && direct.renders_block_directly(name, blocks[0]);
+        if blocks.len() == 1 {
+            assert_eq!(goes_direct, *expect_direct, "{name} {blocks:?}");
+        }
+        assert!(!full.renders_block_directly(name, blocks[0]));
+    }
+    // Spot checks of what both gave.
+    let rows = direct.render_block("child.html", "rows", &context).unwrap();
+    assert_eq!(text(&rows), "<tr><b>&lt;a&gt;</b></tr><tr><b>b</b></tr>");
+    let content = direct
+        .render_block("child.html", "content", &context)
+        .unwrap();
+    assert!(text(&content).starts_with("<h1>Accounts @ Ledger</h1>"));
+    let cell = direct
+        .render_block("escaped.txt", "cell", &context)
+        .unwrap();
+    assert_eq!(text(&cell), "<td><v></td>", "no autoescape for .txt");
+    let cell = direct
+        .render_block("escaped.html", "cell", &context)
+        .unwrap();
+    assert_eq!(text(&cell), "<td>&lt;v&gt;</td>");
+    let title = direct
+        .render_block("inherits.html", "title", &context)
+        .unwrap();
+    assert_eq!(text(&title), "Ledger | Child");
+}
+
+#[test]
+fn direct_block_renders_skip_the_rest_of_the_template() {
+    static DIRECT: AtomicUsize = AtomicUsize::new(0);
+    static FULL: AtomicUsize = AtomicUsize::new(0);
+    let context = context! { value => 1 };
+    shapes(true, &DIRECT)
+        .render_block("escaped.html", "cell", &context)
+        .unwrap();
+    shapes(false, &FULL)
+        .render_block("escaped.html", "cell", &context)
+        .unwrap();
+    assert_eq!(DIRECT.load(Ordering::SeqCst), 0);
+    assert_eq!(FULL.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn direct_block_names_keep_directory_and_suffix() {
+    assert_eq!(blocks::derived_name("a.html", "rows"), "@block:rows:a.html");
+    assert_eq!(
+        blocks::derived_name("pages/accounts.html", "rows"),
+        "pages/@block:rows:accounts.html"
+    );
+}
+
+#[test]
+fn development_mode_renders_blocks_the_full_way() {
+    let dev = Templates::builder(FIXTURES).dev_mode(true).build().unwrap();
+    assert!(!dev.renders_block_directly("page.html", "title"));
+    assert!(templates().renders_block_directly("page.html", "title"));
+    // Inherited from base.html, not defined by page.html: rendered the full way.
+    assert!(!templates().renders_block_directly("page.html", "footer"));
+}

@@ -311,7 +311,9 @@ fn take_output_buffer() -> BytesMut {
 
 fn return_output_buffer(mut buffer: BytesMut) {
     buffer.clear();
-    if buffer.capacity() < OUTPUT_BUFFER_BYTES {
+    // The sent heads were split off this buffer; once they are all dropped its whole
+    // allocation is free again (no copy, no allocation). Otherwise it is not pooled.
+    if !buffer.try_reclaim(OUTPUT_BUFFER_BYTES) {
         return;
     }
     OUTPUT_POOL.with(|pool| {
@@ -442,24 +444,26 @@ impl<'c> Connection<'c> {
                     head_request,
                     version,
                 );
-                let _ = self.flush().await;
+                let _ = Box::pin(self.flush()).await;
                 return Some(Close::Quiet);
             }
         };
         // Decided after the handler: a shutdown that began meanwhile closes this connection.
         let keep_alive = wants_keep_alive && !runtime::shutdown_requested();
         let (framing, stream) = self.queue_response(response, keep_alive, head_request, version);
+        // Streams and the flushes below are the uncommon paths: boxed, so the future of
+        // every request (allocated per request) stays small.
         if let Some(stream) = stream
-            && self.send_stream(framing, stream).await.is_err()
+            && Box::pin(self.send_stream(framing, stream)).await.is_err()
         {
             return Some(Close::Quiet);
         }
         if !keep_alive || framing == BodyFraming::CloseDelimited {
-            let _ = self.flush().await;
+            let _ = Box::pin(self.flush()).await;
             return Some(Close::Quiet);
         }
         if self.pending_bytes >= self.config.limits.pipeline_pending_bytes_max
-            && self.flush().await.is_err()
+            && Box::pin(self.flush()).await.is_err()
         {
             return Some(Close::Quiet);
         }

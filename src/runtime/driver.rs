@@ -76,14 +76,56 @@ pub(crate) struct SendBuffers {
 /// Most iovecs in one sendmsg (well under IOV_MAX).
 const SEND_IOVECS_MAX: usize = 64;
 
+/// Most spare `SendBuffers` a worker keeps for reuse (each is about 100 bytes plus its iovec
+/// array), so a send does not allocate them anew.
+pub(crate) const SEND_BUFFERS_POOL_MAX: usize = 256;
+
+thread_local! {
+    static SEND_BUFFERS_POOL: std::cell::RefCell<Vec<Box<SendBuffers>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl SendBuffers {
+    /// Send buffers for `chunks`, reused from this worker's pool when it has one.
     pub(crate) fn new(chunks: Vec<Bytes>) -> Box<SendBuffers> {
-        Box::new(SendBuffers {
-            chunks,
-            iovecs: Vec::with_capacity(8),
-            // SAFETY: an all-zero msghdr is a valid empty message header.
-            msghdr: unsafe { std::mem::zeroed() },
-        })
+        let pooled = SEND_BUFFERS_POOL
+            .try_with(|pool| pool.borrow_mut().pop())
+            .ok()
+            .flatten();
+        match pooled {
+            Some(mut buffers) => {
+                buffers.chunks = chunks;
+                buffers
+            }
+            None => Box::new(SendBuffers {
+                chunks,
+                iovecs: Vec::with_capacity(8),
+                // SAFETY: an all-zero msghdr is a valid empty message header.
+                msghdr: unsafe { std::mem::zeroed() },
+            }),
+        }
+    }
+
+    /// Takes the chunks back (emptied, capacity kept) and pools the rest (bounded by
+    /// `SEND_BUFFERS_POOL_MAX`). Only for buffers the kernel no longer uses.
+    pub(crate) fn recycle(mut self: Box<SendBuffers>) -> Vec<Bytes> {
+        let mut chunks = std::mem::take(&mut self.chunks);
+        chunks.clear();
+        self.iovecs.clear();
+        self.msghdr.msg_iov = std::ptr::null_mut();
+        self.msghdr.msg_iovlen = 0;
+        let _ = SEND_BUFFERS_POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < SEND_BUFFERS_POOL_MAX {
+                pool.push(self);
+            }
+        });
+        chunks
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pooled() -> usize {
+        SEND_BUFFERS_POOL.with(|pool| pool.borrow().len())
     }
 
     /// Drops `sent` bytes from the front (after a short write).

@@ -221,13 +221,11 @@ impl TcpStream {
             key: None,
         };
         let result = poll_fn(|cx| Pin::new(&mut send).poll_send(cx)).await;
+        // Done: the kernel holds no pointer into the buffers any more.
         let chunks = send
             .buffers
             .take()
-            .map(|mut buffers| {
-                buffers.chunks.clear();
-                std::mem::take(&mut buffers.chunks)
-            })
+            .map(SendBuffers::recycle)
             .unwrap_or_default();
         (result, chunks)
     }

@@ -86,6 +86,22 @@ fn a_task_is_not_twice_its_future() {
 }
 
 #[test]
+fn the_send_buffers_pool_is_bounded_and_reused() {
+    use super::driver::{SEND_BUFFERS_POOL_MAX, SendBuffers};
+    let all: Vec<_> = (0..SEND_BUFFERS_POOL_MAX + 10)
+        .map(|_| SendBuffers::new(vec![bytes::Bytes::from_static(b"x")]))
+        .collect();
+    for buffers in all {
+        let chunks = buffers.recycle();
+        assert!(chunks.is_empty());
+    }
+    assert_eq!(SendBuffers::pooled(), SEND_BUFFERS_POOL_MAX);
+    let reused = SendBuffers::new(Vec::new());
+    assert_eq!(SendBuffers::pooled(), SEND_BUFFERS_POOL_MAX - 1);
+    assert_eq!(reused.remaining(), 0);
+}
+
+#[test]
 fn detached_tasks_run_to_completion() {
     let _shared = shared_fds();
     let done = run(|| async {

@@ -451,9 +451,27 @@ impl Driver {
                 unreachable!("start_send always passes OpData::Send")
             };
             let msghdr = buffers.prepare();
-            opcode::SendMsg::new(types::Fd(fd), msghdr)
-                .flags(libc::MSG_NOSIGNAL as u32)
-                .build()
+            // One chunk (a head with its body inlined, the common case): a plain send, which
+            // spares the kernel copying in the msghdr and the iovec array.
+            // SAFETY: `prepare` just pointed msg_iov at `iovlen` valid entries of
+            // `buffers.iovecs`, which the slot keeps alive until the completion.
+            let single = unsafe {
+                let header = &*msghdr;
+                (header.msg_iovlen == 1).then(|| *header.msg_iov)
+            }
+            .filter(|iovec| u32::try_from(iovec.iov_len).is_ok());
+            match single {
+                Some(iovec) => opcode::Send::new(
+                    types::Fd(fd),
+                    iovec.iov_base as *const u8,
+                    iovec.iov_len as u32,
+                )
+                .flags(libc::MSG_NOSIGNAL)
+                .build(),
+                None => opcode::SendMsg::new(types::Fd(fd), msghdr)
+                    .flags(libc::MSG_NOSIGNAL as u32)
+                    .build(),
+            }
         })
     }
 

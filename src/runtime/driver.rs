@@ -81,6 +81,8 @@ const SEND_IOVECS_MAX: usize = 64;
 pub(crate) const SEND_BUFFERS_POOL_MAX: usize = 256;
 
 thread_local! {
+    // Boxed on purpose: a send hands its box to the driver, whose address the kernel uses.
+    #[allow(clippy::vec_box)]
     static SEND_BUFFERS_POOL: std::cell::RefCell<Vec<Box<SendBuffers>>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }

@@ -179,11 +179,17 @@ impl TemplatesBuilder {
         // Analysed after `configure`, with the syntax the environment ended up with.
         let mut direct = HashMap::new();
         if self.direct_blocks && !on_disk {
-            let derived = blocks::derive(self.embedded.files, env.syntax());
-            for item in &derived {
-                env.add_template_owned(item.name.clone(), item.source.clone())
-                    .map_err(|error| TemplateError::from_minijinja(error, &item.template))?;
-            }
+            let mut derived = blocks::derive(self.embedded.files, env.syntax());
+            // A derived template that does not compile (it should not happen) only means
+            // that block renders the full way.
+            derived.retain(|item| {
+                let added = env.add_template_owned(item.name.clone(), item.source.clone());
+                if let Err(error) = &added {
+                    tracing::debug!(template = %item.template, block = %item.block, %error,
+                        "block renders the full way");
+                }
+                added.is_ok()
+            });
             direct = blocks::index(&derived);
         }
         Ok(Templates {

@@ -357,10 +357,14 @@ struct Connection<'c> {
     pending_bytes: usize,
     served: u64,
     head_deadline: Option<Instant>,
+    /// The one timer of the connection, moved for each read and each send (moving it later
+    /// costs no timer operation; see `runtime::Deadline`).
+    deadline: runtime::Deadline,
 }
 
 impl<'c> Connection<'c> {
     fn new(stream: TcpStream, config: &'c ConnConfig) -> Connection<'c> {
+        let now = runtime::now();
         Connection {
             stream,
             config,
@@ -371,7 +375,8 @@ impl<'c> Connection<'c> {
             pending_bytes: 0,
             served: 0,
             // A new connection must send its first head within the header deadline.
-            head_deadline: Some(runtime::now() + config.limits.header_timeout()),
+            head_deadline: Some(now + config.limits.header_timeout()),
+            deadline: runtime::Deadline::new(now + config.limits.header_timeout()),
         }
     }
 
@@ -523,14 +528,23 @@ impl<'c> Connection<'c> {
             return Ok(());
         }
         let chunks = std::mem::take(&mut self.chunks);
-        let timeout = self.config.limits.write_timeout();
-        let sent = runtime::timeout(timeout, self.stream.send_all(chunks)).await;
+        self.deadline
+            .reset(runtime::now() + self.config.limits.write_timeout());
+        let deadline = &mut self.deadline;
+        let mut send = std::pin::pin!(self.stream.send_all(chunks));
+        let sent = poll_fn(|cx| {
+            if let Poll::Ready(sent) = send.as_mut().poll(cx) {
+                return Poll::Ready(Some(sent));
+            }
+            deadline.poll_elapsed(cx).map(|()| None)
+        })
+        .await;
         match sent {
-            Ok((result, chunks)) => {
+            Some((result, chunks)) => {
                 self.chunks = chunks;
                 result
             }
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "write timeout")),
+            None => Err(io::Error::new(io::ErrorKind::TimedOut, "write timeout")),
         }
     }
 
@@ -589,10 +603,11 @@ impl<'c> Connection<'c> {
                 return_output_buffer(output);
             }
         }
+        self.deadline.reset(deadline);
         let outcome = ReadWithDeadline {
             stream: &mut self.stream,
             buf: &mut self.read_buf,
-            sleep: runtime::sleep_until(deadline),
+            deadline: &mut self.deadline,
             watch_shutdown: phase == DecoderPhase::Idle,
         }
         .await;
@@ -626,7 +641,7 @@ enum ReadOutcome {
 struct ReadWithDeadline<'a> {
     stream: &'a mut TcpStream,
     buf: &'a mut BytesMut,
-    sleep: runtime::Sleep,
+    deadline: &'a mut runtime::Deadline,
     watch_shutdown: bool,
 }
 
@@ -642,8 +657,8 @@ impl Future for ReadWithDeadline<'_> {
         if this.watch_shutdown && runtime::shutdown_requested() {
             return Poll::Ready(ReadOutcome::Shutdown);
         }
-        Pin::new(&mut this.sleep)
-            .poll(cx)
+        this.deadline
+            .poll_elapsed(cx)
             .map(|()| ReadOutcome::Elapsed)
     }
 }

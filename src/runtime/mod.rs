@@ -25,7 +25,7 @@ pub use executor::JoinHandle;
 pub use net::{Incoming, TcpListener, TcpStream};
 pub use signal::on_shutdown_signal;
 pub use sys::open_fd_count;
-pub use time::{Elapsed, Sleep, now, sleep, sleep_until, timeout, timeout_at, unix_secs};
+pub use time::{Deadline, Elapsed, Sleep, now, sleep, sleep_until, timeout, timeout_at, unix_secs};
 
 use crate::limits::RuntimeLimits;
 use context::{Worker, WorkerShared};

@@ -115,6 +115,89 @@ fn detached_tasks_run_to_completion() {
 }
 
 #[test]
+fn a_deadline_moved_later_fires_at_the_new_time_and_moved_earlier_too() {
+    let _shared = shared_fds();
+    let (later, earlier, entries_while_waiting, entries_after) = run(|| async {
+        let start = Instant::now();
+        // Moved later twice before it is due: the first registration wakes early, is
+        // re-registered, and the deadline still holds.
+        let mut deadline = Deadline::new(now() + Duration::from_millis(20));
+        std::future::poll_fn(|cx| {
+            let _ = deadline.poll_elapsed(cx);
+            Poll::Ready(())
+        })
+        .await;
+        deadline.reset(now() + Duration::from_millis(60));
+        deadline.reset(now() + Duration::from_millis(80));
+        std::future::poll_fn(|cx| deadline.poll_elapsed(cx)).await;
+        let later = start.elapsed();
+        // Moved earlier than its registered entry: registers anew and fires at the new time.
+        let start = Instant::now();
+        let mut deadline = Deadline::new(now() + Duration::from_secs(30));
+        std::future::poll_fn(|cx| {
+            let _ = deadline.poll_elapsed(cx);
+            Poll::Ready(())
+        })
+        .await;
+        deadline.reset(now() + Duration::from_millis(20));
+        let entries_while_waiting = context::current().timers.borrow().entries.len();
+        std::future::poll_fn(|cx| deadline.poll_elapsed(cx)).await;
+        let earlier = start.elapsed();
+        drop(deadline);
+        let entries_after = context::current().timers.borrow().entries.len();
+        (later, earlier, entries_while_waiting, entries_after)
+    });
+    assert!(later >= Duration::from_millis(80), "{later:?}");
+    assert!(later < Duration::from_secs(10), "{later:?}");
+    assert!(earlier >= Duration::from_millis(20), "{earlier:?}");
+    assert!(
+        earlier < Duration::from_secs(10),
+        "fired at the old 30 s deadline? {earlier:?}"
+    );
+    assert_eq!(entries_while_waiting, 1);
+    assert_eq!(
+        entries_after, 0,
+        "a passed or dropped deadline leaves no timer behind"
+    );
+}
+
+#[test]
+fn a_deadline_moved_later_touches_no_timer_entry() {
+    let _shared = shared_fds();
+    let (first, second) = run(|| async {
+        let mut deadline = Deadline::new(now() + Duration::from_secs(20));
+        std::future::poll_fn(|cx| {
+            let _ = deadline.poll_elapsed(cx);
+            Poll::Ready(())
+        })
+        .await;
+        let first: Vec<_> = context::current()
+            .timers
+            .borrow()
+            .entries
+            .keys()
+            .copied()
+            .collect();
+        deadline.reset(now() + Duration::from_secs(40));
+        std::future::poll_fn(|cx| {
+            let _ = deadline.poll_elapsed(cx);
+            Poll::Ready(())
+        })
+        .await;
+        let second: Vec<_> = context::current()
+            .timers
+            .borrow()
+            .entries
+            .keys()
+            .copied()
+            .collect();
+        (first, second)
+    });
+    assert_eq!(first.len(), 1);
+    assert_eq!(first, second, "the registered entry stays as it was");
+}
+
+#[test]
 fn timers_fire_in_deadline_order() {
     let _shared = shared_fds();
     let order = run(|| async {

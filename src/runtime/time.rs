@@ -3,6 +3,8 @@
 //! Deadlines sit in a `BTreeMap` ordered by instant; the worker loop passes the nearest one to
 //! io_uring as the wait timeout and wakes expired timers after each turn. A dropped `Sleep`
 //! removes its entry, so the map holds only live timers (at most one per waiting task).
+//! `Deadline` is for timeouts that move on every operation and rarely fire (a connection's
+//! idle and write timeouts): moving it later touches no map entry.
 
 use super::context;
 use std::collections::BTreeMap;
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 type TimerKey = (Instant, u64);
 
 pub(crate) struct Timers {
-    entries: BTreeMap<TimerKey, Waker>,
+    pub(super) entries: BTreeMap<TimerKey, Waker>,
     next_sequence: u64,
     now: Instant,
     unix_secs: u64,
@@ -130,6 +132,93 @@ impl Future for Sleep {
 }
 
 impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let (Some(key), Some(worker)) = (self.key, context::try_current())
+            && let Ok(mut timers) = worker.timers.try_borrow_mut()
+        {
+            timers.entries.remove(&key);
+        }
+    }
+}
+
+/// A deadline that moves often and rarely fires, such as a connection's idle or write timeout:
+/// moving it later costs no timer operation.
+///
+/// The timer entry registered for it is kept while the deadline moves later; when that entry
+/// comes due before the (moved) deadline, the owner is woken once and the entry is registered
+/// again at the current deadline. Moving the deadline earlier than the registered entry
+/// registers anew on the next poll. A `Sleep` per operation would insert and remove a timer
+/// entry every time instead (two per request for a keep-alive connection).
+pub struct Deadline {
+    at: Instant,
+    key: Option<TimerKey>,
+    /// The waker given with the registered entry, to see without a lookup whether it changed.
+    waker: Option<Waker>,
+}
+
+impl Deadline {
+    pub fn new(at: Instant) -> Deadline {
+        Deadline {
+            at,
+            key: None,
+            waker: None,
+        }
+    }
+
+    /// Moves the deadline (no timer operation here; see the type's docs).
+    pub fn reset(&mut self, at: Instant) {
+        self.at = at;
+    }
+
+    pub fn at(&self) -> Instant {
+        self.at
+    }
+
+    /// Ready once the deadline has passed; otherwise makes sure `cx` is woken by then.
+    pub fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let worker = context::current();
+        let mut timers = worker.timers.borrow_mut();
+        if timers.now >= self.at {
+            if let Some(key) = self.key.take() {
+                timers.entries.remove(&key);
+            }
+            self.waker = None;
+            return Poll::Ready(());
+        }
+        let registered = self
+            .key
+            .filter(|&(instant, _)| instant <= self.at && instant > timers.now);
+        match registered {
+            Some(key) => {
+                let same_waker = self
+                    .waker
+                    .as_ref()
+                    .is_some_and(|waker| waker.will_wake(cx.waker()));
+                if !same_waker {
+                    match timers.entries.get_mut(&key) {
+                        Some(waker) => *waker = cx.waker().clone(),
+                        None => {
+                            let key = timers.insert(self.at, cx.waker().clone());
+                            self.key = Some(key);
+                        }
+                    }
+                    self.waker = Some(cx.waker().clone());
+                }
+            }
+            None => {
+                // None yet, one later than the deadline, or one that came due early.
+                if let Some(key) = self.key.take() {
+                    timers.entries.remove(&key);
+                }
+                self.key = Some(timers.insert(self.at, cx.waker().clone()));
+                self.waker = Some(cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Deadline {
     fn drop(&mut self) {
         if let (Some(key), Some(worker)) = (self.key, context::try_current())
             && let Ok(mut timers) = worker.timers.try_borrow_mut()

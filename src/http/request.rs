@@ -130,9 +130,11 @@ impl Request {
 
     /// The first header with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        let name = name.as_bytes();
+        self.headers
+            .iter()
+            .find(|span| self.is_named(span, name))
+            .map(|span| self.value_of(span))
     }
 
     /// The first header with this name, if its value is valid UTF-8.
@@ -143,9 +145,23 @@ impl Request {
 
     /// Every header with this name, in the order received.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        // Compared as bytes, length first: no UTF-8 check per field (an extractor looks up
+        // several names per request).
+        let name = name.as_bytes();
+        self.headers
+            .iter()
+            .filter(move |span| self.is_named(span, name))
+            .map(|span| self.value_of(span))
+    }
+
+    fn is_named(&self, span: &HeaderSpan, name: &[u8]) -> bool {
+        (span.name.end - span.name.start) as usize == name.len()
+            && self.head[span.name.start as usize..span.name.end as usize]
+                .eq_ignore_ascii_case(name)
+    }
+
+    fn value_of(&self, span: &HeaderSpan) -> &[u8] {
+        &self.head[span.value.start as usize..span.value.end as usize]
     }
 
     /// All header fields, in the order received.

@@ -116,6 +116,18 @@ fn fragment_rows() -> Vec<Row> {
         .collect()
 }
 
+/// The fragment test's context, built anew per render (as a query result would be).
+#[derive(serde::Serialize)]
+struct FragmentPage {
+    rows: Vec<Row>,
+}
+
+fn fragment_page() -> FragmentPage {
+    FragmentPage {
+        rows: fragment_rows(),
+    }
+}
+
 /// Decodes every request in `input`; returns how many there were.
 fn decode_all(decoder: &mut RequestDecoder, input: &mut BytesMut) -> usize {
     let mut count = 0;
@@ -191,16 +203,9 @@ fn rendering(c: &mut Criterion) {
     });
     c.bench_function("render/fragment_rows_block", |b| {
         b.iter(|| {
-            #[derive(serde::Serialize)]
-            struct Page {
-                rows: Vec<Row>,
-            }
-            let page = Page {
-                rows: fragment_rows(),
-            };
             black_box(
                 templates
-                    .render_block("fragment.html", "rows", page)
+                    .render_block("fragment.html", "rows", fragment_page())
                     .expect("renders"),
             )
         })
@@ -212,30 +217,20 @@ fn rendering(c: &mut Criterion) {
         .expect("bench templates compile");
     c.bench_function("render/fragment_rows_block_full_evaluation", |b| {
         b.iter(|| {
-            #[derive(serde::Serialize)]
-            struct Page {
-                rows: Vec<Row>,
-            }
-            let page = Page {
-                rows: fragment_rows(),
-            };
             black_box(
                 full_evaluation
-                    .render_block("fragment.html", "rows", page)
+                    .render_block("fragment.html", "rows", fragment_page())
                     .expect("renders"),
             )
         })
     });
     c.bench_function("render/fragment_page", |b| {
         b.iter(|| {
-            #[derive(serde::Serialize)]
-            struct Page {
-                rows: Vec<Row>,
-            }
-            let page = Page {
-                rows: fragment_rows(),
-            };
-            black_box(templates.render("fragment.html", page).expect("renders"))
+            black_box(
+                templates
+                    .render("fragment.html", fragment_page())
+                    .expect("renders"),
+            )
         })
     });
 }

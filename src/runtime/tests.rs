@@ -114,6 +114,26 @@ fn detached_tasks_run_to_completion() {
     assert!(done);
 }
 
+/// Polls `deadline` once (registering its timer), whatever it answers.
+async fn poll_once(deadline: &mut Deadline) {
+    std::future::poll_fn(|cx| {
+        let _ = deadline.poll_elapsed(cx);
+        Poll::Ready(())
+    })
+    .await;
+}
+
+/// The keys of this worker's registered timers.
+fn timer_keys() -> Vec<time::TimerKey> {
+    context::current()
+        .timers
+        .borrow()
+        .entries
+        .keys()
+        .copied()
+        .collect()
+}
+
 #[test]
 fn a_deadline_moved_later_fires_at_the_new_time_and_moved_earlier_too() {
     let _shared = shared_fds();
@@ -122,11 +142,7 @@ fn a_deadline_moved_later_fires_at_the_new_time_and_moved_earlier_too() {
         // Moved later twice before it is due: the first registration wakes early, is
         // re-registered, and the deadline still holds.
         let mut deadline = Deadline::new(now() + Duration::from_millis(20));
-        std::future::poll_fn(|cx| {
-            let _ = deadline.poll_elapsed(cx);
-            Poll::Ready(())
-        })
-        .await;
+        poll_once(&mut deadline).await;
         deadline.reset(now() + Duration::from_millis(60));
         deadline.reset(now() + Duration::from_millis(80));
         std::future::poll_fn(|cx| deadline.poll_elapsed(cx)).await;
@@ -134,17 +150,13 @@ fn a_deadline_moved_later_fires_at_the_new_time_and_moved_earlier_too() {
         // Moved earlier than its registered entry: registers anew and fires at the new time.
         let start = Instant::now();
         let mut deadline = Deadline::new(now() + Duration::from_secs(30));
-        std::future::poll_fn(|cx| {
-            let _ = deadline.poll_elapsed(cx);
-            Poll::Ready(())
-        })
-        .await;
+        poll_once(&mut deadline).await;
         deadline.reset(now() + Duration::from_millis(20));
-        let entries_while_waiting = context::current().timers.borrow().entries.len();
+        let entries_while_waiting = timer_keys().len();
         std::future::poll_fn(|cx| deadline.poll_elapsed(cx)).await;
         let earlier = start.elapsed();
         drop(deadline);
-        let entries_after = context::current().timers.borrow().entries.len();
+        let entries_after = timer_keys().len();
         (later, earlier, entries_while_waiting, entries_after)
     });
     assert!(later >= Duration::from_millis(80), "{later:?}");
@@ -166,31 +178,11 @@ fn a_deadline_moved_later_touches_no_timer_entry() {
     let _shared = shared_fds();
     let (first, second) = run(|| async {
         let mut deadline = Deadline::new(now() + Duration::from_secs(20));
-        std::future::poll_fn(|cx| {
-            let _ = deadline.poll_elapsed(cx);
-            Poll::Ready(())
-        })
-        .await;
-        let first: Vec<_> = context::current()
-            .timers
-            .borrow()
-            .entries
-            .keys()
-            .copied()
-            .collect();
+        poll_once(&mut deadline).await;
+        let first = timer_keys();
         deadline.reset(now() + Duration::from_secs(40));
-        std::future::poll_fn(|cx| {
-            let _ = deadline.poll_elapsed(cx);
-            Poll::Ready(())
-        })
-        .await;
-        let second: Vec<_> = context::current()
-            .timers
-            .borrow()
-            .entries
-            .keys()
-            .copied()
-            .collect();
+        poll_once(&mut deadline).await;
+        let second = timer_keys();
         (first, second)
     });
     assert_eq!(first.len(), 1);

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-type TimerKey = (Instant, u64);
+pub(super) type TimerKey = (Instant, u64);
 
 pub(crate) struct Timers {
     pub(super) entries: BTreeMap<TimerKey, Waker>,

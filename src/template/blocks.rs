@@ -152,20 +152,13 @@ fn slice<'s>(source: &'s str, span: Span, (open, close): (&str, &str)) -> Option
     let (start, end) = (span.start_offset as usize, span.end_offset as usize);
     let before = source.get(..start)?;
     let tag_start = before.rfind(open)?;
-    let marks = &before[tag_start + open.len()..];
-    if !marks
-        .chars()
-        .all(|c| c == '-' || c == '+' || c.is_whitespace())
-    {
-        return None;
-    }
     let after = source.get(end..)?;
     let close_at = after.find(close)?;
-    let marks = &after[..close_at];
-    if !marks
-        .chars()
-        .all(|c| c == '-' || c == '+' || c.is_whitespace())
-    {
+    let only_marks = |text: &str| {
+        text.chars()
+            .all(|c| c == '-' || c == '+' || c.is_whitespace())
+    };
+    if !only_marks(&before[tag_start + open.len()..]) || !only_marks(&after[..close_at]) {
         return None;
     }
     source.get(tag_start..end + close_at + close.len())
@@ -187,30 +180,17 @@ fn analyse(name: &str, source: &str, syntax: &SyntaxConfig) -> Option<TopLevel> 
         blocks: Vec::new(),
     };
     for stmt in &template.children {
-        match stmt {
-            Stmt::EmitRaw(_) | Stmt::EmitExpr(_) | Stmt::Include(_) | Stmt::CallBlock(_) => {}
-            Stmt::Block(_) => {}
-            Stmt::Set(set) => {
-                let text = slice(source, set.span(), tags)?;
-                if text.contains("namespace") {
-                    return None;
-                }
-                top.declarations.push(text.to_owned());
-            }
-            Stmt::SetBlock(set) => top
-                .declarations
-                .push(slice(source, set.span(), tags)?.to_owned()),
-            Stmt::Import(import) => {
-                top.declarations
-                    .push(slice(source, import.span(), tags)?.to_owned());
-            }
-            Stmt::FromImport(import) => {
-                top.declarations
-                    .push(slice(source, import.span(), tags)?.to_owned());
-            }
-            Stmt::Macro(definition) => top
-                .declarations
-                .push(slice(source, definition.span(), tags)?.to_owned()),
+        let declaration = match stmt {
+            Stmt::EmitRaw(_)
+            | Stmt::EmitExpr(_)
+            | Stmt::Include(_)
+            | Stmt::CallBlock(_)
+            | Stmt::Block(_) => None,
+            Stmt::Set(set) => Some(set.span()),
+            Stmt::SetBlock(set) => Some(set.span()),
+            Stmt::Import(import) => Some(import.span()),
+            Stmt::FromImport(import) => Some(import.span()),
+            Stmt::Macro(definition) => Some(definition.span()),
             Stmt::Extends(extends) => {
                 let Expr::Const(constant) = &extends.name else {
                     return None;
@@ -219,33 +199,28 @@ fn analyse(name: &str, source: &str, syntax: &SyntaxConfig) -> Option<TopLevel> 
                     return None;
                 }
                 top.parent = Some(constant.value.as_str()?.to_owned());
+                None
             }
-            Stmt::IfCond(cond) => {
-                if !inert(&cond.true_body) || !inert(&cond.false_body) {
+            // Control flow at the top: fine as long as nothing inside declares anything.
+            Stmt::IfCond(_)
+            | Stmt::ForLoop(_)
+            | Stmt::WithBlock(_)
+            | Stmt::AutoEscape(_)
+            | Stmt::FilterBlock(_) => {
+                if !inert(std::slice::from_ref(stmt)) {
                     return None;
                 }
-            }
-            Stmt::ForLoop(for_loop) => {
-                if !inert(&for_loop.body) || !inert(&for_loop.else_body) {
-                    return None;
-                }
-            }
-            Stmt::WithBlock(with) => {
-                if !inert(&with.body) {
-                    return None;
-                }
-            }
-            Stmt::AutoEscape(auto) => {
-                if !inert(&auto.body) {
-                    return None;
-                }
-            }
-            Stmt::FilterBlock(filter) => {
-                if !inert(&filter.body) {
-                    return None;
-                }
+                None
             }
             Stmt::Do(_) | Stmt::Template(_) | Stmt::Continue(_) | Stmt::Break(_) => return None,
+        };
+        if let Some(span) = declaration {
+            let text = slice(source, span, tags)?;
+            // Other blocks may mutate a namespace between this `set` and the block.
+            if matches!(stmt, Stmt::Set(_)) && text.contains("namespace") {
+                return None;
+            }
+            top.declarations.push(text.to_owned());
         }
     }
     collect_blocks(&template.children, source, tags, &mut top.blocks)?;

@@ -299,6 +299,7 @@ impl Templates {
         if let Some(direct) = self.direct_blocks(name, blocks) {
             return buffer::render_with(|buffer| {
                 blocks.iter().try_for_each(|block| {
+                    // Present (`direct_blocks` checked); a miss would be a NotFound error.
                     let derived = direct.blocks.get(*block).map_or("", String::as_str);
                     self.inner
                         .env

@@ -19,9 +19,10 @@ mod negotiate;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use htmx::htmx_assets;
 pub use htmx::{
-    HTMX_EXT_SSE_VERSION, HTMX_PREFIX, HTMX2_VERSION, HTMX4_VERSION, htmx, htmx_script_tag,
-    htmx_sse_script_tag,
+    HTMX_EXT_SSE_VERSION, HTMX_PREFIX, HTMX2_VERSION, HTMX4_VERSION, htmx, htmx_errors_script_tag,
+    htmx_script_tag, htmx_sse_script_tag,
 };
 
 use crate::http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -51,6 +52,9 @@ pub struct EmbeddedAsset {
 /// Every file of one embedded directory, sorted by name (what `kiln::assets!` expands to).
 #[derive(Clone, Copy, Debug)]
 pub struct EmbeddedAssets {
+    /// The URL prefix written in the macro call (`prefix = "/static"`, the default), where
+    /// `App::assets` serves the files and `asset()` in templates points.
+    pub prefix: &'static str,
     pub files: &'static [EmbeddedAsset],
 }
 

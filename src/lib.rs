@@ -12,7 +12,7 @@
 //! }
 //!
 //! fn main() -> std::io::Result<()> {
-//!     kiln::Server::bind("127.0.0.1:8080".parse().unwrap())
+//!     kiln::Server::bind("127.0.0.1:8080")
 //!         .workers(2)
 //!         .serve(hello)
 //! }
@@ -29,7 +29,18 @@ mod server;
 pub mod template;
 pub mod test;
 
-pub use server::{Handler, IntoHandler, Server, ServerHandle};
+pub use server::{IntoService, Server, ServerHandle, Service};
+
+/// The environment variable that turns development mode on (`KILN_DEV=1` or `true`).
+pub const DEV_MODE_ENV_VAR: &str = "KILN_DEV";
+
+/// Whether development mode is on (`KILN_DEV=1` or `KILN_DEV=true`): templates reload from
+/// disk, error responses show details, and session and CSRF cookies are not `Secure` by
+/// default. Off by default; every production-facing default assumes it is off.
+pub fn dev_mode() -> bool {
+    std::env::var(DEV_MODE_ENV_VAR)
+        .is_ok_and(|value| value == "1" || value.eq_ignore_ascii_case("true"))
+}
 
 /// Compile-time embedding: `templates!("dir")` → `template::EmbeddedTemplates`,
 /// `assets!("dir")` → `assets::EmbeddedAssets` (see the `kiln_macros` docs).

@@ -4,13 +4,16 @@
 //! Requests are written as HTTP/1.1 bytes and parsed by the real decoder, then answered by the
 //! app on a real one-worker runtime (so handlers may use timers, `spawn_blocking` and local
 //! tasks); the response body is collected, streams included (up to `stream_timeout`). Cookies
-//! set by responses are kept and sent back, as a browser would. Server behaviour over sockets
-//! (framing, timeouts) is tested with real sockets in `tests/it`, not here.
+//! set by responses are kept and sent back, as a browser would. The CSRF token a page carries
+//! (a `csrf_token` field, an `X-CSRF-Token` in `hx-headers`, a `csrf-token` meta tag) is
+//! remembered and sent with unsafe requests the way the page would send it, and redirects
+//! (3xx, `HX-Redirect`, `HX-Location`) can be followed. Server behaviour over sockets (framing,
+//! timeouts) is tested with real sockets in `tests/it`, not here.
 
 use crate::http::{Body, Decoded, Request, RequestDecoder, Response, StatusCode};
 use crate::limits::{HttpLimits, RuntimeLimits};
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::server::{Handler, IntoHandler};
+use crate::server::{IntoService, Service};
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -24,6 +27,10 @@ use std::time::Duration;
 const STREAM_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// How long a request may take before the client gives up with a panic (a test failure).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most redirects `follow_redirects` follows before it fails the test (a redirect loop).
+pub const REDIRECTS_MAX: usize = 10;
+/// Hex digits in a kiln CSRF token (32 random bytes).
+const CSRF_TOKEN_HEX_DIGITS: usize = 64;
 
 struct Job {
     request: Request,
@@ -43,6 +50,8 @@ pub struct TestClient {
     inbox: Arc<Mutex<Inbox>>,
     runtime: Option<Runtime>,
     cookies: RefCell<BTreeMap<String, String>>,
+    /// The CSRF token of the last page that carried one.
+    csrf_token: RefCell<Option<String>>,
     stream_timeout: Duration,
 }
 
@@ -53,9 +62,9 @@ impl std::fmt::Debug for TestClient {
 }
 
 impl TestClient {
-    /// Starts a one-worker runtime serving `app` (an `App` or any handler).
-    pub fn new(app: impl IntoHandler) -> TestClient {
-        let handler = Arc::new(app.into_handler());
+    /// Starts a one-worker runtime serving `app` (an `App` or any service).
+    pub fn new(app: impl IntoService) -> TestClient {
+        let handler = Arc::new(app.into_service());
         let inbox = Arc::new(Mutex::new(Inbox::default()));
         let worker_inbox = inbox.clone();
         let config = RuntimeConfig {
@@ -77,6 +86,7 @@ impl TestClient {
             inbox,
             runtime: Some(runtime),
             cookies: RefCell::new(BTreeMap::new()),
+            csrf_token: RefCell::new(None),
             stream_timeout: STREAM_TIMEOUT_DEFAULT,
         }
     }
@@ -119,7 +129,14 @@ impl TestClient {
             headers: Vec::new(),
             body: Vec::new(),
             send_cookies: true,
+            send_csrf: true,
+            follow: false,
         }
+    }
+
+    /// The CSRF token of the last page that carried one (what the client sends).
+    pub fn csrf_token(&self) -> Option<String> {
+        self.csrf_token.borrow().clone()
     }
 
     /// A cookie the client holds (set by an earlier response).
@@ -156,6 +173,9 @@ impl TestClient {
             .recv_timeout(REQUEST_TIMEOUT)
             .expect("the app answered within the test request timeout");
         self.remember_cookies(&response);
+        if let Some(token) = find_csrf_token(response.text()) {
+            *self.csrf_token.borrow_mut() = Some(token);
+        }
         response
     }
 
@@ -195,7 +215,33 @@ impl Drop for TestClient {
     }
 }
 
-async fn serve_jobs<H: Handler>(inbox: Arc<Mutex<Inbox>>, handler: Arc<H>) {
+/// The first kiln CSRF token in a page: 64 hex digits shortly after the word `csrf` (a
+/// `csrf_token` field, `X-CSRF-Token` in `hx-headers`, a `csrf-token` meta tag).
+fn find_csrf_token(page: &str) -> Option<String> {
+    let lower = page.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("csrf") {
+        let start = from + found;
+        let window = &page[start..page.len().min(start + 96)];
+        let bytes = window.as_bytes();
+        let mut run = 0;
+        for (index, byte) in bytes.iter().enumerate() {
+            if byte.is_ascii_hexdigit() {
+                run += 1;
+                let next_is_hex = bytes.get(index + 1).is_some_and(u8::is_ascii_hexdigit);
+                if run == CSRF_TOKEN_HEX_DIGITS && !next_is_hex {
+                    return Some(window[index + 1 - run..=index].to_owned());
+                }
+            } else {
+                run = 0;
+            }
+        }
+        from = start + 4;
+    }
+    None
+}
+
+async fn serve_jobs<H: Service>(inbox: Arc<Mutex<Inbox>>, handler: Arc<H>) {
     loop {
         let job = poll_fn(|cx| {
             let mut inbox = inbox.lock().unwrap_or_else(|e| e.into_inner());
@@ -255,6 +301,7 @@ async fn collect(response: Response, head_request: bool, stream_timeout: Duratio
         status: response.status,
         headers,
         body,
+        redirects: Vec::new(),
     }
 }
 
@@ -267,6 +314,8 @@ pub struct RequestBuilder<'c> {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     send_cookies: bool,
+    send_csrf: bool,
+    follow: bool,
 }
 
 impl std::fmt::Debug for RequestBuilder<'_> {
@@ -341,9 +390,57 @@ impl RequestBuilder<'_> {
         self
     }
 
+    /// Do not add the remembered CSRF token to this (unsafe) request.
+    pub fn without_csrf(mut self) -> Self {
+        self.send_csrf = false;
+        self
+    }
+
+    /// Follow redirects as a browser and htmx would: a 301/302/303 with `GET`, a 307/308 with
+    /// the same method and body, `HX-Redirect` with a full-page `GET`, `HX-Location` with an
+    /// htmx `GET`; at most `REDIRECTS_MAX`. The final response lists the URLs it went through
+    /// (`TestResponse::redirects`).
+    pub fn follow_redirects(mut self) -> Self {
+        self.follow = true;
+        self
+    }
+
     /// Runs the request and returns the response. Panics (fails the test) if the request
     /// is not valid HTTP/1.1.
     pub fn send(self) -> TestResponse {
+        if !self.follow {
+            return self.send_once();
+        }
+        let client = self.client;
+        let mut response = self.send_once();
+        let mut redirects = Vec::new();
+        while let Some(next) = response.next_request(client) {
+            assert!(
+                redirects.len() < REDIRECTS_MAX,
+                "more than {REDIRECTS_MAX} redirects: {redirects:?}"
+            );
+            redirects.push(next.path.clone());
+            response = next.send_once();
+        }
+        response.redirects = redirects;
+        response
+    }
+
+    fn wants_csrf(&self) -> bool {
+        let safe = matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
+        let has_header = self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(crate::app::CSRF_HEADER));
+        self.send_csrf && !safe && !has_header
+    }
+
+    fn send_once(mut self) -> TestResponse {
+        if self.wants_csrf()
+            && let Some(token) = self.client.csrf_token()
+        {
+            self.headers.push(("X-CSRF-Token".to_owned(), token));
+        }
         let mut raw = format!("{} {} HTTP/1.1\r\nHost: test\r\n", self.method, self.path);
         for (name, value) in &self.headers {
             raw.push_str(&format!("{name}: {value}\r\n"));
@@ -380,9 +477,56 @@ pub struct TestResponse {
     /// Header names lower-cased, in order.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// With `follow_redirects`: the URLs followed to reach this response, in order.
+    pub redirects: Vec<String>,
 }
 
 impl TestResponse {
+    /// Where this response sends the client: `Location` of a 3xx, `HX-Redirect`, or the path
+    /// of `HX-Location` (plain or JSON).
+    pub fn redirect_target(&self) -> Option<String> {
+        if self.status.as_u16() / 100 == 3
+            && let Some(location) = self.header("location")
+        {
+            return Some(location.to_owned());
+        }
+        if let Some(target) = self.header("hx-redirect") {
+            return Some(target.to_owned());
+        }
+        let location = self.header("hx-location")?;
+        if location.trim_start().starts_with('{') {
+            let value: sonic_rs::Value = sonic_rs::from_str(location).ok()?;
+            return sonic_rs::JsonValueTrait::as_str(&value["path"]).map(str::to_owned);
+        }
+        Some(location.to_owned())
+    }
+
+    /// The request a browser (or htmx) makes next, if this response redirects.
+    fn next_request<'c>(&self, client: &'c TestClient) -> Option<RequestBuilder<'c>> {
+        let target = self.redirect_target()?;
+        let status = self.status.as_u16();
+        if status / 100 == 3 && self.header("location").is_some() {
+            return Some(client.get(&target));
+        }
+        if self.header("hx-redirect").is_some() {
+            return Some(client.get(&target));
+        }
+        Some(client.get(&target).htmx())
+    }
+
+    /// The response redirects to `target` (a 3xx `Location`, `HX-Redirect` or `HX-Location`).
+    #[track_caller]
+    pub fn assert_redirect_to(&self, target: &str) -> &Self {
+        assert_eq!(
+            self.redirect_target().as_deref(),
+            Some(target),
+            "redirect target; status {}, headers {:?}",
+            self.status(),
+            self.headers
+        );
+        self
+    }
+
     pub fn status(&self) -> u16 {
         self.status.as_u16()
     }

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256, Sha384};
 use std::io::Write;
 use std::path::Path;
 
+/// Where assets are served when the macro call names no `prefix`.
+const DEFAULT_PREFIX: &str = "/static";
 /// How many hex digits of the SHA-256 name a version of an asset (64 bits).
 const HASH_HEX_DIGITS: usize = 16;
 /// Brotli quality (0..=11) and window (log2 bytes): the densest settings; this runs once.
@@ -60,9 +62,22 @@ pub fn expand(input: &MacroInput, call_file: Option<&Path>) -> syn::Result<Token
             }
         });
     }
+    let prefix = match &input.prefix {
+        Some(prefix) => {
+            let value = prefix.value();
+            if !value.is_empty() && (!value.starts_with('/') || !is_url_safe(&value)) {
+                return Err(syn::Error::new(
+                    prefix.span(),
+                    "prefix: a URL path starting with `/` (ASCII letters, digits, `-_.~/`), or \"\"",
+                ));
+            }
+            value
+        }
+        None => DEFAULT_PREFIX.to_owned(),
+    };
     Ok(quote! {{
         const __KILN_EMBEDDED_ASSETS: #krate::assets::EmbeddedAssets =
-            #krate::assets::EmbeddedAssets { files: &[ #( #entries, )* ] };
+            #krate::assets::EmbeddedAssets { prefix: #prefix, files: &[ #( #entries, )* ] };
         __KILN_EMBEDDED_ASSETS
     }})
 }

@@ -14,9 +14,12 @@ const DIRECTORY_DEPTH_MAX: usize = 32;
 /// How many files one macro call may embed.
 const FILE_COUNT_MAX: usize = 10_000;
 
-/// `"path"` or `"path", crate = some::path`.
+/// `"path"`, then optionally `prefix = "/static"` (assets only) and a hidden
+/// `crate = some::path`, comma-separated.
 pub struct MacroInput {
     pub path: LitStr,
+    /// `prefix = "..."`: the URL prefix the assets are served under.
+    pub prefix: Option<LitStr>,
     /// The path of the kiln crate in the expansion: `::kiln`, or `crate` inside kiln itself.
     pub krate: syn::Path,
 }
@@ -25,21 +28,35 @@ impl Parse for MacroInput {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let path: LitStr = input.parse()?;
         let mut krate: syn::Path = syn::parse_quote!(::kiln);
-        if input.peek(Token![,]) {
+        let mut prefix = None;
+        while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
             if input.peek(Token![crate]) {
                 input.parse::<Token![crate]>()?;
                 input.parse::<Token![=]>()?;
                 krate = syn::Path::parse_mod_style(input)?;
-                if input.peek(Token![,]) {
-                    input.parse::<Token![,]>()?;
+            } else {
+                let key: syn::Ident = input.parse()?;
+                if key != "prefix" {
+                    return Err(syn::Error::new(key.span(), "expected `prefix = \"/...\"`"));
                 }
+                input.parse::<Token![=]>()?;
+                prefix = Some(input.parse::<LitStr>()?);
             }
         }
         if !input.is_empty() {
-            return Err(input.error("expected one string literal: the directory to embed"));
+            return Err(input.error(
+                "expected a string literal (the directory to embed), then optionally `prefix = \"/static\"`",
+            ));
         }
-        Ok(MacroInput { path, krate })
+        Ok(MacroInput {
+            path,
+            prefix,
+            krate,
+        })
     }
 }
 

@@ -13,6 +13,12 @@ use std::path::Path;
 
 pub fn expand(input: &MacroInput, call_file: Option<&Path>) -> syn::Result<TokenStream> {
     let span = input.path.span();
+    if let Some(prefix) = &input.prefix {
+        return Err(syn::Error::new(
+            prefix.span(),
+            "`prefix` is for `assets!`: templates have no URL",
+        ));
+    }
     let written = input.path.value();
     let dir = input::resolve_dir(&written, call_file, span)?;
     let files = input::list_files(&dir, span)?;

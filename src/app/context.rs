@@ -4,8 +4,10 @@
 //!
 //! Plain data; the routing that fills it is in `routing.rs`, the extraction in `extract.rs`.
 
+use super::scope::{Scope, TemplateValues};
 use crate::http::Request;
 use std::any::{Any, TypeId};
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Path parameters, percent-decoded, in the order of the route pattern.
@@ -59,30 +61,60 @@ impl Extensions {
     }
 }
 
+/// What routing found for a request (routing runs before any middleware).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routing {
+    /// A route matched and answers this method (the index of the route).
+    Matched(usize),
+    /// A route matched the path but not the method: the answer is 405.
+    MethodNotAllowed(usize),
+    /// No route matched and the app has a fallback handler.
+    Fallback,
+    /// No route matched and there is no fallback: the answer is 404.
+    NotFound,
+}
+
+impl Routing {
+    /// Whether a handler (a route's or the fallback) will see the request; `false` when the
+    /// router itself answers 404 or 405.
+    pub fn reaches_handler(self) -> bool {
+        matches!(self, Routing::Matched(_) | Routing::Fallback)
+    }
+}
+
 /// A request plus what the app knows about it so far.
 #[derive(Debug)]
 pub struct RequestContext<S> {
     pub request: Request,
     pub(crate) params: PathParams,
     pub(crate) route: Option<Arc<str>>,
+    pub(crate) routing: Routing,
     pub(crate) state: Arc<S>,
+    pub(crate) scope: Rc<Scope>,
     pub extensions: Extensions,
 }
 
 impl<S> RequestContext<S> {
-    pub(crate) fn new(request: Request, state: Arc<S>) -> RequestContext<S> {
+    pub(crate) fn new(request: Request, state: Arc<S>, scope: Rc<Scope>) -> RequestContext<S> {
         RequestContext {
             request,
             params: Vec::new(),
             route: None,
+            routing: Routing::NotFound,
             state,
+            scope,
             extensions: Extensions::default(),
         }
     }
 
-    /// The route pattern that matched (`/accounts/{id}`), once routing has run.
+    /// The route pattern that matched (`/accounts/{id}`); `None` for unknown paths.
     pub fn route(&self) -> Option<&str> {
         self.route.as_deref()
+    }
+
+    /// What routing found (known before any middleware runs).
+    pub fn routing(&self) -> Routing {
+        self.routing
     }
 
     pub fn state(&self) -> &S {
@@ -95,5 +127,11 @@ impl<S> RequestContext<S> {
             .iter()
             .find(|(key, _)| &**key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Values every template render in this request sees (middleware adds the logged-in user,
+    /// the tenant...): see `kiln::app::TemplateValues`.
+    pub fn template_values(&self) -> TemplateValues {
+        TemplateValues::new(self.scope.clone())
     }
 }

@@ -2,11 +2,14 @@
 //! PATCH, DELETE, ...) must echo in the `X-CSRF-Token` header (htmx: `hx-headers`) or the
 //! `csrf_token` form field. A missing or wrong token gets 403 with a reason.
 //!
-//! Handlers get the token with the `CsrfToken` extractor to put it in pages. Multipart bodies
-//! are not searched for the field; send the header instead.
+//! Every template render in the request sees the token as `csrf_token` (`{{ csrf_token() }}`
+//! or `{{ csrf_token }}`) without the handler passing it; handlers can also get it with the
+//! `CsrfToken` extractor. Requests the router answers itself (404, 405) are not checked, so
+//! they get their real status. Multipart bodies are not searched for the field; send the
+//! header instead.
 
 use super::context::RequestContext;
-use super::extract::{Cookies, FromRequest};
+use super::extract::{Cookies, FromRequest, OptionalFromRequest};
 use super::middleware::{Middleware, Next};
 use super::random::{constant_time_eq, hex_token};
 use super::rejection::Rejection;
@@ -23,9 +26,9 @@ const TOKEN_BYTES: usize = 32;
 
 /// The current request's CSRF token, for templates (`<meta>`, `hx-headers`, hidden fields).
 ///
-/// Put it in a render context as `csrf_token` (it serialises into minijinja as a value that
-/// prints as the token and can also be called, so both `{{ csrf_token }}` and
-/// `{{ csrf_token() }}` work in templates).
+/// Templates see it without help (see the module docs). Put into a render context by hand, it
+/// serialises into minijinja as a value that prints as the token and can also be called, so
+/// both `{{ csrf_token }}` and `{{ csrf_token() }}` work.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CsrfToken(pub String);
 
@@ -44,11 +47,21 @@ impl serde::Serialize for CsrfToken {
 
 impl<S> FromRequest<S> for CsrfToken {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
         cx.extensions
             .get::<CsrfToken>()
             .cloned()
             .ok_or(Rejection::MissingMiddleware("Csrf"))
+    }
+}
+
+/// Absent: the CSRF middleware is not installed on this route.
+impl<S> OptionalFromRequest<S> for CsrfToken {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_optional(
+        cx: &mut RequestContext<S>,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(cx.extensions.get::<CsrfToken>().cloned())
     }
 }
 
@@ -77,10 +90,12 @@ impl Csrf {
         Ok(Csrf {
             key: Arc::new(Key::derive_from(secret)),
             cookie_name: "kiln_csrf",
-            secure: false,
+            secure: !crate::dev_mode(),
         })
     }
 
+    /// Whether the token cookie is `Secure`: on by default outside development mode;
+    /// `secure(false)` is the explicit opt-out for plain HTTP (see `SessionLayer::secure`).
     pub fn secure(mut self, secure: bool) -> Csrf {
         self.secure = secure;
         self
@@ -99,7 +114,7 @@ impl Csrf {
         let mut cookie = Cookie::new(self.cookie_name, token.to_owned());
         cookie.set_path("/");
         cookie.set_http_only(true);
-        cookie.set_same_site(SameSite::Strict);
+        cookie.set_same_site(SameSite::Lax);
         cookie.set_secure(self.secure);
         let mut jar = CookieJar::new();
         jar.signed_mut(&self.key).add(cookie);
@@ -113,7 +128,9 @@ impl Csrf {
             let csrf = csrf.clone();
             async move {
                 let existing = csrf.token_from_cookie(&cx.request);
-                if !cx.request.method().is_safe() {
+                // The router answers unknown paths (404) and wrong methods (405) itself; a
+                // token check there would hide those answers behind a 403.
+                if !cx.request.method().is_safe() && cx.routing().reaches_handler() {
                     let valid = match (&existing, submitted_token(&cx.request)) {
                         (Some(expected), Some(submitted)) => {
                             constant_time_eq(expected.as_bytes(), submitted.as_bytes())
@@ -130,6 +147,7 @@ impl Csrf {
                 let is_new = existing.is_none();
                 let token = existing.unwrap_or_else(|| hex_token(TOKEN_BYTES));
                 cx.extensions.insert(CsrfToken(token.clone()));
+                *cx.scope.csrf_token.borrow_mut() = Some(token.clone());
                 let mut response = next.run(cx).await;
                 if is_new && let Some(cookie) = csrf.token_cookie(&token) {
                     super::set_cookie(&mut response, &cookie);

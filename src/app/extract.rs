@@ -1,10 +1,15 @@
 //! Extractors: typed handler arguments built from the request (`Path`, `Query`, `Form`,
 //! `Json`, `State`, `Cookies`, `Headers`, `Bytes`, `String`, `Method`, `Extension`).
 //!
-//! Extraction is synchronous: the server has already read the whole body (bounded by
+//! Extraction may be async (an extractor that loads the current user from a database awaits
+//! it, like axum's `FromRequestParts`); the built-in ones are `async fn`s that never wait, so
+//! they cost what a plain call costs. The server has already read the whole body (bounded by
 //! `HttpLimits::body_bytes_max`), so any extractor may read it in any argument position.
-//! Failures are `Rejection`s that render as 400/415/422 with a reason. The `Htmx` extractor is
-//! in `htmx/`; sessions and CSRF in their own modules.
+//! Failures are `Rejection`s that render as 400/415/422 with a reason. `Option<T>` means
+//! "absent" (only for extractors that say what absent is: `OptionalFromRequest`), and a
+//! present but malformed value is still a rejection; `Result<T, T::Rejection>` hands the
+//! rejection to the handler. The `Htmx` extractor is in `htmx/`; sessions, flash messages and
+//! CSRF in their own modules.
 
 use super::context::RequestContext;
 use super::path;
@@ -13,18 +18,55 @@ use super::response::{IntoResponse, Json};
 use crate::http::{Method, Request};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use std::future::Future;
 
-/// Builds a value from a request. Implement it for your own argument types.
+/// Builds a value from a request. Implement it for your own argument types, with an
+/// `async fn` (it may await: a database read on the blocking pool, the batcher...).
+///
+/// ```
+/// use kiln::app::{FromRequest, RequestContext, Rejection};
+///
+/// struct CurrentUser { name: String }
+///
+/// impl<S> FromRequest<S> for CurrentUser {
+///     type Rejection = Rejection;
+///     async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+///         let token = cx.request.header_str("x-user").ok_or(Rejection::InvalidHeader("x-user"))?;
+///         let name = token.to_owned(); // e.g. `kiln::runtime::spawn_blocking(..).await`
+///         Ok(CurrentUser { name })
+///     }
+/// }
+/// ```
 pub trait FromRequest<S>: Sized {
     type Rejection: IntoResponse;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection>;
+    fn from_request(
+        cx: &mut RequestContext<S>,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>>;
 }
 
-/// An optional extractor never rejects: `None` when the inner one would.
-impl<S, T: FromRequest<S>> FromRequest<S> for Option<T> {
+/// An extractor that knows when its value is absent (no query string, no body, no such
+/// extension...), so `Option<T>` can tell "absent" (`None`) from "present but malformed" (a
+/// rejection).
+pub trait OptionalFromRequest<S>: Sized {
+    type Rejection: IntoResponse;
+    fn from_request_optional(
+        cx: &mut RequestContext<S>,
+    ) -> impl Future<Output = Result<Option<Self>, Self::Rejection>>;
+}
+
+/// `None` when the value is absent; a malformed value is still rejected.
+impl<S, T: OptionalFromRequest<S>> FromRequest<S> for Option<T> {
+    type Rejection = T::Rejection;
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+        T::from_request_optional(cx).await
+    }
+}
+
+/// The extractor's result, rejection included, for handlers that answer rejections themselves.
+impl<S, T: FromRequest<S>> FromRequest<S> for Result<T, T::Rejection> {
     type Rejection = std::convert::Infallible;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
-        Ok(T::from_request(cx).ok())
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+        Ok(T::from_request(cx).await)
     }
 }
 
@@ -40,7 +82,7 @@ pub struct Path<T>(pub T);
 
 impl<S, T: DeserializeOwned> FromRequest<S> for Path<T> {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
         path::from_params(&cx.params)
             .map(Path)
             .map_err(Rejection::InvalidPath)
@@ -53,11 +95,25 @@ pub struct Query<T>(pub T);
 
 impl<S, T: DeserializeOwned> FromRequest<S> for Query<T> {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
-        let query = cx.request.query().unwrap_or("");
-        serde_html_form::from_str(query)
-            .map(Query)
-            .map_err(|error| Rejection::InvalidQuery(error.to_string()))
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+        parse_query(&cx.request)
+    }
+}
+
+fn parse_query<T: DeserializeOwned>(request: &Request) -> Result<Query<T>, Rejection> {
+    serde_html_form::from_str(request.query().unwrap_or(""))
+        .map(Query)
+        .map_err(|error| Rejection::InvalidQuery(error.to_string()))
+}
+
+/// Absent: no query string, or an empty one.
+impl<S, T: DeserializeOwned> OptionalFromRequest<S> for Query<T> {
+    type Rejection = Rejection;
+    async fn from_request_optional(cx: &mut RequestContext<S>) -> Result<Option<Self>, Rejection> {
+        match cx.request.query() {
+            None | Some("") => Ok(None),
+            Some(_) => parse_query(&cx.request).map(Some),
+        }
     }
 }
 
@@ -69,54 +125,97 @@ fn media_type(request: &Request) -> Option<String> {
 }
 
 /// An `application/x-www-form-urlencoded` body, deserialised (repeated keys fill a `Vec`).
-/// For GET/HEAD the query string is used instead, as browsers send forms that way.
+/// For GET and HEAD the query string is used instead, as browsers send forms that way; so is
+/// it for a DELETE with an empty body (htmx 2 sends DELETE parameters in the URL).
 #[derive(Clone, Debug)]
 pub struct Form<T>(pub T);
 
 const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
 
+/// Whether a form arrives in the query string rather than the body.
+fn form_in_query(request: &Request) -> bool {
+    match request.method() {
+        Method::Get | Method::Head => true,
+        Method::Delete => request.body().is_empty(),
+        _ => false,
+    }
+}
+
+fn parse_form<T: DeserializeOwned>(request: &Request) -> Result<Form<T>, Rejection> {
+    if form_in_query(request) {
+        return serde_html_form::from_str(request.query().unwrap_or(""))
+            .map(Form)
+            .map_err(|error| Rejection::InvalidForm(error.to_string()));
+    }
+    if media_type(request).as_deref() != Some(FORM_MEDIA_TYPE) {
+        return Err(Rejection::UnsupportedMediaType {
+            expected: FORM_MEDIA_TYPE,
+        });
+    }
+    serde_html_form::from_bytes(request.body())
+        .map(Form)
+        .map_err(|error| Rejection::InvalidForm(error.to_string()))
+}
+
 impl<S, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
-        if matches!(cx.request.method(), Method::Get | Method::Head) {
-            return Query::from_request(cx)
-                .map(|Query(value)| Form(value))
-                .map_err(|rejection| match rejection {
-                    Rejection::InvalidQuery(why) => Rejection::InvalidForm(why),
-                    other => other,
-                });
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+        parse_form(&cx.request)
+    }
+}
+
+/// Absent: no fields at all (an empty body, or an empty query string where the form is read
+/// from it).
+impl<S, T: DeserializeOwned> OptionalFromRequest<S> for Form<T> {
+    type Rejection = Rejection;
+    async fn from_request_optional(cx: &mut RequestContext<S>) -> Result<Option<Self>, Rejection> {
+        let absent = if form_in_query(&cx.request) {
+            cx.request.query().is_none_or(str::is_empty)
+        } else {
+            cx.request.body().is_empty()
+        };
+        if absent {
+            return Ok(None);
         }
-        if media_type(&cx.request).as_deref() != Some(FORM_MEDIA_TYPE) {
-            return Err(Rejection::UnsupportedMediaType {
-                expected: FORM_MEDIA_TYPE,
-            });
-        }
-        serde_html_form::from_bytes(cx.request.body())
-            .map(Form)
-            .map_err(|error| Rejection::InvalidForm(error.to_string()))
+        parse_form(&cx.request).map(Some)
     }
 }
 
 /// A JSON body (`application/json` or `*/*+json`), deserialised with sonic-rs.
 impl<S, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
-        let is_json = media_type(&cx.request)
-            .is_some_and(|media| media == "application/json" || media.ends_with("+json"));
-        if !is_json {
-            return Err(Rejection::UnsupportedMediaType {
-                expected: "application/json",
-            });
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+        parse_json(&cx.request)
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<Json<T>, Rejection> {
+    let is_json = media_type(request)
+        .is_some_and(|media| media == "application/json" || media.ends_with("+json"));
+    if !is_json {
+        return Err(Rejection::UnsupportedMediaType {
+            expected: "application/json",
+        });
+    }
+    sonic_rs::from_slice(request.body())
+        .map(Json)
+        .map_err(|error| {
+            if error.is_syntax() || error.is_eof() {
+                Rejection::InvalidJsonSyntax(error.to_string())
+            } else {
+                Rejection::InvalidJsonData(error.to_string())
+            }
+        })
+}
+
+/// Absent: an empty body.
+impl<S, T: DeserializeOwned> OptionalFromRequest<S> for Json<T> {
+    type Rejection = Rejection;
+    async fn from_request_optional(cx: &mut RequestContext<S>) -> Result<Option<Self>, Rejection> {
+        if cx.request.body().is_empty() {
+            return Ok(None);
         }
-        sonic_rs::from_slice(cx.request.body())
-            .map(Json)
-            .map_err(|error| {
-                if error.is_syntax() || error.is_eof() {
-                    Rejection::InvalidJsonSyntax(error.to_string())
-                } else {
-                    Rejection::InvalidJsonData(error.to_string())
-                }
-            })
+        parse_json(&cx.request).map(Some)
     }
 }
 
@@ -137,7 +236,7 @@ pub struct State<T>(pub T);
 
 impl<S, T: FromRef<S>> FromRequest<S> for State<T> {
     type Rejection = std::convert::Infallible;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
         Ok(State(T::from_ref(&cx.state)))
     }
 }
@@ -177,7 +276,7 @@ impl Cookies {
 
 impl<S> FromRequest<S> for Cookies {
     type Rejection = std::convert::Infallible;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
         Ok(Cookies::from_request_headers(&cx.request))
     }
 }
@@ -206,7 +305,7 @@ impl Headers {
 
 impl<S> FromRequest<S> for Headers {
     type Rejection = std::convert::Infallible;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
         let mut view = cx.request.clone();
         view.take_body();
         Ok(Headers(view))
@@ -216,7 +315,7 @@ impl<S> FromRequest<S> for Headers {
 /// The raw body.
 impl<S> FromRequest<S> for Bytes {
     type Rejection = std::convert::Infallible;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
         Ok(cx.request.body().clone())
     }
 }
@@ -224,14 +323,14 @@ impl<S> FromRequest<S> for Bytes {
 /// The body as UTF-8 text.
 impl<S> FromRequest<S> for String {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
         String::from_utf8(cx.request.body().to_vec()).map_err(|_| Rejection::InvalidUtf8)
     }
 }
 
 impl<S> FromRequest<S> for Method {
     type Rejection = std::convert::Infallible;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
         Ok(cx.request.method().clone())
     }
 }
@@ -242,11 +341,29 @@ pub struct Extension<T>(pub T);
 
 impl<S, T: Clone + 'static> FromRequest<S> for Extension<T> {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
         cx.extensions
             .get::<T>()
             .cloned()
             .map(Extension)
             .ok_or(Rejection::MissingMiddleware(std::any::type_name::<T>()))
+    }
+}
+
+/// Absent: no middleware put a `T` in the request's extensions.
+impl<S, T: Clone + 'static> OptionalFromRequest<S> for Extension<T> {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_optional(
+        cx: &mut RequestContext<S>,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(cx.extensions.get::<T>().cloned().map(Extension))
+    }
+}
+
+/// Values for every template render in this request (see `TemplateValues`).
+impl<S> FromRequest<S> for super::scope::TemplateValues {
+    type Rejection = std::convert::Infallible;
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+        Ok(cx.template_values())
     }
 }

@@ -1,7 +1,8 @@
 //! Handlers: plain async functions whose arguments are extractors and whose result is
 //! anything `IntoResponse`, type-erased into `Endpoint`s the router can store.
 //!
-//! `Handler` is implemented for functions of zero to twelve extractor arguments. A handler's
+//! `Handler` is implemented for functions of zero to twelve extractor arguments. Extractors run
+//! in argument order and may await; the first rejection answers the request. A handler's
 //! future need not be `Send`: it runs on the worker that owns the connection.
 
 use super::context::RequestContext;
@@ -43,18 +44,17 @@ macro_rules! impl_handler {
             $($extractor: FromRequest<S> + 'static,)*
         {
             fn call(&self, mut cx: RequestContext<S>) -> ResponseFuture {
-                $(
-                    let $extractor = match $extractor::from_request(&mut cx) {
-                        Ok(value) => value,
-                        Err(rejection) => {
-                            let response = rejection.into_response();
-                            return Box::pin(std::future::ready(response));
-                        }
-                    };
-                )*
-                drop(cx);
-                let future = self($($extractor),*);
-                Box::pin(async move { future.await.into_response() })
+                let handler = self.clone();
+                Box::pin(async move {
+                    $(
+                        let $extractor = match $extractor::from_request(&mut cx).await {
+                            Ok(value) => value,
+                            Err(rejection) => return rejection.into_response(),
+                        };
+                    )*
+                    drop(cx);
+                    handler($($extractor),*).await.into_response()
+                })
             }
         }
     };

@@ -18,12 +18,15 @@
 //! let app = App::new()
 //!     .state(AppState { greeting: "Hello" })
 //!     .route("/hello/{name}", get(hello));
-//! kiln::Server::bind("127.0.0.1:8080".parse().unwrap()).serve(app).unwrap();
+//! kiln::Server::bind("127.0.0.1:8080").serve(app).unwrap();
 //! ```
 
 mod context;
 mod csrf;
+mod dispatch;
+mod errors;
 mod extract;
+mod flash;
 mod handler;
 pub mod middleware;
 mod path;
@@ -31,19 +34,30 @@ mod random;
 mod rejection;
 mod response;
 mod routing;
+pub(crate) mod scope;
 mod session;
+mod urls;
 
-pub use context::{Extensions, PathParams, RequestContext};
-pub use csrf::{Csrf, CsrfToken};
-pub use extract::{Cookies, Extension, Form, FromRef, FromRequest, Headers, Path, Query, State};
+pub use context::{Extensions, PathParams, RequestContext, Routing};
+pub use csrf::{CSRF_FIELD, CSRF_HEADER, Csrf, CsrfToken};
+pub use dispatch::{AppFuture, BuiltApp};
+pub use errors::ErrorPage;
+pub use extract::{
+    Cookies, Extension, Form, FromRef, FromRequest, Headers, OptionalFromRequest, Path, Query,
+    State,
+};
+pub use flash::{FLASH_MESSAGES_MAX, Flash, FlashMessage, Level};
+pub(crate) use flash::take as take_flash_messages;
 pub use handler::{Endpoint, Handler, ResponseFuture};
 pub use middleware::{Middleware, Next};
 pub use rejection::Rejection;
 pub use response::{Html, IntoResponse, Json, Redirect, WithHeaders, json_bytes};
 pub use routing::{
-    App, BuiltApp, MethodRouter, Router, any, delete, get, options, patch, post, put,
+    App, MethodRouter, Router, any, delete, get, options, patch, post, put, stage,
 };
-pub use session::{Session, SessionLayer};
+pub use scope::{TEMPLATE_VALUES_MAX, TemplateValues};
+pub use session::{Session, SessionLayer, WeakSecret};
+pub use urls::{UrlError, Urls};
 
 /// Builds a `Set-Cookie` header value and appends it to `response`.
 pub fn set_cookie(response: &mut crate::http::Response, cookie: &cookie::Cookie<'_>) {

@@ -81,6 +81,31 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
     }
 }
 
+/// A full blocking pool (503, `Retry-After: 1`) or a panicked blocking job (500).
+impl IntoResponse for crate::runtime::BlockingError {
+    fn into_response(self) -> Response {
+        match self {
+            crate::runtime::BlockingError::Overloaded => {
+                Response::error(StatusCode::SERVICE_UNAVAILABLE, "server busy, try again")
+                    .with_static_header("retry-after", "1")
+            }
+            _ => {
+                tracing::error!(error = %self, "blocking job failed");
+                Response::error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
+    }
+}
+
+/// A `runtime::timeout` that elapsed: the server could not finish in time (503,
+/// `Retry-After: 1`).
+impl IntoResponse for crate::runtime::Elapsed {
+    fn into_response(self) -> Response {
+        Response::error(StatusCode::SERVICE_UNAVAILABLE, "the server took too long, try again")
+            .with_static_header("retry-after", "1")
+    }
+}
+
 /// An HTML body (`text/html; charset=utf-8`).
 #[derive(Clone, Debug)]
 pub struct Html<T>(pub T);

@@ -2,21 +2,26 @@
 //! (a group of routes with its own middleware, for `nest`), matched with `matchit`.
 //!
 //! 404 for unknown paths (or the fallback), 405 with `Allow` for known paths with another
-//! method, HEAD answered by the GET handler (the server drops the body). Route conflicts are
-//! programmer errors and panic while the app is built, never while serving.
+//! method, HEAD answered by the GET handler (the server drops the body). Routes may be named
+//! for `url_for` (`urls.rs`). Route conflicts and duplicate names are programmer errors and
+//! panic while the app is built, never while serving. Serving a built app is `dispatch.rs`.
 
-use super::context::{PathParams, RequestContext};
+use super::context::RequestContext;
+use super::dispatch::{BuiltApp, Route, RouteTable};
+use super::errors::{ErrorPage, ErrorPages};
 use super::handler::{Endpoint, Handler};
 use super::middleware::{Middleware, wrap};
 use super::response::IntoResponse;
-use crate::assets::StaticAssets;
-use crate::http::{HeaderValue, Method, Request, Response, StatusCode};
+use super::urls::Urls;
+use crate::assets::{EmbeddedAssets, StaticAssets};
+use crate::http::{HeaderValue, Method, Response, StatusCode};
 use std::sync::Arc;
 
-/// The methods a route answers, each with its endpoint.
+/// The methods a route answers, each with its endpoint, and the route's name (for `url_for`).
 pub struct MethodRouter<S> {
     endpoints: Vec<(Method, Endpoint<S>)>,
     any: Option<Endpoint<S>>,
+    name: Option<String>,
 }
 
 impl<S> Clone for MethodRouter<S> {
@@ -24,6 +29,7 @@ impl<S> Clone for MethodRouter<S> {
         MethodRouter {
             endpoints: self.endpoints.clone(),
             any: self.any.clone(),
+            name: self.name.clone(),
         }
     }
 }
@@ -80,6 +86,7 @@ where
     MethodRouter {
         endpoints: Vec::new(),
         any: Some(handler.into_endpoint()),
+        name: None,
     }
 }
 
@@ -88,7 +95,15 @@ impl<S: 'static> MethodRouter<S> {
         MethodRouter {
             endpoints: Vec::new(),
             any: None,
+            name: None,
         }
+    }
+
+    /// Names the route, so `url_for("name", ...)` (templates) and [`Urls::url_for`] (Rust)
+    /// build its URL. Names are unique in an app: a duplicate panics when the app is built.
+    pub fn name(mut self, name: impl Into<String>) -> MethodRouter<S> {
+        self.name = Some(name.into());
+        self
     }
 
     /// Answer `method` with `handler`.
@@ -98,7 +113,7 @@ impl<S: 'static> MethodRouter<S> {
         self
     }
 
-    fn endpoint_for(&self, method: &Method) -> Option<&Endpoint<S>> {
+    pub(super) fn endpoint_for(&self, method: &Method) -> Option<&Endpoint<S>> {
         let exact = self.endpoints.iter().find(|(m, _)| m == method);
         let head_as_get = || {
             (*method == Method::Head)
@@ -111,7 +126,7 @@ impl<S: 'static> MethodRouter<S> {
             .or(self.any.as_ref())
     }
 
-    fn allow_header(&self) -> String {
+    pub(super) fn allow_header(&self) -> String {
         let mut methods: Vec<&str> = self.endpoints.iter().map(|(m, _)| m.as_str()).collect();
         if methods.contains(&"GET") && !methods.contains(&"HEAD") {
             methods.push("HEAD");
@@ -200,91 +215,175 @@ fn join_paths(prefix: &str, path: &str) -> String {
     }
 }
 
-/// An application: state, routes, fallback and app-wide middleware. Pass it to
+/// Type-level stages of an [`App`], so `App::state` can only be called first.
+pub mod stage {
+    /// A new app: `state` may still be set.
+    #[derive(Debug)]
+    pub struct Fresh;
+    /// Routes, middleware or settings were added: the state type is fixed.
+    #[derive(Debug)]
+    pub struct Routed;
+}
+
+/// An application: state, routes, fallback, app-wide middleware and error pages. Pass it to
 /// `Server::serve`, or to `kiln::test::TestClient` in tests.
-pub struct App<S = ()> {
-    state: Arc<S>,
+///
+/// `App::new()` starts a stateless app; `.state(s)` (first, before anything else: the types
+/// enforce it) or `App::with_state(s)` gives it a state that `State<T>` extracts.
+pub struct App<S = (), Stage = stage::Routed> {
+    state: S,
     router: Router<S>,
     fallback: Option<Endpoint<S>>,
     layers: Vec<Arc<dyn Middleware<S>>>,
-    assets: Vec<&'static StaticAssets>,
+    assets: Vec<Arc<StaticAssets>>,
+    errors: Option<Arc<ErrorPages<S>>>,
+    dev_mode: bool,
+    stage: std::marker::PhantomData<Stage>,
 }
 
-impl<S> std::fmt::Debug for App<S> {
+impl<S, Stage> std::fmt::Debug for App<S, Stage> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App").field("router", &self.router).finish()
     }
 }
 
-impl App<()> {
-    pub fn new() -> App<()> {
-        App::with_state(())
+impl App<(), stage::Fresh> {
+    /// A new app without state.
+    #[allow(clippy::new_ret_no_self)] // a typestate: the stage parameter differs from `Self`'s default
+    pub fn new() -> App<(), stage::Fresh> {
+        App::with_state_in_stage(())
     }
 
-    /// Sets the state that `State<T>` extracts. Call before adding routes (their handlers are
-    /// typed by the state).
+    /// Sets the state that `State<T>` extracts. Only a new app has this method, so the state
+    /// is set before routes, whose handlers are typed by it.
     pub fn state<S: Send + Sync + 'static>(self, state: S) -> App<S> {
-        assert!(
-            self.router.routes.is_empty() && self.fallback.is_none() && self.layers.is_empty(),
-            "App::state must be called before routes, fallback and middleware are added"
-        );
         App::with_state(state)
     }
 }
 
-impl Default for App<()> {
+impl Default for App<(), stage::Fresh> {
     fn default() -> Self {
         App::new()
     }
 }
 
 impl<S: Send + Sync + 'static> App<S> {
+    /// A new app with this state.
     pub fn with_state(state: S) -> App<S> {
+        App::with_state_in_stage(state)
+    }
+}
+
+impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
+    fn with_state_in_stage(state: S) -> App<S, Stage> {
         App {
-            state: Arc::new(state),
+            state,
             router: Router::new(),
             fallback: None,
             layers: Vec::new(),
-            assets: vec![crate::assets::htmx()],
+            assets: vec![crate::assets::htmx_assets()],
+            errors: None,
+            dev_mode: crate::dev_mode(),
+            stage: std::marker::PhantomData,
+        }
+    }
+
+    fn routed(self) -> App<S> {
+        App {
+            state: self.state,
+            router: self.router,
+            fallback: self.fallback,
+            layers: self.layers,
+            assets: self.assets,
+            errors: self.errors,
+            dev_mode: self.dev_mode,
+            stage: std::marker::PhantomData,
         }
     }
 
     pub fn route(mut self, path: &str, methods: MethodRouter<S>) -> App<S> {
         self.router = self.router.route(path, methods);
-        self
+        self.routed()
     }
 
     pub fn nest(mut self, prefix: &str, router: Router<S>) -> App<S> {
         self.router = self.router.nest(prefix, router);
-        self
+        self.routed()
     }
 
-    /// Serves embedded static assets under their prefix (`{prefix}/{*path}`), with content
-    /// hashes, ETags, 304s and precompressed variants (see `kiln::assets`). The htmx scripts
-    /// (`/_kiln/...`, used by the `htmx_script()` template global) are mounted by default.
-    pub fn assets(mut self, assets: &'static StaticAssets) -> App<S> {
-        self.assets.push(assets);
-        self
+    /// Serves embedded static assets (the `static` that `kiln::assets!` produces) under the
+    /// prefix written in the macro call (`{prefix}/{*path}`), with content hashes, ETags, 304s
+    /// and precompressed variants (see `kiln::assets`). `TemplatesBuilder::assets` takes the
+    /// same `static`, so `asset("app.css")` links to exactly what is served here. The htmx
+    /// scripts (`/_kiln/...`, used by the `htmx_script()` template global) are mounted by
+    /// default.
+    pub fn assets(mut self, assets: &'static EmbeddedAssets) -> App<S> {
+        self.assets.push(Arc::new(StaticAssets::new(assets, assets.prefix)));
+        self.routed()
     }
 
     /// Answers requests no route matches (default: 404).
     pub fn fallback<H: Handler<T, S>, T>(mut self, handler: H) -> App<S> {
         self.fallback = Some(handler.into_endpoint());
-        self
+        self.routed()
     }
 
     /// Adds middleware around everything, including 404s and 405s (the first added is the
-    /// outermost).
+    /// outermost). Routing has already run when middleware sees the request, so
+    /// `RequestContext::route` is known.
     pub fn around(mut self, middleware: impl Middleware<S>) -> App<S> {
         self.layers.push(Arc::new(middleware));
-        self
+        self.routed()
     }
 
-    /// Builds the routing table. Panics on conflicting or malformed route patterns, which are
-    /// programmer errors found at start-up.
+    /// Renders every error response made by kiln or by `Response::error` (rejections, 404,
+    /// 405, 403 from CSRF, 500 from a panic or a template error, 503 from an overloaded
+    /// batcher...) with the app's own page. See [`ErrorPage`]; pair it with
+    /// [`App::error_target`] so htmx requests show the error in a message area.
+    pub fn on_error<F, R>(mut self, render: F) -> App<S>
+    where
+        F: Fn(&ErrorPage<'_, S>) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        let target = self.errors.as_ref().and_then(|e| e.target.clone());
+        self.errors = Some(Arc::new(ErrorPages {
+            render: Some(Box::new(move |page| render(page).into_response())),
+            target,
+        }));
+        self.routed()
+    }
+
+    /// For htmx requests that fail, answer with `HX-Retarget: {selector}` and
+    /// `HX-Reswap: {swap}` (for example `"#errors"`, `"innerHTML"`), so the error shows in that
+    /// area instead of nowhere. Works without `on_error` too (the plain reason is swapped in).
+    /// htmx 2 does not swap error responses by itself: `htmx_script()` loads a small kiln
+    /// script that swaps the ones that carry `HX-Retarget`.
+    pub fn error_target(mut self, selector: &str, swap: &str) -> App<S> {
+        let target = match (HeaderValue::try_from(selector), HeaderValue::try_from(swap)) {
+            (Ok(selector), Ok(swap)) => Some((selector, swap)),
+            _ => panic!("error_target: selector and swap must not contain line breaks"),
+        };
+        let render = self
+            .errors
+            .take()
+            .and_then(|errors| Arc::into_inner(errors).and_then(|e| e.render));
+        self.errors = Some(Arc::new(ErrorPages { render, target }));
+        self.routed()
+    }
+
+    /// Development mode: error pages show details (panic messages, template errors). The
+    /// default is `kiln::dev_mode()` (the `KILN_DEV` environment variable).
+    pub fn dev_mode(mut self, yes: bool) -> App<S> {
+        self.dev_mode = yes;
+        self.routed()
+    }
+
+    /// Builds the routing table. Panics on conflicting or malformed route patterns and on
+    /// duplicate route names, which are programmer errors found at start-up.
     pub fn build(self) -> BuiltApp<S> {
         let mut table = matchit::Router::new();
         let mut routes = Vec::new();
+        let mut urls = Urls::default();
         let mut all_routes = self.router.into_routes();
         for assets in &self.assets {
             let pattern = format!("{}/{{*path}}", assets.prefix().trim_end_matches('/'));
@@ -293,7 +392,8 @@ impl<S: Send + Sync + 'static> App<S> {
             }
             let methods = MethodRouter {
                 endpoints: Vec::new(),
-                any: Some(serve_assets(assets)),
+                any: Some(serve_assets(assets.clone())),
+                name: None,
             };
             all_routes.push((pattern, methods));
         }
@@ -301,6 +401,9 @@ impl<S: Send + Sync + 'static> App<S> {
             let pattern: Arc<str> = Arc::from(path.as_str());
             if let Err(error) = table.insert(path.clone(), routes.len()) {
                 panic!("route {path:?} cannot be added: {error}");
+            }
+            if let Some(name) = &methods.name {
+                urls.insert(name, &path);
             }
             let names = param_names(&path);
             routes.push(Route {
@@ -320,24 +423,28 @@ impl<S: Send + Sync + 'static> App<S> {
             endpoint = wrap(layer.clone(), endpoint);
         }
         BuiltApp {
-            state: self.state,
+            state: Arc::new(self.state),
+            table,
             endpoint,
+            urls: urls.into_shared(),
+            errors: self.errors,
+            dev_mode: self.dev_mode,
         }
     }
 }
 
 /// A handler serving one set of embedded assets (404 for names it does not hold).
-fn serve_assets<S: 'static>(assets: &'static StaticAssets) -> Endpoint<S> {
+fn serve_assets<S: 'static>(assets: Arc<StaticAssets>) -> Endpoint<S> {
     Arc::new(move |cx: RequestContext<S>| {
         let response = assets
             .respond(&cx.request)
-            .unwrap_or_else(|| (StatusCode::NOT_FOUND, "not found").into_response());
+            .unwrap_or_else(|| Response::error(StatusCode::NOT_FOUND, "not found"));
         Box::pin(std::future::ready(response))
     })
 }
 
 /// The parameter names of a pattern, in order (`{id}` → `id`, `{*rest}` → `rest`).
-fn param_names(pattern: &str) -> Vec<Arc<str>> {
+pub(crate) fn param_names(pattern: &str) -> Vec<Arc<str>> {
     let mut names = Vec::new();
     let mut rest = pattern;
     while let Some(open) = rest.find('{') {
@@ -351,124 +458,4 @@ fn param_names(pattern: &str) -> Vec<Arc<str>> {
         rest = &rest[open + close + 1..];
     }
     names
-}
-
-struct Route<S> {
-    pattern: Arc<str>,
-    names: Vec<Arc<str>>,
-    methods: MethodRouter<S>,
-}
-
-struct RouteTable<S> {
-    table: matchit::Router<usize>,
-    routes: Vec<Route<S>>,
-    fallback: Option<Endpoint<S>>,
-}
-
-impl<S: 'static> RouteTable<S> {
-    fn dispatch(&self, mut cx: RequestContext<S>) -> super::handler::ResponseFuture {
-        let matched = match self.table.at(cx.request.path()) {
-            Ok(matched) => Some((
-                *matched.value,
-                decode_params(&matched.params, &self.routes[*matched.value].names),
-            )),
-            Err(_) => None,
-        };
-        let Some((index, params)) = matched else {
-            return self.not_found(cx);
-        };
-        let route = &self.routes[index];
-        let params = match params {
-            Ok(params) => params,
-            Err(reason) => {
-                let response = Response::error(StatusCode::BAD_REQUEST, reason);
-                return Box::pin(std::future::ready(response));
-            }
-        };
-        cx.params = params;
-        cx.route = Some(route.pattern.clone());
-        match route.methods.endpoint_for(cx.request.method()) {
-            Some(endpoint) => endpoint(cx),
-            None => {
-                let mut response =
-                    Response::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-                if let Ok(allow) = HeaderValue::try_from(route.methods.allow_header()) {
-                    let _ = response.set_header("allow", allow);
-                }
-                Box::pin(std::future::ready(response))
-            }
-        }
-    }
-
-    fn not_found(&self, cx: RequestContext<S>) -> super::handler::ResponseFuture {
-        match &self.fallback {
-            Some(fallback) => fallback(cx),
-            None => Box::pin(std::future::ready(
-                (StatusCode::NOT_FOUND, "not found").into_response(),
-            )),
-        }
-    }
-}
-
-/// Percent-decodes matched parameters; a value that is not UTF-8 once decoded is refused.
-fn decode_params(
-    params: &matchit::Params<'_, '_>,
-    names: &[Arc<str>],
-) -> Result<PathParams, &'static str> {
-    let mut decoded = Vec::with_capacity(params.len());
-    for (index, (name, value)) in params.iter().enumerate() {
-        let text = percent_encoding::percent_decode_str(value)
-            .decode_utf8()
-            .map_err(|_| "path parameter is not valid UTF-8 once percent-decoded")?;
-        let key = names
-            .get(index)
-            .filter(|known| &***known == name)
-            .cloned()
-            .unwrap_or_else(|| Arc::from(name));
-        decoded.push((key, text.into_owned()));
-    }
-    Ok(decoded)
-}
-
-/// A built application, ready to serve: shared by every worker.
-pub struct BuiltApp<S> {
-    state: Arc<S>,
-    endpoint: Endpoint<S>,
-}
-
-impl<S> Clone for BuiltApp<S> {
-    fn clone(&self) -> Self {
-        BuiltApp {
-            state: self.state.clone(),
-            endpoint: self.endpoint.clone(),
-        }
-    }
-}
-
-impl<S> std::fmt::Debug for BuiltApp<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BuiltApp")
-    }
-}
-
-impl<S: Send + Sync + 'static> BuiltApp<S> {
-    /// Answers one request.
-    pub fn call(&self, request: Request) -> super::handler::ResponseFuture {
-        let cx = RequestContext::new(request, self.state.clone());
-        (self.endpoint)(cx)
-    }
-}
-
-impl<S: Send + Sync + 'static> crate::server::Handler for BuiltApp<S> {
-    type Future = super::handler::ResponseFuture;
-    fn call(&self, request: Request) -> Self::Future {
-        BuiltApp::call(self, request)
-    }
-}
-
-impl<S: Send + Sync + 'static> crate::server::IntoHandler for App<S> {
-    type Handler = BuiltApp<S>;
-    fn into_handler(self) -> BuiltApp<S> {
-        self.build()
-    }
 }

@@ -6,7 +6,7 @@
 //! stay under `SESSION_COOKIE_BYTES_MAX`. Not encrypted: do not store secrets in it.
 
 use super::context::RequestContext;
-use super::extract::{Cookies, FromRequest};
+use super::extract::{Cookies, FromRequest, OptionalFromRequest};
 use super::middleware::{Middleware, Next};
 use super::rejection::Rejection;
 use crate::http::{Response, StatusCode};
@@ -62,7 +62,7 @@ impl Session {
 
 impl<S> FromRequest<S> for Session {
     type Rejection = Rejection;
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Rejection> {
         cx.extensions
             .get::<Session>()
             .cloned()
@@ -70,8 +70,19 @@ impl<S> FromRequest<S> for Session {
     }
 }
 
+/// Absent: the session middleware is not installed on this route.
+impl<S> OptionalFromRequest<S> for Session {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_optional(
+        cx: &mut RequestContext<S>,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(cx.extensions.get::<Session>().cloned())
+    }
+}
+
 /// Why a session secret was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WeakSecret;
 
 impl std::fmt::Display for WeakSecret {
@@ -110,11 +121,14 @@ impl SessionLayer {
         Ok(SessionLayer {
             key: Arc::new(Key::derive_from(secret)),
             cookie_name: "kiln_session",
-            secure: false,
+            secure: !crate::dev_mode(),
         })
     }
 
-    /// Marks the cookie `Secure` (serve over HTTPS).
+    /// Whether the cookie is `Secure` (sent over HTTPS only). On by default outside
+    /// development mode (`KILN_DEV`); `secure(false)` is the explicit opt-out for an app served
+    /// over plain HTTP (a local tool, or behind a proxy on the same host). Browsers accept
+    /// `Secure` cookies from `http://localhost` and `http://127.0.0.1`.
     pub fn secure(mut self, secure: bool) -> SessionLayer {
         self.secure = secure;
         self
@@ -179,6 +193,7 @@ impl SessionLayer {
                     )),
                 };
                 cx.extensions.insert(session.clone());
+                *cx.scope.session.borrow_mut() = Some(session.clone());
                 let mut response = next.run(cx).await;
                 let state = session.state.borrow();
                 if state.changed

@@ -19,6 +19,8 @@ pub const HTMX_PREFIX: &str = "/_kiln";
 pub(super) const HTMX2_FILE: &str = "htmx-2.min.js";
 pub(super) const HTMX4_FILE: &str = "htmx-4.min.js";
 pub(super) const HTMX_EXT_SSE_FILE: &str = "htmx-ext-sse-2.min.js";
+/// kiln's own script for htmx 2: swap error responses that carry `HX-Retarget`.
+pub(super) const HTMX2_ERRORS_FILE: &str = "kiln-htmx2-errors.js";
 
 static EMBEDDED: EmbeddedAssets = kiln_macros::assets!("assets/htmx", crate = crate);
 
@@ -26,6 +28,16 @@ static EMBEDDED: EmbeddedAssets = kiln_macros::assets!("assets/htmx", crate = cr
 pub fn htmx() -> &'static StaticAssets {
     static ASSETS: OnceLock<StaticAssets> = OnceLock::new();
     ASSETS.get_or_init(|| StaticAssets::new(&EMBEDDED, HTMX_PREFIX))
+}
+
+/// The same, owned, for an app to mount.
+pub(crate) fn htmx_assets() -> std::sync::Arc<StaticAssets> {
+    std::sync::Arc::new(StaticAssets::new(&EMBEDDED, HTMX_PREFIX))
+}
+
+/// The `<script>` tag of kiln's htmx 2 error-swap script (see `App::error_target`).
+pub fn htmx_errors_script_tag() -> String {
+    script_tag(HTMX2_ERRORS_FILE).unwrap_or_default()
 }
 
 /// `<script src="/_kiln/htmx-2.min.<hash>.js" integrity="sha384-..."></script>` for htmx major

@@ -153,6 +153,7 @@ impl BatchConfig {
 
 /// Why an item got no result from the batch function.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BatchError<E> {
     /// The queue was full (`queue_items_max`); try again later. HTTP: 503 + `Retry-After: 1`.
     Overloaded,
@@ -165,7 +166,8 @@ pub enum BatchError<E> {
     Panicked,
     /// The batch function returned fewer results than it got items. HTTP: 500.
     MissingResult,
-    /// The batch function's own error for this item. HTTP: 500 with its `Display` text.
+    /// The batch function's own error for this item. HTTP: 500, with its `Display` text in
+    /// development mode only (`kiln::dev_mode`); it is always logged.
     Failed(E),
 }
 
@@ -195,7 +197,12 @@ impl<E: std::fmt::Display> IntoResponse for BatchError<E> {
             BatchError::Closed => Response::error(StatusCode::SERVICE_UNAVAILABLE, &reason),
             BatchError::Panicked | BatchError::MissingResult | BatchError::Failed(_) => {
                 tracing::warn!(error = %reason, "batched call failed");
-                Response::error(StatusCode::INTERNAL_SERVER_ERROR, &reason)
+                let shown = if crate::dev_mode() {
+                    reason.as_str()
+                } else {
+                    "Internal Server Error"
+                };
+                Response::error(StatusCode::INTERNAL_SERVER_ERROR, shown)
             }
         }
     }

@@ -72,8 +72,6 @@ pub fn oob_blocks(
 impl IntoResponse for TemplateError {
     /// 500; the error text is shown only in development mode (`KILN_DEV=1`).
     fn into_response(self) -> Response {
-        let dev_mode = std::env::var(crate::template::DEV_MODE_ENV_VAR)
-            .is_ok_and(|value| value == "1" || value.eq_ignore_ascii_case("true"));
-        self.to_response(dev_mode)
+        self.to_response(crate::dev_mode())
     }
 }

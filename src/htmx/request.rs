@@ -432,7 +432,19 @@ fn htmx_header_bytes(request: &Request) -> usize {
 impl<S> FromRequest<S> for Htmx {
     type Rejection = std::convert::Infallible;
 
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
         Ok(Htmx::from_headers(&cx.request))
+    }
+}
+
+/// Absent: the request does not come from htmx (`HX-Request` is not `true`).
+impl<S> crate::app::OptionalFromRequest<S> for Htmx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_optional(
+        cx: &mut RequestContext<S>,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let htmx = Htmx::from_headers(&cx.request);
+        Ok(htmx.is_htmx().then_some(htmx))
     }
 }

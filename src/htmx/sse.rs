@@ -227,12 +227,24 @@ impl std::error::Error for Closed {}
 
 /// Why `try_send` did not queue an event; the event comes back.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum TrySendError {
     /// The queue is at `events_queued_max`.
     Full(Event),
     /// The client is gone.
     Closed(Event),
 }
+
+impl std::fmt::Display for TrySendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("SSE queue is full"),
+            TrySendError::Closed(_) => f.write_str("SSE client is gone"),
+        }
+    }
+}
+
+impl std::error::Error for TrySendError {}
 
 /// State shared by the senders and the body stream of one channel.
 struct Shared {
@@ -516,7 +528,7 @@ pub struct LastEventId(pub Option<String>);
 impl<S> FromRequest<S> for LastEventId {
     type Rejection = std::convert::Infallible;
 
-    fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Self, Self::Rejection> {
         let id = cx
             .request
             .header("last-event-id")

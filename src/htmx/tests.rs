@@ -1110,7 +1110,7 @@ fn over_a_real_socket_a_client_hang_up_closes_the_sender() {
             response
         }
     };
-    let server = crate::Server::bind("127.0.0.1:0".parse().unwrap())
+    let server = crate::Server::bind("127.0.0.1:0")
         .workers(1)
         .start(App::new().route("/events", get(events)))
         .unwrap();

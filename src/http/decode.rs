@@ -68,6 +68,7 @@ pub enum DecoderPhase {
 
 /// A request the decoder refuses: answer with `status` and close the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequestError {
     pub status: StatusCode,
     /// A short, fixed explanation, safe to send to the client.

@@ -207,6 +207,9 @@ pub struct Response {
     pub status: StatusCode,
     pub headers: Vec<(Cow<'static, str>, HeaderValue)>,
     pub body: Body,
+    /// Set by [`Response::error`]: the body is a bare reason, not a page the app designed, so
+    /// an app may render it with its own error page (see `kiln::app::App::on_error`).
+    plain_error: bool,
 }
 
 impl Response {
@@ -215,6 +218,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Body::Empty,
+            plain_error: false,
         }
     }
 
@@ -275,12 +279,26 @@ impl Response {
     }
 
     /// A plain-text response with a reason, used for every error the server itself produces.
+    /// It is marked as a plain error (see [`Response::plain_error`]).
     pub fn error(status: StatusCode, reason: &str) -> Response {
         let mut body = Vec::with_capacity(reason.len() + 1);
         body.extend_from_slice(reason.as_bytes());
         body.push(b'\n');
-        Response::new(status)
+        let mut response = Response::new(status)
             .with_static_header("content-type", "text/plain; charset=utf-8")
-            .with_body(body)
+            .with_body(body);
+        response.plain_error = true;
+        response
+    }
+
+    /// The reason of a response made by [`Response::error`] (its body without the final
+    /// newline), or `None` for any other response. An app's error hook renders these.
+    pub fn plain_error(&self) -> Option<&str> {
+        match &self.body {
+            Body::Full(bytes) if self.plain_error => std::str::from_utf8(bytes)
+                .ok()
+                .map(|text| text.strip_suffix('\n').unwrap_or(text)),
+            _ => None,
+        }
     }
 }

@@ -15,8 +15,10 @@ use std::task::{Context, Poll, Waker};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Why a blocking job produced no result.
+/// Why a blocking job produced no result. As a handler's response (`kiln::app::IntoResponse`):
+/// 503 with `Retry-After: 1` when overloaded, 500 when the job panicked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BlockingError {
     /// The queue was full; try again later.
     Overloaded,

@@ -1,24 +1,36 @@
-//! Template functions registered on every kiln environment: `asset`, `csrf_token`,
-//! `htmx_script` and `htmx_sse_script`.
+//! Template functions and values registered on every kiln environment.
 //!
 //! - `{{ asset("app.css") }}` → the content-hashed URL of an embedded asset (configured with
 //!   `TemplatesBuilder::assets`); an unknown name is a render error, so a typo cannot ship a
 //!   broken link.
-//! - `{{ csrf_token() }}` → the CSRF token of the request being rendered. The app layer puts it
-//!   into the render context under the name `csrf_token` as [`csrf_token_value`], an object
-//!   that prints as the token and, called, returns it; so `{{ csrf_token }}` and
-//!   `{{ csrf_token() }}` both work. (A context variable shadows a global of the same name in
-//!   minijinja, so a plain string under `csrf_token` would make `csrf_token()` fail with "not
-//!   callable".) Without one in the context, this global returns an empty string.
-//! - `{{ htmx_script() }}`, `{{ htmx_script(version=4) }}` → the `<script>` tag for the htmx
-//!   that kiln serves under `/_kiln` (major 2 by default; 2 and 4 exist). `{{ htmx_sse_script()
-//!   }}` → the tag for the htmx 2.x SSE extension.
+//! - `{{ htmx_script() }}`, `{{ htmx_script(version=4) }}` → the `<script>` tags for the htmx
+//!   that kiln serves under `/_kiln` (major 2 by default; 2 and 4 exist). For htmx 2 a second,
+//!   small kiln script follows: it lets htmx swap an error response that the server retargeted
+//!   (`HX-Retarget`, see `App::error_target`), which htmx 2 would otherwise drop
+//!   (`htmx_script(swap_errors=false)` leaves it out). `{{ htmx_sse_script() }}` → the tag for
+//!   the htmx 2.x SSE extension.
 //!
-//! `url_for` is not provided: routes have no names in kiln's router. Tests: `template/tests.rs`.
+//! Request-scoped values, read from the request being served (`app/scope.rs`) without the
+//! handler passing anything:
+//! - `{{ csrf_token() }}` or `{{ csrf_token }}` → the request's CSRF token. With no token (the
+//!   `Csrf` middleware is not installed, or the render happens outside a request) both fail
+//!   the render with a message saying so, instead of printing a placeholder that would make
+//!   every htmx request from the page fail with 403.
+//! - `request.path`, `request.query`, `request.url` (path and query), `request.method`.
+//! - `htmx.request` (an htmx request), `htmx.boosted`, `htmx.partial` (a fragment is wanted),
+//!   `htmx.target`, `htmx.trigger`, `htmx.current_url`, `htmx.major`.
+//! - `flash_messages()` → the messages waiting in the session (consumed: each shows once).
+//! - `url_for("account", id=7)` → the URL of a named route (`MethodRouter::name`); other
+//!   keyword arguments become the query string.
+//!
+//! A render context value of the same name shadows any of these. Tests: `template/tests.rs`
+//! and `app/tests.rs`.
 
-use crate::assets::{StaticAssets, htmx_script_tag, htmx_sse_script_tag};
+use crate::app::scope::{Scope, with_current};
+use crate::assets::{StaticAssets, htmx_errors_script_tag, htmx_script_tag, htmx_sse_script_tag};
+use crate::htmx::Htmx;
 use minijinja::value::{Kwargs, Object, ObjectRepr, Value, from_args};
-use minijinja::{Error, ErrorKind, State};
+use minijinja::{Error, ErrorKind, Output, State};
 use std::fmt;
 use std::sync::Arc;
 
@@ -32,11 +44,25 @@ pub(crate) fn register(
     env.add_function("asset", move |name: &str| {
         asset_url(assets.as_deref(), name)
     });
-    env.add_function("csrf_token", csrf_token);
+    env.add_global("csrf_token", Value::from_object(CsrfTokenGlobal));
+    env.add_global("request", Value::from_object(RequestGlobal));
+    env.add_global("htmx", Value::from_object(HtmxGlobal));
+    env.add_function("flash_messages", flash_messages);
+    env.add_function("url_for", url_for);
     env.add_function("htmx_script", htmx_script);
     env.add_function("htmx_sse_script", || {
         Value::from_safe_string(htmx_sse_script_tag())
     });
+    env.set_formatter(formatter);
+}
+
+/// minijinja's escaping formatter, except that printing `csrf_token` with no token in the
+/// request fails the render (an object's `render` cannot fail by itself).
+fn formatter(out: &mut Output<'_>, state: &mut State<'_, '_>, value: &Value) -> Result<(), Error> {
+    if value.downcast_object_ref::<CsrfTokenGlobal>().is_some() {
+        current_csrf_token()?;
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 /// The URL as a safe string (HTML escaping would turn every `/` into `&#x2f;`) when it holds
@@ -65,24 +91,172 @@ fn asset_url(assets: Option<&StaticAssets>, name: &str) -> Result<Value, Error> 
     })
 }
 
-/// Reached only when the render context has no `csrf_token` of its own (see the module docs).
-fn csrf_token(state: &State) -> String {
-    match state.lookup("csrf_token") {
-        Some(value) if value.kind() == minijinja::value::ValueKind::String => value.to_string(),
-        _ => String::new(),
+/// The current request's CSRF token, or an error that says why there is none.
+fn current_csrf_token() -> Result<String, Error> {
+    with_current(|scope| match scope {
+        Some(scope) => scope.csrf_token.borrow().clone().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                "csrf_token: this request has no CSRF token; install the CSRF middleware \
+                 (`App::around(Csrf::new(secret)?.layer())`) on this route",
+            )
+        }),
+        None => Err(outside_request("csrf_token")),
+    })
+}
+
+fn outside_request(name: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("{name}: only available while a request is being served"),
+    )
+}
+
+/// `csrf_token`: prints as the request's token, and called returns it (see the module docs).
+#[derive(Debug)]
+struct CsrfTokenGlobal;
+
+impl Object for CsrfTokenGlobal {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
     }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        current_csrf_token().is_ok()
+    }
+
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let () = from_args(args)?;
+        current_csrf_token().map(Value::from)
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The formatter has already failed the render when there is no token.
+        f.write_str(&current_csrf_token().unwrap_or_default())
+    }
+}
+
+/// Reads an attribute of the current request; undefined outside a request.
+fn from_scope(read: impl FnOnce(&Scope) -> Option<Value>) -> Option<Value> {
+    with_current(|scope| scope.and_then(read))
+}
+
+/// `request`: the path, query and method of the request being served.
+#[derive(Debug)]
+struct RequestGlobal;
+
+impl Object for RequestGlobal {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        from_scope(|scope| {
+            let request = &scope.request;
+            Some(match key {
+                "path" => Value::from(request.path()),
+                "query" => Value::from(request.query().unwrap_or("")),
+                "url" => Value::from(match request.query() {
+                    Some(query) => format!("{}?{query}", request.path()),
+                    None => request.path().to_owned(),
+                }),
+                "method" => Value::from(request.method().as_str()),
+                _ => return None,
+            })
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(&["path", "query", "url", "method"])
+    }
+}
+
+/// `htmx`: what the request's htmx headers say.
+#[derive(Debug)]
+struct HtmxGlobal;
+
+impl Object for HtmxGlobal {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        from_scope(|scope| {
+            let htmx = Htmx::from_headers(&scope.request);
+            Some(match key {
+                "request" => Value::from(htmx.is_htmx()),
+                "boosted" => Value::from(htmx.boosted()),
+                "partial" => Value::from(htmx.wants_fragment()),
+                "target" => Value::from(htmx.target_id()),
+                "trigger" => Value::from(htmx.trigger_id()),
+                "current_url" => Value::from(htmx.current_url()),
+                "major" => Value::from(htmx.major()),
+                _ => return None,
+            })
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(&[
+            "request",
+            "boosted",
+            "partial",
+            "target",
+            "trigger",
+            "current_url",
+            "major",
+        ])
+    }
+}
+
+/// `flash_messages()`: takes the session's waiting messages.
+fn flash_messages() -> Result<Value, Error> {
+    with_current(|scope| {
+        let scope = scope.ok_or_else(|| outside_request("flash_messages()"))?;
+        let session = scope.session.borrow();
+        let session = session.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                "flash_messages(): needs the session middleware (SessionLayer) on this route",
+            )
+        })?;
+        Ok(Value::from(minijinja::value::Serde(
+            crate::app::take_flash_messages(session),
+        )))
+    })
+}
+
+/// `url_for(name, **params)`: the URL of a named route.
+fn url_for(name: &str, kwargs: Kwargs) -> Result<Value, Error> {
+    let mut params = Vec::new();
+    for key in kwargs.args() {
+        let value: Value = kwargs.get(key)?;
+        if value.is_undefined() || value.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("url_for(\"{name}\"): parameter `{key}` is undefined"),
+            ));
+        }
+        params.push((key, value.to_string()));
+    }
+    let url = with_current(|scope| {
+        let scope = scope.ok_or_else(|| outside_request("url_for()"))?;
+        let urls = scope.urls.clone().unwrap_or_default();
+        urls.build(name, params)
+            .map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
+    })?;
+    Ok(Value::from(url))
 }
 
 fn htmx_script(version: Option<u32>, kwargs: Kwargs) -> Result<Value, Error> {
     let keyword: Option<u32> = kwargs.get("version")?;
+    let swap_errors: Option<bool> = kwargs.get("swap_errors")?;
     kwargs.assert_all_used()?;
     let version = version.or(keyword).unwrap_or(HTMX_DEFAULT_MAJOR_VERSION);
-    let tag = htmx_script_tag(version).ok_or_else(|| {
+    let mut tag = htmx_script_tag(version).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidOperation,
             format!("htmx_script: kiln ships htmx 2 and 4, not {version}"),
         )
     })?;
+    // htmx 4 swaps error responses by itself; htmx 2 needs the kiln script for it.
+    if version == 2 && swap_errors.unwrap_or(true) {
+        tag.push_str(&htmx_errors_script_tag());
+    }
     Ok(Value::from_safe_string(tag))
 }
 

@@ -68,8 +68,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The environment variable that turns development mode on (`KILN_DEV=1`).
-pub const DEV_MODE_ENV_VAR: &str = "KILN_DEV";
+/// The environment variable that turns development mode on (see `kiln::dev_mode`).
+pub use crate::DEV_MODE_ENV_VAR;
 
 /// Templates embedded by `kiln::templates!`. The fields are public so the expansion can be a
 /// constant.
@@ -129,13 +129,10 @@ impl TemplatesBuilder {
         self
     }
 
-    /// The assets `asset("name")` resolves to content-hashed URLs under `prefix`.
-    pub fn assets(
-        mut self,
-        assets: &'static EmbeddedAssets,
-        prefix: &'static str,
-    ) -> TemplatesBuilder {
-        self.assets = Some(Arc::new(StaticAssets::new(assets, prefix)));
+    /// The assets `asset("name")` resolves to content-hashed URLs under the prefix written in
+    /// the `kiln::assets!` call (give the same `static` to `App::assets` to serve them).
+    pub fn assets(mut self, assets: &'static EmbeddedAssets) -> TemplatesBuilder {
+        self.assets = Some(Arc::new(StaticAssets::new(assets, assets.prefix)));
         self
     }
 
@@ -203,6 +200,16 @@ impl TemplatesBuilder {
     }
 }
 
+/// The render context: the caller's, then the values the app added to the current request
+/// (`TemplateValues`), which the caller's own values of the same name shadow.
+fn with_request_values(context: impl Serialize) -> Value {
+    let context = Value::from(Serde(context));
+    match crate::app::scope::with_current(|scope| scope.and_then(|scope| scope.values())) {
+        Some(values) => minijinja::value::merge_maps([context, values]),
+        None => context,
+    }
+}
+
 /// The process's templates: cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Templates {
@@ -232,8 +239,7 @@ impl Templates {
     }
 
     pub fn builder(embedded: EmbeddedTemplates) -> TemplatesBuilder {
-        let dev_mode =
-            std::env::var(DEV_MODE_ENV_VAR).is_ok_and(|value| value == "1" || value == "true");
+        let dev_mode = crate::dev_mode();
         TemplatesBuilder {
             embedded,
             dev_mode,
@@ -258,11 +264,15 @@ impl Templates {
         &self.inner.env
     }
 
-    /// Renders a whole template. `context` is anything `Serialize` (a struct, a map,
-    /// `minijinja::context!{..}`, a `minijinja::Value`, or `()` for none).
+    /// Renders a whole template. `context` is anything `Serialize`: a struct or a map passed
+    /// as it is, `minijinja::context!{..}` (whose values must be minijinja values: wrap a
+    /// plain `Serialize` value with `Value::from_serialize`, or spread a struct with
+    /// `context! { ..Value::from_serialize(&page), extra => 1 }`), a `minijinja::Value`, or
+    /// `()` for none. The request's values (`csrf_token`, `request`, `htmx`, flash messages,
+    /// `url_for`, and what middleware added) are there without being passed.
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<Bytes, TemplateError> {
         let template = self.template(name)?;
-        let context = Value::from(Serde(context));
+        let context = with_request_values(context);
         buffer::render_with(|buffer| {
             template
                 .render_captured_to(context, buffer.writer())
@@ -294,7 +304,7 @@ impl Templates {
         blocks: &[&str],
         context: impl Serialize,
     ) -> Result<Bytes, TemplateError> {
-        let context = Value::from(Serde(context));
+        let context = with_request_values(context);
         let error = |error| TemplateError::from_minijinja(error, name);
         if let Some(direct) = self.direct_blocks(name, blocks) {
             return buffer::render_with(|buffer| {

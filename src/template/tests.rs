@@ -23,7 +23,7 @@ fn templates() -> Templates {
 fn templates_with_assets() -> Templates {
     Templates::builder(FIXTURES)
         .dev_mode(false)
-        .assets(&ASSETS, "/static")
+        .assets(&ASSETS)
         .build()
         .unwrap()
 }
@@ -197,13 +197,18 @@ fn helper_globals_and_filters() {
 }
 
 #[test]
-fn csrf_token_is_empty_without_one_in_the_context() {
+fn csrf_token_fails_loudly_without_a_token() {
+    // Regression: without a token, `{{ csrf_token }}` printed the function's name, and every
+    // htmx request from the page then failed with 403.
     let env = templates();
-    let tmpl = env
-        .environment()
-        .template_from_str("[{{ csrf_token() }}]")
-        .unwrap();
-    assert_eq!(tmpl.render(()).unwrap(), "[]");
+    for source in ["[{{ csrf_token() }}]", "[{{ csrf_token }}]"] {
+        let tmpl = env.environment().template_from_str(source).unwrap();
+        let error = tmpl.render(()).unwrap_err();
+        assert!(
+            error.to_string().contains("csrf_token: only available while a request"),
+            "{source}: {error}"
+        );
+    }
 }
 
 #[test]
@@ -230,7 +235,11 @@ fn asset_errors_name_the_asset() {
 fn htmx_script_globals() {
     let rendered = templates().render("scripts.html", ()).unwrap();
     let lines: Vec<&str> = text(&rendered).lines().collect();
-    assert_eq!(lines[0], crate::assets::htmx_script_tag(2).unwrap());
+    let htmx2 = crate::assets::htmx_script_tag(2).unwrap();
+    assert_eq!(
+        lines[0],
+        format!("{htmx2}{}", crate::assets::htmx_errors_script_tag())
+    );
     assert_eq!(lines[1], crate::assets::htmx_script_tag(4).unwrap());
     assert_eq!(lines[2], crate::assets::htmx_sse_script_tag());
     let env = templates();
@@ -239,6 +248,11 @@ fn htmx_script_globals() {
         .render_str("{{ htmx_script(4) }}", ())
         .unwrap();
     assert_eq!(positional, crate::assets::htmx_script_tag(4).unwrap());
+    let without_error_swaps = env
+        .environment()
+        .render_str("{{ htmx_script(swap_errors=false) }}", ())
+        .unwrap();
+    assert_eq!(without_error_swaps, htmx2);
     assert!(
         env.environment()
             .render_str("{{ htmx_script(version=3) }}", ())
@@ -255,7 +269,10 @@ fn htmx_script_globals() {
 fn error_display_and_responses() {
     let templates = templates_with_assets();
     let error = templates
-        .render("helpers.html", context! { when => "bad", cents => 1 })
+        .render(
+            "helpers.html",
+            context! { when => "bad", cents => 1, csrf_token => csrf_token_value("t") },
+        )
         .unwrap_err();
     let shown = error.to_string();
     assert!(

@@ -227,7 +227,7 @@ fn pipeline_pending_bytes_max_flushes_early_and_keeps_order() {
 #[test]
 fn tiny_receive_buffers_and_pending_limit_still_deliver_every_byte() {
     let _guard = shared();
-    let handle = kiln::Server::bind("127.0.0.1:0".parse().unwrap())
+    let handle = kiln::Server::bind("127.0.0.1:0")
         .workers(1)
         .runtime_limits(RuntimeLimits {
             recv_buffer_count: 2,

@@ -89,7 +89,7 @@ impl TestServer {
 
     pub fn with(http: HttpLimits, limits: ServerLimits, workers: usize) -> TestServer {
         TestServer::build(
-            Server::bind("127.0.0.1:0".parse().unwrap()),
+            Server::bind("127.0.0.1:0"),
             http,
             limits,
             workers,
@@ -99,7 +99,7 @@ impl TestServer {
     /// A server forced onto the single-shot accept/receive paths that older kernels get.
     pub fn single_shot() -> TestServer {
         TestServer::build(
-            Server::bind("127.0.0.1:0".parse().unwrap()).multishot(false),
+            Server::bind("127.0.0.1:0").multishot(false),
             HttpLimits::default(),
             ServerLimits::default(),
             1,

@@ -10,7 +10,7 @@ fn main() {
 
     let templates = Templates::builder(TEMPLATES)
         .dev_mode(false)
-        .assets(&ASSETS, "/static")
+        .assets(&ASSETS)
         .build()
         .unwrap();
     let page = templates

@@ -1,341 +1,29 @@
-//! `Server`: configuration, start-up, the accept loop and the per-connection HTTP/1.1 loop that
-//! joins the runtime (sockets, timers) to the sans-IO `http` module.
+//! One connection's HTTP/1.1 loop: decode what is buffered (pipelining), call the service for
+//! each request in order, queue the responses in one output buffer and flush them together,
+//! stream bodies, and wait for more bytes under the timeout of the decoder's phase.
 //!
-//! One connection is one task: decode every request already buffered (pipelining), call the
-//! handler for each in order, encode the responses into one output buffer and flush them with a
-//! single vectored send, then wait for more bytes under the right timeout (header deadline, body
-//! timeout or idle keep-alive). Errors from the decoder answer with their status and close.
-//! This module parses nothing itself and makes no syscall directly.
+//! What it does not do: parse (that is `http/`) or make syscalls (the runtime's `TcpStream`
+//! does). A panicking service is answered with 500 and the connection closed.
 
+use super::buffers::{current_date, return_output_buffer, take_output_buffer};
+use super::{ConnConfig, Service};
 use crate::http::{
-    Body, BodyFraming, Decoded, DecoderPhase, EncodeOptions, HttpDate, Method, Request,
-    RequestDecoder, Response, StatusCode, Version, encode_chunk_header, encode_continue,
-    encode_head, encode_last_chunk,
+    Body, BodyFraming, Decoded, DecoderPhase, EncodeOptions, Method, Request, RequestDecoder,
+    Response, StatusCode, Version, encode_chunk_header, encode_continue, encode_head,
+    encode_last_chunk,
 };
-use crate::limits::{HttpLimits, RuntimeLimits, ServerLimits};
-use crate::runtime::{self, Runtime, RuntimeConfig, ShutdownTrigger, TcpListener, TcpStream};
+use crate::runtime::{self, TcpStream};
 use bytes::{Bytes, BytesMut};
-use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Instant;
 
 /// Bodies up to this size are copied into the output buffer next to their head (one iovec);
 /// larger ones are sent from their own `Bytes` without copying.
 const INLINE_BODY_BYTES_MAX: usize = 2048;
-/// Output buffers kept per worker for reuse by connections that have something to write.
-const OUTPUT_POOL_MAX: usize = 256;
-/// Capacity of a fresh output buffer.
-const OUTPUT_BUFFER_BYTES: usize = 8192;
-
-/// Something that answers requests: any `Fn(Request) -> impl Future<Output = Response>`.
-/// The future need not be `Send`: it runs on the worker that accepted the connection.
-pub trait Handler: Send + Sync + 'static {
-    type Future: Future<Output = Response> + 'static;
-    fn call(&self, request: Request) -> Self::Future;
-}
-
-impl<F, Fut> Handler for F
-where
-    F: Fn(Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response> + 'static,
-{
-    type Future = Fut;
-    fn call(&self, request: Request) -> Fut {
-        self(request)
-    }
-}
-
-/// Anything `Server::serve` accepts: a `Handler`, or an `App` (built on the way).
-pub trait IntoHandler {
-    type Handler: Handler;
-    fn into_handler(self) -> Self::Handler;
-}
-
-impl<H: Handler> IntoHandler for H {
-    type Handler = H;
-    fn into_handler(self) -> H {
-        self
-    }
-}
-
-/// Server configuration; `bind` then `serve` (blocking, with signal handling) or `start`.
-#[derive(Clone, Debug)]
-pub struct Server {
-    addr: SocketAddr,
-    workers: usize,
-    multishot: bool,
-    http_limits: HttpLimits,
-    limits: ServerLimits,
-    runtime_limits: RuntimeLimits,
-}
-
-impl Server {
-    pub fn bind(addr: SocketAddr) -> Server {
-        Server {
-            addr,
-            workers: std::thread::available_parallelism().map_or(1, usize::from),
-            multishot: true,
-            http_limits: HttpLimits::default(),
-            limits: ServerLimits::default(),
-            runtime_limits: RuntimeLimits::default(),
-        }
-    }
-
-    /// Worker threads (one ring each). Default: one per available core.
-    pub fn workers(mut self, workers: usize) -> Server {
-        self.workers = workers.max(1);
-        self
-    }
-
-    /// Use multishot accept and receive where the kernel has them (default `true`); `false`
-    /// forces the single-shot paths older kernels get (for tests and diagnosis).
-    pub fn multishot(mut self, multishot: bool) -> Server {
-        self.multishot = multishot;
-        self
-    }
-
-    pub fn http_limits(mut self, limits: HttpLimits) -> Server {
-        self.http_limits = limits;
-        self
-    }
-
-    pub fn limits(mut self, limits: ServerLimits) -> Server {
-        self.limits = limits;
-        self
-    }
-
-    pub fn runtime_limits(mut self, limits: RuntimeLimits) -> Server {
-        self.runtime_limits = limits;
-        self
-    }
-
-    /// Serves until SIGINT/SIGTERM, then shuts down gracefully and returns.
-    pub fn serve(self, handler: impl IntoHandler) -> io::Result<()> {
-        let pending: Arc<Mutex<(bool, Option<ShutdownTrigger>)>> = Arc::default();
-        let on_signal = pending.clone();
-        runtime::on_shutdown_signal(move || {
-            let mut pending = on_signal.lock().unwrap_or_else(|e| e.into_inner());
-            pending.0 = true;
-            if let Some(trigger) = &pending.1 {
-                trigger.shutdown();
-            }
-        })?;
-        let handle = self.start(handler)?;
-        {
-            let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
-            if pending.0 {
-                handle.shutdown();
-            }
-            pending.1 = Some(handle.runtime.shutdown_trigger());
-        }
-        handle.join();
-        tracing::info!("server stopped");
-        Ok(())
-    }
-
-    /// Binds and starts the workers, returning at once.
-    pub fn start(self, handler: impl IntoHandler) -> io::Result<ServerHandle> {
-        let first = TcpListener::bind_reuseport(self.addr, self.limits.listen_backlog_count)?;
-        let local_addr = first.local_addr()?;
-        let mut listeners = vec![Some(first)];
-        for _ in 1..self.workers {
-            listeners.push(Some(TcpListener::bind_reuseport(
-                local_addr,
-                self.limits.listen_backlog_count,
-            )?));
-        }
-        let listeners = Mutex::new(listeners);
-        let handler = Arc::new(handler.into_handler());
-        let config = Arc::new(ConnConfig {
-            http_limits: self.http_limits,
-            limits: self.limits,
-        });
-        let runtime_config = RuntimeConfig {
-            workers: self.workers,
-            limits: self.runtime_limits,
-            shutdown_grace: std::time::Duration::from_millis(self.limits.shutdown_grace_ms),
-            multishot: self.multishot,
-        };
-        let runtime = Runtime::start(runtime_config, move |index| {
-            let listener = listeners
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_mut(index)
-                .and_then(Option::take);
-            let handler = handler.clone();
-            let config = config.clone();
-            async move {
-                match listener {
-                    Some(listener) => accept_loop(listener, handler, config).await,
-                    None => tracing::error!(index, "worker started without a listener"),
-                }
-            }
-        })?;
-        tracing::info!(addr = %local_addr, workers = self.workers, "listening");
-        Ok(ServerHandle {
-            local_addr,
-            runtime,
-        })
-    }
-}
-
-/// A running server.
-#[derive(Debug)]
-pub struct ServerHandle {
-    local_addr: SocketAddr,
-    runtime: Runtime,
-}
-
-impl ServerHandle {
-    /// The bound address (with the real port when bound to port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Starts graceful shutdown: stop accepting, finish in-flight requests (answered with
-    /// `Connection: close`), close idle connections. Returns at once; `join` waits.
-    pub fn shutdown(&self) {
-        self.runtime.shutdown_trigger().shutdown();
-    }
-
-    /// Waits until every worker has stopped.
-    pub fn join(self) {
-        self.runtime.join();
-    }
-
-    /// `shutdown` then `join`.
-    pub fn stop(self) {
-        self.shutdown();
-        self.join();
-    }
-}
-
-struct ConnConfig {
-    http_limits: HttpLimits,
-    limits: ServerLimits,
-}
-
-/// What a connection beyond `connections_per_worker_max` gets before it is closed.
-const OVERLOAD_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nserver: kiln\r\nretry-after: 1\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 30\r\nconnection: close\r\n\r\nserver at connection capacity\n";
-
-/// Which of two futures finished first.
-enum Either<A, B> {
-    Left(A),
-    Right(B),
-}
-
-async fn first<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
-    let mut a = std::pin::pin!(a);
-    let mut b = std::pin::pin!(b);
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = a.as_mut().poll(cx) {
-            return Poll::Ready(Either::Left(output));
-        }
-        b.as_mut().poll(cx).map(Either::Right)
-    })
-    .await
-}
-
-async fn accept_loop<H: Handler>(listener: TcpListener, handler: Arc<H>, config: Arc<ConnConfig>) {
-    let open = Rc::new(Cell::new(0usize));
-    let max = config.limits.connections_per_worker_max.max(1);
-    let mut refused: u64 = 0;
-    let mut incoming = None;
-    while !runtime::shutdown_requested() {
-        if incoming.is_none() {
-            match listener.incoming() {
-                Ok(started) => incoming = Some(started),
-                Err(error) => {
-                    tracing::error!(%error, "cannot accept");
-                    runtime::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            }
-        }
-        let Some(accepting) = incoming.as_mut() else {
-            continue;
-        };
-        let accepted = first(accepting.next(), runtime::shutdown_signal()).await;
-        match accepted {
-            Either::Left(Ok(stream)) if open.get() >= max => {
-                // Beyond the limit: refuse at once (one non-blocking write, then close) so a
-                // flood costs bounded work and its clients learn to come back later.
-                let _ = stream.send_now(OVERLOAD_RESPONSE);
-                refused += 1;
-                if refused.is_power_of_two() {
-                    tracing::warn!(refused, max, "connections refused: worker at capacity");
-                }
-            }
-            Either::Left(Ok(stream)) => {
-                open.set(open.get() + 1);
-                let handler = handler.clone();
-                let config = config.clone();
-                let open = open.clone();
-                runtime::spawn_detached(async move {
-                    // Owned here and borrowed by `run`: an async fn taking `self` by value
-                    // would hold the connection twice in its state (argument and local).
-                    let mut connection = Connection::new(stream, &config);
-                    connection.run(&*handler).await;
-                    drop(connection);
-                    open.set(open.get().saturating_sub(1));
-                });
-            }
-            Either::Left(Err(error)) => {
-                // EMFILE/ENFILE and the like: back off instead of spinning.
-                tracing::warn!(%error, "accept failed");
-                incoming = None;
-                runtime::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            Either::Right(()) => break,
-        }
-    }
-}
-
-thread_local! {
-    static OUTPUT_POOL: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
-    static DATE: Cell<(u64, Option<HttpDate>)> = const { Cell::new((0, None)) };
-}
-
-fn take_output_buffer() -> BytesMut {
-    OUTPUT_POOL
-        .with(|pool| pool.borrow_mut().pop())
-        .unwrap_or_else(|| BytesMut::with_capacity(OUTPUT_BUFFER_BYTES))
-}
-
-fn return_output_buffer(mut buffer: BytesMut) {
-    buffer.clear();
-    // The sent heads were split off this buffer; once they are all dropped its whole
-    // allocation is free again (no copy, no allocation). Otherwise it is not pooled.
-    if !buffer.try_reclaim(OUTPUT_BUFFER_BYTES) {
-        return;
-    }
-    OUTPUT_POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < OUTPUT_POOL_MAX {
-            pool.push(buffer);
-        }
-    });
-}
-
-/// The `Date` value for this second, formatted once per second per worker.
-fn current_date() -> HttpDate {
-    let secs = runtime::unix_secs();
-    DATE.with(|cache| match cache.get() {
-        (cached, Some(date)) if cached == secs => date,
-        _ => {
-            let date = HttpDate::from_unix_secs(secs);
-            cache.set((secs, Some(date)));
-            date
-        }
-    })
-}
 
 /// Why a connection loop ends.
 enum Close {
@@ -345,7 +33,7 @@ enum Close {
     With(StatusCode, &'static str),
 }
 
-struct Connection<'c> {
+pub(super) struct Connection<'c> {
     stream: TcpStream,
     config: &'c ConnConfig,
     decoder: RequestDecoder,
@@ -363,7 +51,7 @@ struct Connection<'c> {
 }
 
 impl<'c> Connection<'c> {
-    fn new(stream: TcpStream, config: &'c ConnConfig) -> Connection<'c> {
+    pub(super) fn new(stream: TcpStream, config: &'c ConnConfig) -> Connection<'c> {
         let now = runtime::now();
         Connection {
             stream,
@@ -380,7 +68,7 @@ impl<'c> Connection<'c> {
         }
     }
 
-    async fn run<H: Handler>(&mut self, handler: &H) {
+    pub(super) async fn run<H: Service>(&mut self, handler: &H) {
         let close = loop {
             if self.read_buf.is_empty() && self.decoder.phase() == DecoderPhase::Idle {
                 // Idle: only this small wait lives in the connection's task, so an idle
@@ -406,7 +94,7 @@ impl<'c> Connection<'c> {
 
     /// Answers every request that can be completed from buffered (and further arriving)
     /// bytes, flushes, and returns once the connection is idle again.
-    async fn serve_buffered<H: Handler>(&mut self, handler: &H) -> Result<(), Close> {
+    async fn serve_buffered<H: Service>(&mut self, handler: &H) -> Result<(), Close> {
         loop {
             match self.decoder.decode(&mut self.read_buf) {
                 Ok(Some(Decoded::Request(request))) => {
@@ -433,7 +121,7 @@ impl<'c> Connection<'c> {
 
     /// Runs the handler for one request and queues (or streams) its response.
     /// `Some` ends the connection.
-    async fn answer<H: Handler>(&mut self, handler: &H, request: Request) -> Option<Close> {
+    async fn answer<H: Service>(&mut self, handler: &H, request: Request) -> Option<Close> {
         self.served += 1;
         let limit = self.config.limits.requests_per_connection_max;
         let wants_keep_alive = request.keep_alive() && (limit == 0 || self.served < limit);
@@ -677,18 +365,3 @@ async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
     .await
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_overload_response_is_well_framed() {
-        let text = std::str::from_utf8(super::OVERLOAD_RESPONSE).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length: "))
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert_eq!(length, body.len());
-    }
-}

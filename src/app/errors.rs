@@ -127,8 +127,7 @@ impl<S> ErrorPages<S> {
 fn keep_headers(original: &Response, rendered: &mut Response) {
     for (name, value) in &original.headers {
         let cookie = name.eq_ignore_ascii_case("set-cookie");
-        let replaced =
-            name.eq_ignore_ascii_case("content-type") || rendered.header(name).is_some();
+        let replaced = name.eq_ignore_ascii_case("content-type") || rendered.header(name).is_some();
         if cookie || !replaced {
             rendered.headers.push((name.clone(), value.clone()));
         }

@@ -46,15 +46,13 @@ pub use extract::{
     Cookies, Extension, Form, FromRef, FromRequest, Headers, OptionalFromRequest, Path, Query,
     State,
 };
-pub use flash::{FLASH_MESSAGES_MAX, Flash, FlashMessage, Level};
 pub(crate) use flash::take as take_flash_messages;
+pub use flash::{FLASH_MESSAGES_MAX, Flash, FlashMessage, Level};
 pub use handler::{Endpoint, Handler, ResponseFuture};
 pub use middleware::{Middleware, Next};
 pub use rejection::Rejection;
 pub use response::{Html, IntoResponse, Json, Redirect, WithHeaders, json_bytes};
-pub use routing::{
-    App, MethodRouter, Router, any, delete, get, options, patch, post, put, stage,
-};
+pub use routing::{App, MethodRouter, Router, any, delete, get, options, patch, post, put, stage};
 pub use scope::{TEMPLATE_VALUES_MAX, TemplateValues};
 pub use session::{Session, SessionLayer, WeakSecret};
 pub use urls::{UrlError, Urls};

@@ -101,8 +101,11 @@ impl IntoResponse for crate::runtime::BlockingError {
 /// `Retry-After: 1`).
 impl IntoResponse for crate::runtime::Elapsed {
     fn into_response(self) -> Response {
-        Response::error(StatusCode::SERVICE_UNAVAILABLE, "the server took too long, try again")
-            .with_static_header("retry-after", "1")
+        Response::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server took too long, try again",
+        )
+        .with_static_header("retry-after", "1")
     }
 }
 

@@ -318,7 +318,8 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
     /// scripts (`/_kiln/...`, used by the `htmx_script()` template global) are mounted by
     /// default.
     pub fn assets(mut self, assets: &'static EmbeddedAssets) -> App<S> {
-        self.assets.push(Arc::new(StaticAssets::new(assets, assets.prefix)));
+        self.assets
+            .push(Arc::new(StaticAssets::new(assets, assets.prefix)));
         self.routed()
     }
 

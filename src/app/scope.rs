@@ -13,8 +13,8 @@
 //! request (a background job rendering an e-mail) sees no scope. Tests: `app/tests.rs`
 //! (`scope` section) and `template/tests.rs`.
 
-use super::urls::Urls;
 use super::session::Session;
+use super::urls::Urls;
 use crate::http::Request;
 use minijinja::Value;
 use std::cell::RefCell;

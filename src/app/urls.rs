@@ -9,8 +9,8 @@
 //!
 //! What it does not do: match requests (that is `matchit`, in `dispatch.rs`).
 
-use super::extract::FromRequest;
 use super::context::RequestContext;
+use super::extract::FromRequest;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use std::fmt;
 use std::sync::Arc;
@@ -128,7 +128,10 @@ impl Urls {
     /// Adds a named route; panics on a duplicate name (a programmer error found at start-up).
     pub(super) fn insert(&mut self, name: &str, pattern: &str) {
         let table = Arc::get_mut(&mut self.table).expect("Urls is built before it is shared");
-        match table.routes.binary_search_by(|(known, _)| known.as_str().cmp(name)) {
+        match table
+            .routes
+            .binary_search_by(|(known, _)| known.as_str().cmp(name))
+        {
             Ok(_) => panic!("two routes are named {name:?}; route names must be unique"),
             Err(index) => table
                 .routes
@@ -170,7 +173,10 @@ impl Urls {
         name: &str,
         params: &[(&str, &dyn fmt::Display)],
     ) -> Result<String, UrlError> {
-        self.build(name, params.iter().map(|(key, value)| (*key, value.to_string())))
+        self.build(
+            name,
+            params.iter().map(|(key, value)| (*key, value.to_string())),
+        )
     }
 
     /// `url_for` over owned parameter values (what templates pass).
@@ -195,8 +201,7 @@ impl Urls {
                     name: parameter,
                     catch_all,
                 } => {
-                    let Some(slot) = params.iter_mut().find(|(key, _, _)| *key == parameter)
-                    else {
+                    let Some(slot) = params.iter_mut().find(|(key, _, _)| *key == parameter) else {
                         return Err(UrlError::MissingParameter {
                             route: name.to_owned(),
                             parameter: parameter.to_owned(),
@@ -245,7 +250,10 @@ mod tests {
     #[test]
     fn parameters_are_percent_encoded_per_segment() {
         let urls = urls();
-        assert_eq!(urls.url_for("account", &[("id", &7)]).unwrap(), "/accounts/7");
+        assert_eq!(
+            urls.url_for("account", &[("id", &7)]).unwrap(),
+            "/accounts/7"
+        );
         assert_eq!(
             urls.url_for("account", &[("id", &"a/b c?d#é")]).unwrap(),
             "/accounts/a%2Fb%20c%3Fd%23%C3%A9"

@@ -52,4 +52,3 @@ pub(super) fn current_date() -> HttpDate {
         }
     })
 }
-

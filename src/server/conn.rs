@@ -364,4 +364,3 @@ async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
     )
     .await
 }
-

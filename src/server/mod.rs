@@ -142,7 +142,10 @@ impl Server {
     /// Binds and starts the workers, returning at once.
     pub fn start(self, service: impl IntoService) -> io::Result<ServerHandle> {
         let addr = self.addr.map_err(|reason| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bind address: {reason}"))
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bind address: {reason}"),
+            )
         })?;
         let first = TcpListener::bind_reuseport(addr, self.limits.listen_backlog_count)?;
         let local_addr = first.local_addr()?;
@@ -223,4 +226,3 @@ pub(crate) struct ConnConfig {
     pub(crate) http_limits: HttpLimits,
     pub(crate) limits: ServerLimits,
 }
-

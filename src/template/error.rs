@@ -21,6 +21,10 @@ pub enum TemplateErrorKind {
     /// Evaluating the template failed: a filter or function error, a bad operation, a failed
     /// write, an undefined value under strict settings...
     Render,
+    /// The template uses a filter, test or function the environment does not have. Found by
+    /// `TemplatesBuilder::build` (`check.rs`), or at render for what the check cannot see (a
+    /// template loaded in development mode after the build, an undeclared context function).
+    UnknownName,
 }
 
 /// A template could not be loaded or rendered.
@@ -43,6 +47,9 @@ impl TemplateError {
             ErrorKind::TemplateNotFound | ErrorKind::UnknownBlock => TemplateErrorKind::NotFound,
             ErrorKind::SyntaxError => TemplateErrorKind::Syntax,
             ErrorKind::BadSerialization => TemplateErrorKind::Context,
+            ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownFunction => {
+                TemplateErrorKind::UnknownName
+            }
             _ => TemplateErrorKind::Render,
         };
         TemplateError {
@@ -50,6 +57,15 @@ impl TemplateError {
             template: Some(error.name().unwrap_or(rendering).to_owned()),
             line: error.line(),
             source: error,
+        }
+    }
+
+    /// An error found in a template's source without rendering it (`check.rs`): minijinja
+    /// knows no line for it, so the caller gives it.
+    pub(crate) fn in_source(error: minijinja::Error, template: &str, line: usize) -> TemplateError {
+        TemplateError {
+            line: Some(line),
+            ..TemplateError::from_minijinja(error, template)
         }
     }
 

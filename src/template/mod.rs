@@ -8,7 +8,10 @@
 //! static TEMPLATES: EmbeddedTemplates = kiln::templates!("src/template/testdata");
 //!
 //! # fn main() -> Result<(), kiln::template::TemplateError> {
-//! let templates = Templates::new(TEMPLATES)?;
+//! // `oob.html` calls `count_evaluation()`: without it, `build` fails (see "Name check").
+//! let templates = Templates::builder(TEMPLATES)
+//!     .configure(|env| env.add_function("count_evaluation", || 1))
+//!     .build()?;
 //! let page = templates.render("page.html", context! { title => "Hi", items => ["a", "b"] })?;
 //! let title = templates.render_block("page.html", "title", context! { title => "Hi" })?;
 //! assert_eq!(&title[..], b"Hi");
@@ -37,15 +40,29 @@
 //!   `htmx_sse_script` (`globals.rs`), `thousands`, `fixed`, `decimal` (`filters.rs`), `date`
 //!   (`date.rs`), on top of minijinja's builtins (`tojson` and `urlencode` included). Add your
 //!   own with `TemplatesBuilder::configure`.
+//! - **Name check** at `build` (`check.rs`): every filter, test and function a template uses
+//!   must exist once kiln and the `configure` callbacks have set the environment up, so
+//!   ``{{ x|no_such_filter }}`` fails the build (``template `page.html` line 3: unknown filter:
+//!   `no_such_filter` ...``, [`TemplateErrorKind::UnknownName`]), not a request. A function
+//!   call `f()` passes when `f` is a global (`add_function`, `add_global`, minijinja's `range`,
+//!   `namespace`, ...), is bound by a template (macro, `set`, import, `for` target, macro
+//!   argument, ...), is `caller`/`super`/`loop`, is provided by kiln's request scope
+//!   (`url_for`, `flash_messages`), or is declared with `TemplatesBuilder::context_functions`.
+//!   Calls on attributes (`loop.cycle()`) are not checked. In development mode the templates
+//!   on disk are checked at build the same way.
 //! - Autoescaping follows minijinja's default: HTML for `.html`, `.htm`, `.xml` (also under a
 //!   `.j2`/`.jinja` suffix), JSON for `.json`/`.js`, none otherwise.
 //!
 //! What this module does not do: choose between page and fragment (that is `htmx/`), or turn
 //! a `TemplateError` into a response on its own (`TemplateError::to_response`).
-//! Tests: `template/tests.rs`, plus unit tests in `filters.rs` and `date.rs`.
+//! Tests: `template/tests.rs`, `template/check_tests.rs` (the name check), plus unit tests in
+//! `filters.rs` and `date.rs`.
 
 mod blocks;
 mod buffer;
+mod check;
+#[cfg(test)]
+mod check_tests;
 mod date;
 mod error;
 mod filters;
@@ -101,6 +118,8 @@ pub struct TemplatesBuilder {
     assets: Option<Arc<StaticAssets>>,
     configure: Vec<Configure>,
     direct_blocks: bool,
+    /// Names the render context provides as callables (`context_functions`).
+    context_functions: Vec<String>,
 }
 
 impl std::fmt::Debug for TemplatesBuilder {
@@ -109,6 +128,7 @@ impl std::fmt::Debug for TemplatesBuilder {
             .field("dir", &self.embedded.dir)
             .field("dev_mode", &self.dev_mode)
             .field("direct_blocks", &self.direct_blocks)
+            .field("context_functions", &self.context_functions)
             .finish_non_exhaustive()
     }
 }
@@ -146,8 +166,22 @@ impl TemplatesBuilder {
         self
     }
 
+    /// Declares names the render context provides as callables (a `Value::from_function` or
+    /// an object passed in `context!{..}`), so that `build` accepts calls like
+    /// `{{ format_price(x) }}` to them. Adds to earlier declarations. Names kiln's request
+    /// scope provides (`url_for`, `flash_messages`) are always accepted; so are globals added
+    /// in `configure`, which need no declaration.
+    pub fn context_functions(mut self, names: &[&str]) -> TemplatesBuilder {
+        self.context_functions
+            .extend(names.iter().map(|name| (*name).to_owned()));
+        self
+    }
+
     /// Builds the environment. In production mode every template is compiled now, so a broken
-    /// template fails here rather than on a request.
+    /// template fails here rather than on a request. Every template's filter, test and
+    /// function names are checked against the environment (after `configure`): an unknown
+    /// one fails with [`TemplateErrorKind::UnknownName`], naming the template and the line
+    /// (see "Name check" in the module docs).
     pub fn build(self) -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
         env.set_debug(self.dev_mode);
@@ -173,6 +207,12 @@ impl TemplatesBuilder {
         for configure in self.configure {
             configure(&mut env);
         }
+        let sources = if on_disk {
+            check::Sources::Directory(Path::new(self.embedded.dir))
+        } else {
+            check::Sources::Embedded(self.embedded.files)
+        };
+        check::check(&env, sources, &self.context_functions)?;
         // Analysed after `configure`, with the syntax the environment ended up with.
         let mut direct = HashMap::new();
         if self.direct_blocks && !on_disk {
@@ -246,6 +286,7 @@ impl Templates {
             assets: None,
             configure: Vec::new(),
             direct_blocks: true,
+            context_functions: Vec::new(),
         }
     }
 

@@ -9,23 +9,24 @@ use minijinja::context;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-static FIXTURES: EmbeddedTemplates =
+pub(super) static FIXTURES: EmbeddedTemplates =
     kiln_macros::templates!("src/template/testdata", crate = crate);
 static ASSETS: EmbeddedAssets = kiln_macros::assets!("src/assets/testdata", crate = crate);
 
-fn templates() -> Templates {
+/// The fixtures' builder: `oob.html` calls `count_evaluation()`, which the build's name check
+/// wants registered (`counting_templates` registers a counting one over this stand-in).
+pub(super) fn fixtures(dev_mode: bool) -> TemplatesBuilder {
     Templates::builder(FIXTURES)
-        .dev_mode(false)
-        .build()
-        .unwrap()
+        .dev_mode(dev_mode)
+        .configure(|env| env.add_function("count_evaluation", || 0))
+}
+
+fn templates() -> Templates {
+    fixtures(false).build().unwrap()
 }
 
 fn templates_with_assets() -> Templates {
-    Templates::builder(FIXTURES)
-        .dev_mode(false)
-        .assets(&ASSETS)
-        .build()
-        .unwrap()
+    fixtures(false).assets(&ASSETS).build().unwrap()
 }
 
 fn text(bytes: &Bytes) -> &str {
@@ -129,8 +130,7 @@ fn renders_one_block() {
 }
 
 fn counting_templates(evaluations: &'static AtomicUsize) -> Templates {
-    Templates::builder(FIXTURES)
-        .dev_mode(false)
+    fixtures(false)
         .configure(move |env| {
             env.add_function("count_evaluation", move || {
                 evaluations.fetch_add(1, Ordering::SeqCst) + 1
@@ -205,7 +205,9 @@ fn csrf_token_fails_loudly_without_a_token() {
         let tmpl = env.environment().template_from_str(source).unwrap();
         let error = tmpl.render(()).unwrap_err();
         assert!(
-            error.to_string().contains("csrf_token: only available while a request"),
+            error
+                .to_string()
+                .contains("csrf_token: only available while a request"),
             "{source}: {error}"
         );
     }
@@ -322,10 +324,10 @@ fn templates_are_send_sync_and_cheap_to_clone() {
 }
 
 /// A scratch directory removed on drop.
-struct ScratchDir(std::path::PathBuf);
+pub(super) struct ScratchDir(pub(super) std::path::PathBuf);
 
 impl ScratchDir {
-    fn new(label: &str) -> ScratchDir {
+    pub(super) fn new(label: &str) -> ScratchDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir =
@@ -335,11 +337,11 @@ impl ScratchDir {
         ScratchDir(dir)
     }
 
-    fn write(&self, name: &str, source: &str) {
+    pub(super) fn write(&self, name: &str, source: &str) {
         std::fs::write(self.0.join(name), source).unwrap();
     }
 
-    fn embedded(&self) -> EmbeddedTemplates {
+    pub(super) fn embedded(&self) -> EmbeddedTemplates {
         let dir: &'static str = Box::leak(self.0.to_str().unwrap().to_owned().into_boxed_str());
         EmbeddedTemplates { dir, files: &[] }
     }
@@ -418,7 +420,11 @@ fn dev_mode_without_the_directory_falls_back_to_embedded() {
         dir: "/nonexistent/kiln/templates",
         files: FIXTURES.files,
     };
-    let templates = Templates::builder(embedded).dev_mode(true).build().unwrap();
+    let templates = Templates::builder(embedded)
+        .dev_mode(true)
+        .configure(|env| env.add_function("count_evaluation", || 0))
+        .build()
+        .unwrap();
     let rendered = templates
         .render("plain.txt", context! { name => "x" })
         .unwrap();
@@ -592,7 +598,7 @@ fn direct_block_names_keep_directory_and_suffix() {
 
 #[test]
 fn development_mode_renders_blocks_the_full_way() {
-    let dev = Templates::builder(FIXTURES).dev_mode(true).build().unwrap();
+    let dev = fixtures(true).build().unwrap();
     assert!(!dev.renders_block_directly("page.html", "title"));
     assert!(templates().renders_block_directly("page.html", "title"));
     // Inherited from base.html, not defined by page.html: rendered the full way.

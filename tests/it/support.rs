@@ -88,12 +88,7 @@ impl TestServer {
     }
 
     pub fn with(http: HttpLimits, limits: ServerLimits, workers: usize) -> TestServer {
-        TestServer::build(
-            Server::bind("127.0.0.1:0"),
-            http,
-            limits,
-            workers,
-        )
+        TestServer::build(Server::bind("127.0.0.1:0"), http, limits, workers)
     }
 
     /// A server forced onto the single-shot accept/receive paths that older kernels get.

@@ -91,6 +91,7 @@ pub struct RequestContext<S> {
     pub(crate) routing: Routing,
     pub(crate) state: Arc<S>,
     pub(crate) scope: Rc<Scope>,
+    pub(crate) dev_mode: bool,
     pub extensions: Extensions,
 }
 
@@ -103,6 +104,7 @@ impl<S> RequestContext<S> {
             routing: Routing::NotFound,
             state,
             scope,
+            dev_mode: false,
             extensions: Extensions::default(),
         }
     }
@@ -119,6 +121,11 @@ impl<S> RequestContext<S> {
 
     pub fn state(&self) -> &S {
         &self.state
+    }
+
+    /// Whether the app runs in development mode (error pages show details).
+    pub fn dev_mode(&self) -> bool {
+        self.dev_mode
     }
 
     /// A path parameter by name, percent-decoded.

@@ -128,27 +128,27 @@ impl Csrf {
             let csrf = csrf.clone();
             async move {
                 let existing = csrf.token_from_cookie(&cx.request);
-                // The router answers unknown paths (404) and wrong methods (405) itself; a
-                // token check there would hide those answers behind a 403.
-                if !cx.request.method().is_safe() && cx.routing().reaches_handler() {
-                    let valid = match (&existing, submitted_token(&cx.request)) {
-                        (Some(expected), Some(submitted)) => {
-                            constant_time_eq(expected.as_bytes(), submitted.as_bytes())
-                        }
-                        _ => false,
-                    };
-                    if !valid {
-                        return Response::error(
-                            StatusCode::FORBIDDEN,
-                            "CSRF token missing or invalid: send the X-CSRF-Token header or the csrf_token form field",
-                        );
-                    }
-                }
                 let is_new = existing.is_none();
                 let token = existing.unwrap_or_else(|| hex_token(TOKEN_BYTES));
-                cx.extensions.insert(CsrfToken(token.clone()));
+                // Set before the check, so that an error page for a refusal can render.
                 *cx.scope.csrf_token.borrow_mut() = Some(token.clone());
-                let mut response = next.run(cx).await;
+                // The router answers unknown paths (404) and wrong methods (405) itself; a
+                // token check there would hide those answers behind a 403.
+                let checked = !cx.request.method().is_safe() && cx.routing().reaches_handler();
+                let valid = !checked
+                    || (!is_new
+                        && submitted_token(&cx.request).is_some_and(|submitted| {
+                            constant_time_eq(token.as_bytes(), submitted.as_bytes())
+                        }));
+                let mut response = if valid {
+                    cx.extensions.insert(CsrfToken(token.clone()));
+                    next.run(cx).await
+                } else {
+                    Response::error(
+                        StatusCode::FORBIDDEN,
+                        "CSRF token missing or invalid: send the X-CSRF-Token header or the csrf_token form field",
+                    )
+                };
                 if is_new && let Some(cookie) = csrf.token_cookie(&token) {
                     super::set_cookie(&mut response, &cookie);
                 }

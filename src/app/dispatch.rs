@@ -112,6 +112,22 @@ fn decode_params(
     Ok(decoded)
 }
 
+/// Wraps the innermost endpoint so that its error responses get the app's pages while the
+/// middleware (sessions above all) still sees the result.
+pub(super) fn render_errors_inside<S: 'static>(
+    errors: Arc<ErrorPages<S>>,
+    inner: Endpoint<S>,
+) -> Endpoint<S> {
+    Arc::new(move |cx: RequestContext<S>| {
+        let errors = errors.clone();
+        let state = cx.state.clone();
+        let scope = cx.scope.clone();
+        let dev_mode = cx.dev_mode;
+        let response = inner(cx);
+        Box::pin(async move { errors.render(response.await, &state, &scope, dev_mode) })
+    })
+}
+
 /// A built application, ready to serve: shared by every worker.
 pub struct BuiltApp<S> {
     pub(super) state: Arc<S>,
@@ -147,6 +163,7 @@ impl<S: Send + Sync + 'static> BuiltApp<S> {
     pub fn call(&self, request: Request) -> AppFuture<S> {
         let scope = Scope::new(&request, self.urls.clone());
         let mut cx = RequestContext::new(request, self.state.clone(), scope.clone());
+        cx.dev_mode = self.dev_mode;
         let inner = match self.table.route(&mut cx) {
             Ok(()) => {
                 // Middleware may already render (and read the scope) while it is called.

@@ -69,4 +69,6 @@ pub fn set_cookie(response: &mut crate::http::Response, cookie: &cookie::Cookie<
 pub use cookie::{Cookie, SameSite};
 
 #[cfg(test)]
+mod daily_tests;
+#[cfg(test)]
 mod tests;

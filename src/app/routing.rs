@@ -420,6 +420,12 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
         });
         let dispatch_table = table.clone();
         let mut endpoint: Endpoint<S> = Arc::new(move |cx| dispatch_table.dispatch(cx));
+        if let Some(errors) = &self.errors {
+            // Inside the middleware, so what the page does (consume flash messages) is saved
+            // by the session layer; errors that middleware itself answers are rendered by
+            // `AppFuture` on the way out.
+            endpoint = super::dispatch::render_errors_inside(errors.clone(), endpoint);
+        }
         for layer in self.layers.iter().rev() {
             endpoint = wrap(layer.clone(), endpoint);
         }

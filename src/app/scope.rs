@@ -56,7 +56,8 @@ impl Scope {
         if values.is_empty() {
             return None;
         }
-        Some(values.iter().cloned().collect())
+        let map: std::collections::BTreeMap<String, Value> = values.iter().cloned().collect();
+        Some(Value::from(map))
     }
 }
 

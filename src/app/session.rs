@@ -108,7 +108,8 @@ impl std::fmt::Debug for SessionLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionLayer")
             .field("cookie_name", &self.cookie_name)
-            .finish()
+            .field("secure", &self.secure)
+            .finish_non_exhaustive()
     }
 }
 

@@ -16,12 +16,13 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Bytes escaped in a path parameter: everything but RFC 3986 `pchar` (unreserved, sub-delims,
-/// `:` and `@`).
+/// `:` and `@`), and `'` too, so a URL is safe in any HTML attribute.
 const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
     .add(b'%')
+    .add(b'\'')
     .add(b'/')
     .add(b'<')
     .add(b'>')

@@ -19,7 +19,8 @@
 //! - `request.path`, `request.query`, `request.url` (path and query), `request.method`.
 //! - `htmx.request` (an htmx request), `htmx.boosted`, `htmx.partial` (a fragment is wanted),
 //!   `htmx.target`, `htmx.trigger`, `htmx.current_url`, `htmx.major`.
-//! - `flash_messages()` → the messages waiting in the session (consumed: each shows once).
+//! - `flash_messages()` → the messages waiting in the session (consumed: each shows once;
+//!   none where the session middleware does not run).
 //! - `url_for("account", id=7)` → the URL of a named route (`MethodRouter::name`); other
 //!   keyword arguments become the query string.
 //!
@@ -203,20 +204,18 @@ impl Object for HtmxGlobal {
     }
 }
 
-/// `flash_messages()`: takes the session's waiting messages.
+/// `flash_messages()`: takes the session's waiting messages. Without a session (a route the
+/// session middleware does not cover, an error answered before it ran) there are none: a
+/// message can only be set through the session (the `Flash` extractor refuses without one).
 fn flash_messages() -> Result<Value, Error> {
     with_current(|scope| {
         let scope = scope.ok_or_else(|| outside_request("flash_messages()"))?;
         let session = scope.session.borrow();
-        let session = session.as_ref().ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                "flash_messages(): needs the session middleware (SessionLayer) on this route",
-            )
-        })?;
-        Ok(Value::from(minijinja::value::Serde(
-            crate::app::take_flash_messages(session),
-        )))
+        let messages = session
+            .as_ref()
+            .map(crate::app::take_flash_messages)
+            .unwrap_or_default();
+        Ok(Value::from(minijinja::value::Serde(messages)))
     })
 }
 
@@ -239,7 +238,16 @@ fn url_for(name: &str, kwargs: Kwargs) -> Result<Value, Error> {
         urls.build(name, params)
             .map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
     })?;
-    Ok(Value::from(url))
+    Ok(html_safe_url(url))
+}
+
+/// A URL as a safe string (minijinja's escaping would turn every `/` into `&#x2f;`): its
+/// parameters are percent-encoded, so only `&` between query pairs needs escaping.
+fn html_safe_url(url: String) -> Value {
+    if url.contains(['<', '>', '"', '\'']) {
+        return Value::from(url);
+    }
+    Value::from_safe_string(url.replace('&', "&amp;"))
 }
 
 fn htmx_script(version: Option<u32>, kwargs: Kwargs) -> Result<Value, Error> {

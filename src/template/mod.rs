@@ -245,7 +245,8 @@ impl TemplatesBuilder {
 fn with_request_values(context: impl Serialize) -> Value {
     let context = Value::from(Serde(context));
     match crate::app::scope::with_current(|scope| scope.and_then(|scope| scope.values())) {
-        Some(values) => minijinja::value::merge_maps([context, values]),
+        // The last source wins a name.
+        Some(values) => minijinja::value::merge_maps([values, context]),
         None => context,
     }
 }

@@ -27,7 +27,7 @@ fn wire_response(addr: std::net::SocketAddr, head: &str) -> String {
 
 #[test]
 fn every_endpoint_has_server_date_and_length_on_the_wire() {
-    let handle = kiln::Server::bind("127.0.0.1:0".parse().expect("addr"))
+    let handle = kiln::Server::bind("127.0.0.1:0")
         .workers(1)
         .start(kiln_bench_server::app().expect("templates compile"))
         .expect("start");

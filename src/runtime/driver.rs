@@ -207,6 +207,9 @@ pub(crate) struct Driver {
     eventfd_value: Box<u64>,
     recv_pending_bytes_max: usize,
     woken: Vec<Waker>,
+    /// Test hook: this many pushes still fail as if the submission queue stayed full.
+    #[cfg(test)]
+    failing_pushes: usize,
 }
 
 /// Set-up flag combinations, most wanted first.
@@ -320,6 +323,8 @@ impl Driver {
             eventfd_value: Box::new(0),
             recv_pending_bytes_max: limits.recv_pending_bytes_max,
             woken: Vec::new(),
+            #[cfg(test)]
+            failing_pushes: 0,
         };
         driver.features.recv_multishot = registered && driver.probe_recv_multishot();
         driver.arm_eventfd();
@@ -408,6 +413,13 @@ impl Driver {
 
     /// Queues one SQE, flushing the submission queue first if it is full.
     fn push(&mut self, entry: squeue::Entry) -> io::Result<()> {
+        #[cfg(test)]
+        if self.failing_pushes > 0 {
+            self.failing_pushes -= 1;
+            return Err(io::Error::other(
+                "io_uring submission queue full (test hook)",
+            ));
+        }
         // SAFETY: every entry built by this driver points only at memory owned by an `Op`
         // slot (or the driver itself) that outlives the operation, per the module invariant.
         if unsafe { self.ring.submission().push(&entry) }.is_ok() {
@@ -422,6 +434,18 @@ impl Driver {
     /// Operations in flight that the kernel still owns (the eventfd read excluded).
     pub(crate) fn in_flight(&self) -> usize {
         self.ops.len()
+    }
+
+    /// Slots in the table, in flight or not (for tests of slot hygiene).
+    #[cfg(test)]
+    pub(crate) fn slot_count(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Makes the next `count` pushes fail as a full submission queue whose flush failed would.
+    #[cfg(test)]
+    pub(crate) fn fail_next_pushes(&mut self, count: usize) {
+        self.failing_pushes = count;
     }
 
     // ----- single-shot operations -----
@@ -542,19 +566,20 @@ impl Driver {
             pausing: false,
             listener,
         });
-        self.arm_accept(key)?;
+        if let Err(error) = self.arm_accept(key) {
+            // Nothing reached the kernel: the slot goes with the error.
+            self.ops.remove(key);
+            return Err(error);
+        }
         Ok(key)
     }
 
+    /// Submits the accept of slot `key`; the slot counts as armed only once the entry is queued.
     fn arm_accept(&mut self, key: usize) -> io::Result<()> {
-        let Some(Op::Accept {
-            armed, listener, ..
-        }) = self.ops.get_mut(key)
-        else {
+        let Some(Op::Accept { listener, .. }) = self.ops.get(key) else {
             return Ok(());
         };
         let fd = types::Fd(*listener);
-        *armed = true;
         let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
         let entry = if self.features.accept_multishot {
             opcode::AcceptMulti::new(fd).flags(flags).build()
@@ -563,7 +588,11 @@ impl Driver {
                 .flags(flags)
                 .build()
         };
-        self.push(entry.user_data(key as u64))
+        self.push(entry.user_data(key as u64))?;
+        if let Some(Op::Accept { armed, .. }) = self.ops.get_mut(key) {
+            *armed = true;
+        }
+        Ok(())
     }
 
     pub(crate) fn poll_accept(
@@ -671,14 +700,18 @@ impl Driver {
             return Poll::Ready(Ok(0));
         }
         set_waker(waker, cx);
-        if !*armed && !*cancelling {
+        if *armed || *cancelling {
+            return Poll::Pending;
+        }
+        let entry = opcode::RecvMulti::new(types::Fd(*fd), BUFFER_GROUP)
+            .build()
+            .user_data(key as u64);
+        // Armed only once queued: a slot whose submission failed is not waited for.
+        if let Err(error) = self.push(entry) {
+            return Poll::Ready(Err(error));
+        }
+        if let Some(Op::Recv { armed, .. }) = self.ops.get_mut(key) {
             *armed = true;
-            let entry = opcode::RecvMulti::new(types::Fd(*fd), BUFFER_GROUP)
-                .build()
-                .user_data(key as u64);
-            if let Err(error) = self.push(entry) {
-                return Poll::Ready(Err(error));
-            }
         }
         Poll::Pending
     }

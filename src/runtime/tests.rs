@@ -350,3 +350,97 @@ fn dropping_an_accept_closes_connections_that_arrive_late() {
         }
     }
 }
+
+/// Runs `f` on this worker's io_uring driver; `None` on the epoll backend.
+fn with_uring<R>(f: impl FnOnce(&mut driver::Driver) -> R) -> Option<R> {
+    context::with_io(|io| match io {
+        context::Io::Uring(driver) => Some(f(driver)),
+        context::Io::Epoll(_) => None,
+    })
+}
+
+/// Starts a one-worker runtime whose only task is `make()`; returns its output and how long
+/// the runtime took to stop (drain included) once the task had finished.
+fn run_timing_shutdown<T, F, Fut>(make: F) -> (T, Duration)
+where
+    T: Send + 'static,
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = T> + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let config = RuntimeConfig {
+        shutdown_grace: Duration::from_secs(1),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::start(config, move |_| {
+        let future = make();
+        let tx = tx.lock().unwrap().clone();
+        async move {
+            let _ = tx.send(future.await);
+        }
+    })
+    .expect("runtime starts");
+    let output = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("task finished");
+    let stopping = Instant::now();
+    runtime.join();
+    (output, stopping.elapsed())
+}
+
+/// Well under `DRAIN_TIMEOUT`: a shutdown that waited for a completion that never comes
+/// takes the whole drain time.
+const PROMPT_SHUTDOWN: Duration = Duration::from_millis(1000);
+
+#[test]
+fn a_failed_submission_leaves_no_slot_behind_and_shutdown_stays_prompt() {
+    let _shared = shared_fds();
+    let listener = TcpListener::bind_reuseport("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = std::sync::Mutex::new(Some(listener));
+    let client = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    });
+    let (outcome, stop_time) = run_timing_shutdown(move || {
+        let listener = listener.lock().unwrap().take().unwrap();
+        async move {
+            with_uring(|_| ())?;
+            // The accept's first submission fails: `incoming` reports it and keeps no slot.
+            with_uring(|driver| driver.fail_next_pushes(1));
+            let accept_refused = listener.incoming().is_err();
+            let slots_after_accept = with_uring(|driver| driver.slot_count())?;
+            let mut incoming = listener.incoming().unwrap();
+            let mut stream = incoming.next().await.unwrap();
+            drop(incoming);
+            // The receive's submission fails: the read reports it, and dropping the stream
+            // frees its slot instead of waiting for a completion that never comes.
+            with_uring(|driver| driver.fail_next_pushes(1));
+            let mut buf = bytes::BytesMut::new();
+            let read_refused = stream.read(&mut buf).await.is_err();
+            drop(stream);
+            sleep(Duration::from_millis(50)).await;
+            let slots_at_end = with_uring(|driver| driver.slot_count())?;
+            Some((
+                accept_refused,
+                slots_after_accept,
+                read_refused,
+                slots_at_end,
+            ))
+        }
+    });
+    client.join().unwrap();
+    let Some((accept_refused, slots_after_accept, read_refused, slots_at_end)) = outcome else {
+        return; // epoll backend: no submission queue
+    };
+    assert!(accept_refused, "the accept's failed submission is reported");
+    assert_eq!(
+        slots_after_accept, 0,
+        "a failed accept submission kept its slot"
+    );
+    assert!(read_refused, "the receive's failed submission is reported");
+    assert_eq!(slots_at_end, 0, "a slot outlived its failed submission");
+    assert!(stop_time < PROMPT_SHUTDOWN, "shutdown took {stop_time:?}");
+}

@@ -4,7 +4,12 @@
 //! Ownership rule: every buffer, iovec array or fd handed to the kernel lives in an `Op` slot
 //! of this driver until the kernel's final completion for it arrives, also when the future that
 //! asked for it was dropped (the slot is then marked orphaned and freed on completion). A late
-//! accept completion for an orphaned accept closes its fd. Nothing here knows about HTTP.
+//! accept completion for an orphaned accept closes its fd. The driver's own kernel-visible
+//! memory (the provided-buffer ring, the eventfd read's target) follows the same rule:
+//! teardown (`drain`) cancels everything still in flight and waits for each final completion,
+//! and `Drop` frees that memory only if it saw them all, else keeps it for the life of the
+//! process. Closing the ring is not enough: the kernel cancels its requests asynchronously.
+//! Nothing here knows about HTTP. Tests: `src/runtime/tests.rs`.
 
 use super::bufring::BufRing;
 use bytes::{Bytes, BytesMut};
@@ -13,6 +18,7 @@ use slab::Slab;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -28,6 +34,8 @@ const ACCEPT_QUEUE_PAUSE_COUNT: usize = 256;
 /// Hard bound: fds that still arrive beyond this (between the pause and its cancel taking
 /// effect) are closed, which the client sees as a refused connection.
 const ACCEPT_QUEUE_MAX: usize = 2 * ACCEPT_QUEUE_PAUSE_COUNT;
+/// How long teardown waits for the kernel to return its last operations.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The I/O backend a worker runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,14 +205,29 @@ enum Op {
     },
 }
 
+impl Op {
+    /// The kernel still holds this operation: its final completion has not been seen.
+    fn in_kernel(&self) -> bool {
+        match self {
+            Op::Single { result, .. } => result.is_none(),
+            Op::Accept { armed, .. } | Op::Recv { armed, .. } => *armed,
+        }
+    }
+}
+
 pub(crate) struct Driver {
-    // Field order matters: the ring must drop (and release the buffer group) before `bufs`.
     ring: IoUring,
     ops: Slab<Op>,
+    /// Freed only when no receive that selects from it is in flight (see `Drop`).
     bufs: Option<BufRing>,
     features: Features,
     eventfd: RawFd,
+    /// Target of the eventfd read, which the kernel may write while `eventfd_armed`.
     eventfd_value: Box<u64>,
+    /// The eventfd read is in the kernel (queued, final completion not seen yet).
+    eventfd_armed: bool,
+    /// Teardown has begun: the eventfd read is no longer re-armed.
+    stopping: bool,
     recv_pending_bytes_max: usize,
     woken: Vec<Waker>,
     /// Test hook: this many pushes still fail as if the submission queue stayed full.
@@ -219,9 +242,9 @@ const SETUPS: [&str; 3] = [
     "none",
 ];
 
-fn build_ring(entries: u32) -> io::Result<(IoUring, &'static str)> {
+fn build_ring(entries: u32, setups: &[&'static str]) -> io::Result<(IoUring, &'static str)> {
     let mut last_error = None;
-    for setup in SETUPS {
+    for &setup in setups {
         let mut builder = IoUring::builder();
         match setup {
             "SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG" => {
@@ -269,7 +292,17 @@ impl Driver {
         eventfd: RawFd,
         multishot: bool,
     ) -> io::Result<Driver> {
-        let (ring, setup) = build_ring(limits.ring_entries_count)?;
+        Driver::with_setups(limits, eventfd, multishot, &SETUPS)
+    }
+
+    /// As `new`, trying only the given `SETUPS` entries (tests pin one set-up this way).
+    pub(crate) fn with_setups(
+        limits: &crate::limits::RuntimeLimits,
+        eventfd: RawFd,
+        multishot: bool,
+        setups: &[&'static str],
+    ) -> io::Result<Driver> {
+        let (ring, setup) = build_ring(limits.ring_entries_count, setups)?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -296,8 +329,10 @@ impl Driver {
                 )
             })
             .filter(|bufs| {
-                // SAFETY: the ring memory lives in `bufs`, which the driver keeps until after
-                // the ring is dropped (field order), so it stays valid while registered.
+                // SAFETY: the ring memory lives in `bufs`, which the driver frees only after it
+                // has seen the final completion of every receive that may select from it, and
+                // otherwise keeps for the life of the process (`Drop`), so the kernel never
+                // reads a freed entry or writes a freed buffer.
                 unsafe {
                     ring.submitter().register_buf_ring_with_flags(
                         bufs.ring_addr(),
@@ -321,6 +356,8 @@ impl Driver {
             },
             eventfd,
             eventfd_value: Box::new(0),
+            eventfd_armed: false,
+            stopping: false,
             recv_pending_bytes_max: limits.recv_pending_bytes_max,
             woken: Vec::new(),
             #[cfg(test)]
@@ -408,7 +445,7 @@ impl Driver {
             .user_data(EVENTFD_KEY);
         // A full queue is flushed inside push; a second failure means the ring is unusable,
         // and the next wait will report it.
-        let _ = self.push(entry);
+        self.eventfd_armed = self.push(entry).is_ok();
     }
 
     /// Queues one SQE, flushing the submission queue first if it is full.
@@ -421,7 +458,8 @@ impl Driver {
             ));
         }
         // SAFETY: every entry built by this driver points only at memory owned by an `Op`
-        // slot (or the driver itself) that outlives the operation, per the module invariant.
+        // slot, `bufs` or `eventfd_value`, none of which is freed before the operation's
+        // final completion (`Drop` keeps it for good otherwise), per the module invariant.
         if unsafe { self.ring.submission().push(&entry) }.is_ok() {
             return Ok(());
         }
@@ -431,9 +469,52 @@ impl Driver {
             .map_err(|_| io::Error::other("io_uring submission queue full"))
     }
 
-    /// Operations in flight that the kernel still owns (the eventfd read excluded).
+    /// Operations the kernel still holds (final completion not seen yet), the eventfd read
+    /// included: while this is not zero, memory the kernel may write must stay allocated.
     pub(crate) fn in_flight(&self) -> usize {
-        self.ops.len()
+        let ops = self.ops.iter().filter(|(_, op)| op.in_kernel()).count();
+        ops + usize::from(self.eventfd_armed)
+    }
+
+    /// Teardown: stops re-arming the eventfd read, cancels every operation the kernel still
+    /// holds (the eventfd read; a receive whose socket was closed without a cancel; those of
+    /// leaked futures) and waits up to `DRAIN_TIMEOUT` for their final completions. Returns
+    /// how many are still in the kernel; `Drop` then keeps their memory for good.
+    pub(crate) fn drain(&mut self) -> usize {
+        self.stopping = true;
+        let mut keys: Vec<u64> = self
+            .ops
+            .iter()
+            .filter(|(_, op)| op.in_kernel())
+            .map(|(key, _)| key as u64)
+            .collect();
+        if self.eventfd_armed {
+            keys.push(EVENTFD_KEY);
+        }
+        for key in keys {
+            let cancel = opcode::AsyncCancel::new(key).build().user_data(IGNORED_KEY);
+            if self.push(cancel).is_err() {
+                break;
+            }
+        }
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        while self.in_flight() > 0 && Instant::now() < deadline {
+            match self.turn(true, Some(Duration::from_millis(20))) {
+                Ok(wakers) => drop(wakers),
+                Err(_) => break,
+            }
+        }
+        self.in_flight()
+    }
+
+    /// The ring's fd (tests hold it open past the driver to widen the window in which the
+    /// kernel could still act on a closed ring).
+    #[cfg(test)]
+    pub(crate) fn ring_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the ring keeps its fd open for as long as it lives, and the returned borrow
+        // cannot outlive `self`, which owns the ring.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.ring.as_raw_fd()) }
     }
 
     /// Slots in the table, in flight or not (for tests of slot hygiene).
@@ -803,7 +884,10 @@ impl Driver {
                 }
             };
             match cqe.user_data() {
-                EVENTFD_KEY => rearm_eventfd = true,
+                EVENTFD_KEY => {
+                    self.eventfd_armed = false;
+                    rearm_eventfd = !self.stopping;
+                }
                 IGNORED_KEY => {}
                 key => self.complete(key as usize, cqe.result(), cqe.flags()),
             }
@@ -944,17 +1028,60 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // Normally every operation has completed by now (the worker drains before exiting).
-        // If not, the kernel may still touch their memory after the ring closes: leak it
-        // rather than free memory the kernel could write to.
-        if !self.ops.is_empty() {
-            tracing::warn!(
-                in_flight = self.ops.len(),
-                "io_uring driver dropped with operations in flight; leaking their buffers"
-            );
-            std::mem::forget(std::mem::take(&mut self.ops));
+        // The worker drains before exiting; a driver dropped otherwise (a panicking worker, a
+        // test) drains here.
+        if !self.stopping {
+            self.drain();
         }
+        let in_flight = self.in_flight();
+        if in_flight == 0 {
+            // Every final completion was seen: nothing selects from the group any more.
+            if let Some(bufs) = &self.bufs {
+                let _ = self.ring.submitter().unregister_buf_ring(bufs.group);
+            }
+            return;
+        }
+        // The kernel may still write this memory, also after the ring closes (it cancels
+        // asynchronously): keep it rather than free it.
+        tracing::warn!(
+            in_flight,
+            "io_uring driver dropped with operations in flight; keeping their memory"
+        );
+        keep_for_the_kernel(KeptForTheKernel {
+            _ops: std::mem::take(&mut self.ops),
+            _bufs: self.bufs.take(),
+            _eventfd_value: std::mem::replace(&mut self.eventfd_value, Box::new(0)),
+        });
     }
+}
+
+/// What a driver whose drain timed out could not free: the kernel may still write it.
+struct KeptForTheKernel {
+    _ops: Slab<Op>,
+    _bufs: Option<BufRing>,
+    _eventfd_value: Box<u64>,
+}
+
+/// Addresses of `KeptForTheKernel` values, never freed. Held here so the memory stays
+/// reachable (LeakSanitizer reports only unreachable memory, so any report stays a real
+/// leak); at most one entry per worker whose drain timed out, each logged by `Drop`.
+static KEPT_FOR_THE_KERNEL: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn keep_for_the_kernel(kept: KeptForTheKernel) {
+    let address = Box::into_raw(Box::new(kept)).expose_provenance();
+    KEPT_FOR_THE_KERNEL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(address);
+}
+
+/// How many drivers kept memory for the kernel at teardown (for tests).
+#[cfg(test)]
+pub(crate) fn kept_for_the_kernel_count() -> usize {
+    KEPT_FOR_THE_KERNEL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len()
 }
 
 fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {

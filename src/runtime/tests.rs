@@ -4,7 +4,9 @@
 
 use super::*;
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::mpsc;
+use std::task::{Context, Waker};
 
 /// Kept for tests that must not overlap a future fd-counting test; none counts fds today
 /// (process-wide counts race with other tests' runtimes, so tests check their own fds).
@@ -389,9 +391,10 @@ where
     (output, stopping.elapsed())
 }
 
-/// Well under `DRAIN_TIMEOUT`: a shutdown that waited for a completion that never comes
-/// takes the whole drain time.
-const PROMPT_SHUTDOWN: Duration = Duration::from_millis(1000);
+/// Well under the drain time, which a shutdown waiting for a completion that never comes
+/// takes in full.
+const PROMPT_SHUTDOWN: Duration =
+    Duration::from_millis(driver::DRAIN_TIMEOUT.as_millis() as u64 / 2);
 
 #[test]
 fn a_failed_submission_leaves_no_slot_behind_and_shutdown_stays_prompt() {
@@ -443,4 +446,137 @@ fn a_failed_submission_leaves_no_slot_behind_and_shutdown_stays_prompt() {
     assert!(read_refused, "the receive's failed submission is reported");
     assert_eq!(slots_at_end, 0, "a slot outlived its failed submission");
     assert!(stop_time < PROMPT_SHUTDOWN, "shutdown took {stop_time:?}");
+}
+
+#[test]
+fn a_worker_exiting_with_a_receive_armed_on_a_leaked_stream_stops_promptly_and_keeps_nothing() {
+    let _shared = shared_fds();
+    let listener = TcpListener::bind_reuseport("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = std::sync::Mutex::new(Some(listener));
+    let (connected_tx, connected_rx) = mpsc::channel::<()>();
+    let client = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        // Bytes that arrive after the worker exited, for a receive nobody cancelled.
+        let _ = connected_rx.recv();
+        let _ = stream.write_all(b"late bytes");
+    });
+    let kept_before = driver::kept_for_the_kernel_count();
+    let (armed, stop_time) = run_timing_shutdown(move || {
+        let listener = listener.lock().unwrap().take().unwrap();
+        async move {
+            let mut incoming = listener.incoming().unwrap();
+            let mut stream = incoming.next().await.unwrap();
+            let mut buf = bytes::BytesMut::new();
+            // Arms the receive, then leaks the stream: nothing cancels the receive but the
+            // worker's teardown.
+            let _ = timeout(Duration::from_millis(10), stream.read(&mut buf)).await;
+            std::mem::forget(stream);
+            with_uring(|driver| driver.in_flight())
+        }
+    });
+    let _ = connected_tx.send(());
+    client.join().unwrap();
+    if armed.is_none() {
+        return; // epoll backend: the kernel holds no memory of ours
+    }
+    assert!(
+        armed > Some(1),
+        "the receive and the eventfd read were in flight"
+    );
+    assert!(stop_time < PROMPT_SHUTDOWN, "shutdown took {stop_time:?}");
+    assert_eq!(
+        driver::kept_for_the_kernel_count(),
+        kept_before,
+        "teardown saw every final completion, so it kept no memory for the kernel"
+    );
+}
+
+/// Enters the ring behind `ring` once to reap completions, which runs the work the kernel
+/// still has for it (DEFER_TASKRUN defers that work until its issuer, this thread, enters).
+fn enter_ring(ring: &OwnedFd) {
+    const IORING_ENTER_GETEVENTS: libc::c_uint = 1;
+    // SAFETY: io_uring_enter with no submissions, no wait and no argument pointer reads and
+    // writes no memory of ours besides the rings the kernel mapped itself.
+    let _ = unsafe {
+        libc::syscall(
+            libc::SYS_io_uring_enter,
+            ring.as_raw_fd(),
+            0,
+            0,
+            IORING_ENTER_GETEVENTS,
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+}
+
+/// Tears a driver on ring set-up `setup` down the way a worker does, with a receive armed on a
+/// leaked stream (multishot into the buffer ring, or single-shot), then sends a remote wake
+/// and peer bytes after it is gone. The kernel must write nothing: the eventfd keeps its
+/// count and the socket its bytes. The ring file is held open past the driver, as a child
+/// forked meanwhile would hold it: the kernel then cancels nothing when the driver closes its
+/// ring fd, which widens to forever the window in which it cancels asynchronously.
+fn a_late_wake_after_teardown_finds_nothing_to_write(setup: &'static str, multishot: bool) {
+    let eventfd = sys::eventfd().unwrap();
+    let limits = RuntimeLimits::default();
+    let driver = driver::Driver::with_setups(&limits, eventfd.as_raw_fd(), multishot, &[setup]);
+    let Ok(mut driver) = driver else {
+        eprintln!("this kernel refuses the ring set-up {setup}; nothing to check");
+        return;
+    };
+    let (ours, peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    if driver.features().recv_multishot {
+        let key = driver.start_recv_multi(ours.as_raw_fd());
+        let mut out = bytes::BytesMut::new();
+        assert!(driver.poll_recv_multi(key, &mut cx, &mut out).is_pending());
+    } else {
+        let buffer = bytes::BytesMut::with_capacity(64);
+        driver.start_recv(ours.as_raw_fd(), buffer).unwrap();
+    }
+    drop(driver.turn(false, None).unwrap());
+    assert_eq!(driver.in_flight(), 2, "the receive and the eventfd read");
+    let ring = driver.ring_fd().try_clone_to_owned().unwrap();
+
+    let mut io = context::Io::Uring(driver);
+    assert_eq!(io.drain(), 0, "teardown saw every final completion");
+    drop(io);
+    sys::eventfd_write(eventfd.as_raw_fd());
+    (&peer).write_all(b"late").unwrap();
+    enter_ring(&ring);
+
+    let mut count = [0u8; 8];
+    let read = std::fs::File::from(eventfd.as_fd().try_clone_to_owned().unwrap()).read(&mut count);
+    assert!(
+        read.is_ok(),
+        "the kernel read the eventfd after teardown: {read:?}"
+    );
+    assert_eq!(u64::from_ne_bytes(count), 1);
+    ours.set_nonblocking(true).unwrap();
+    let mut bytes = [0u8; 16];
+    let received = (&ours).read(&mut bytes);
+    assert!(
+        matches!(received, Ok(4)),
+        "the kernel received into our memory after teardown: {received:?}"
+    );
+}
+
+#[test]
+fn a_late_wake_after_teardown_finds_nothing_to_write_on_default_flags() {
+    a_late_wake_after_teardown_finds_nothing_to_write("none", true);
+    a_late_wake_after_teardown_finds_nothing_to_write("none", false);
+}
+
+#[test]
+fn a_late_wake_after_teardown_finds_nothing_to_write_on_coop_taskrun() {
+    a_late_wake_after_teardown_finds_nothing_to_write("COOP_TASKRUN|TASKRUN_FLAG", true);
+    a_late_wake_after_teardown_finds_nothing_to_write("COOP_TASKRUN|TASKRUN_FLAG", false);
+}
+
+#[test]
+fn a_late_wake_after_teardown_finds_nothing_to_write_on_defer_taskrun() {
+    let setup = "SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG";
+    a_late_wake_after_teardown_finds_nothing_to_write(setup, true);
+    a_late_wake_after_teardown_finds_nothing_to_write(setup, false);
 }

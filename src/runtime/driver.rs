@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 const EVENTFD_KEY: u64 = u64::MAX;
 /// user_data of fire-and-forget operations (cancel, close) whose completion nobody awaits.
 const IGNORED_KEY: u64 = u64::MAX - 1;
+/// user_data of the start-up probe's multishot receive.
+const PROBE_KEY: u64 = u64::MAX - 2;
 /// Buffer group id of the provided-buffer ring.
 const BUFFER_GROUP: u16 = 0;
 /// When this many accepted fds wait in an accept slot, the multishot accept is paused
@@ -63,6 +65,22 @@ pub struct Features {
     pub recv_multishot: bool,
     /// Multishot accept (else one accept at a time).
     pub accept_multishot: bool,
+}
+
+/// What the start-up probe of multishot receive saw.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RecvProbe {
+    /// A byte arrived in a provided buffer and the receive stayed armed.
+    pub(crate) delivered: bool,
+    /// The result of the receive's final completion, if it came before the probe's deadline.
+    pub(crate) final_result: Option<i32>,
+}
+
+impl RecvProbe {
+    /// Multishot receive works, and the probe's receive is over.
+    fn works(self) -> bool {
+        self.delivered && self.final_result.is_some()
+    }
 }
 
 /// Memory the kernel may read or write while an operation is in flight.
@@ -228,6 +246,8 @@ pub(crate) struct Driver {
     eventfd_armed: bool,
     /// Teardown has begun: the eventfd read is no longer re-armed.
     stopping: bool,
+    /// The start-up probe's receive is in the kernel (its final completion came late).
+    probe_armed: bool,
     recv_pending_bytes_max: usize,
     woken: Vec<Waker>,
     /// Test hook: this many pushes still fail as if the submission queue stayed full.
@@ -358,12 +378,13 @@ impl Driver {
             eventfd_value: Box::new(0),
             eventfd_armed: false,
             stopping: false,
+            probe_armed: false,
             recv_pending_bytes_max: limits.recv_pending_bytes_max,
             woken: Vec::new(),
             #[cfg(test)]
             failing_pushes: 0,
         };
-        driver.features.recv_multishot = registered && driver.probe_recv_multishot();
+        driver.features.recv_multishot = registered && driver.probe_recv_multishot().works();
         driver.arm_eventfd();
         Ok(driver)
     }
@@ -372,9 +393,12 @@ impl Driver {
         self.features
     }
 
-    /// Tries a multishot receive on a socketpair; true when the kernel delivers into a
-    /// provided buffer and keeps the operation armed.
-    fn probe_recv_multishot(&mut self) -> bool {
+    /// Tries a multishot receive on a socketpair. The probe then cancels its receive while both
+    /// fds are still open and waits for the final completion, so the receive ends by that
+    /// cancel and not by the end of stream that closing the pair would cause. A final
+    /// completion later than the probe's deadline is left to teardown (`probe_armed`).
+    pub(crate) fn probe_recv_multishot(&mut self) -> RecvProbe {
+        let mut probe = RecvProbe::default();
         let mut fds = [0 as RawFd; 2];
         // SAFETY: passes a live two-element array for the new fds, as socketpair(2) requires.
         let created = unsafe {
@@ -386,56 +410,60 @@ impl Driver {
             )
         };
         if created != 0 {
-            return false;
+            return probe;
         }
         let entry = opcode::RecvMulti::new(types::Fd(fds[0]), BUFFER_GROUP)
             .build()
-            .user_data(IGNORED_KEY - 1);
-        let mut works = false;
+            .user_data(PROBE_KEY);
         if self.push(entry).is_ok() {
+            self.probe_armed = true;
             let byte = [1u8];
             // SAFETY: writes one byte from a live local array to our own socket.
             unsafe { libc::write(fds[1], byte.as_ptr().cast(), 1) };
             let _ = self.ring.submit_and_wait(1);
-            let mut recycle = Vec::new();
-            for cqe in self.ring.completion() {
-                if cqe.user_data() == IGNORED_KEY - 1 {
-                    works = cqe.result() == 1 && cqueue::more(cqe.flags());
-                    if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
-                        recycle.push(bid);
-                    }
-                }
+            self.reap_probe(&mut probe);
+            if self.probe_armed {
+                let cancel = opcode::AsyncCancel::new(PROBE_KEY)
+                    .build()
+                    .user_data(IGNORED_KEY);
+                let _ = self.push(cancel);
             }
-            if let Some(bufs) = self.bufs.as_mut() {
-                recycle.into_iter().for_each(|bid| bufs.recycle(bid));
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while self.probe_armed && Instant::now() < deadline {
+                let ts = types::Timespec::from(Duration::from_millis(50));
+                let args = types::SubmitArgs::new().timespec(&ts);
+                let _ = self.ring.submitter().submit_with_args(1, &args);
+                self.reap_probe(&mut probe);
             }
         }
-        // Closing both ends ends the probe's receive; drain until its final completion.
-        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fds[0])).all())
-            .build()
-            .user_data(IGNORED_KEY);
-        let _ = self.push(cancel);
         sys_close_pair(fds);
-        let deadline = Instant::now() + Duration::from_millis(500);
-        let mut finished = !works;
-        while !finished && Instant::now() < deadline {
-            let ts = types::Timespec::from(Duration::from_millis(50));
-            let args = types::SubmitArgs::new().timespec(&ts);
-            let _ = self.ring.submitter().submit_with_args(1, &args);
-            let mut recycle = Vec::new();
-            for cqe in self.ring.completion() {
-                if cqe.user_data() == IGNORED_KEY - 1 {
-                    if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
-                        recycle.push(bid);
-                    }
-                    finished |= !cqueue::more(cqe.flags());
-                }
+        probe
+    }
+
+    /// Takes the probe's completions off the ring (nothing else is in flight during the probe).
+    fn reap_probe(&mut self, probe: &mut RecvProbe) {
+        let completions: Vec<(i32, u32)> = self
+            .ring
+            .completion()
+            .filter(|cqe| cqe.user_data() == PROBE_KEY)
+            .map(|cqe| (cqe.result(), cqe.flags()))
+            .collect();
+        for (res, flags) in completions {
+            let more = cqueue::more(flags);
+            probe.delivered |= res == 1 && more && cqueue::buffer_select(flags).is_some();
+            if !more {
+                probe.final_result = Some(res);
             }
-            if let Some(bufs) = self.bufs.as_mut() {
-                recycle.into_iter().for_each(|bid| bufs.recycle(bid));
-            }
+            self.complete_probe(flags);
         }
-        works && finished
+    }
+
+    /// A completion of the probe's receive: its buffer goes back; the final one ends it.
+    fn complete_probe(&mut self, flags: u32) {
+        self.recycle_buffer(flags);
+        if !cqueue::more(flags) {
+            self.probe_armed = false;
+        }
     }
 
     fn arm_eventfd(&mut self) {
@@ -473,7 +501,7 @@ impl Driver {
     /// included: while this is not zero, memory the kernel may write must stay allocated.
     pub(crate) fn in_flight(&self) -> usize {
         let ops = self.ops.iter().filter(|(_, op)| op.in_kernel()).count();
-        ops + usize::from(self.eventfd_armed)
+        ops + usize::from(self.eventfd_armed) + usize::from(self.probe_armed)
     }
 
     /// Teardown: stops re-arming the eventfd read, cancels every operation the kernel still
@@ -490,6 +518,9 @@ impl Driver {
             .collect();
         if self.eventfd_armed {
             keys.push(EVENTFD_KEY);
+        }
+        if self.probe_armed {
+            keys.push(PROBE_KEY);
         }
         for key in keys {
             let cancel = opcode::AsyncCancel::new(key).build().user_data(IGNORED_KEY);
@@ -889,6 +920,7 @@ impl Driver {
                     rearm_eventfd = !self.stopping;
                 }
                 IGNORED_KEY => {}
+                PROBE_KEY => self.complete_probe(cqe.flags()),
                 key => self.complete(key as usize, cqe.result(), cqe.flags()),
             }
         }
@@ -901,7 +933,7 @@ impl Driver {
         let more = cqueue::more(flags);
         let Some(op) = self.ops.get_mut(key) else {
             // A buffer may still ride on a completion for a slot we no longer know.
-            self.recycle_buffer(res, flags);
+            self.recycle_buffer(flags);
             return;
         };
         match op {
@@ -1019,7 +1051,7 @@ impl Driver {
         }
     }
 
-    fn recycle_buffer(&mut self, _res: i32, flags: u32) {
+    fn recycle_buffer(&mut self, flags: u32) {
         if let (Some(bid), Some(bufs)) = (cqueue::buffer_select(flags), self.bufs.as_mut()) {
             bufs.recycle(bid);
         }

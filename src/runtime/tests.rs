@@ -580,3 +580,22 @@ fn a_late_wake_after_teardown_finds_nothing_to_write_on_defer_taskrun() {
     a_late_wake_after_teardown_finds_nothing_to_write(setup, true);
     a_late_wake_after_teardown_finds_nothing_to_write(setup, false);
 }
+
+#[test]
+fn the_start_up_probe_ends_its_receive_by_its_cancel_not_by_closing_its_fds() {
+    let eventfd = sys::eventfd().unwrap();
+    let limits = RuntimeLimits::default();
+    let Ok(mut driver) = driver::Driver::new(&limits, eventfd.as_raw_fd(), true) else {
+        return; // io_uring refused here: nothing to probe
+    };
+    let probe = driver.probe_recv_multishot();
+    if !probe.delivered {
+        return; // no multishot receive on this kernel
+    }
+    assert_eq!(
+        probe.final_result,
+        Some(-libc::ECANCELED),
+        "the probe's receive ended otherwise than by its cancel"
+    );
+    assert_eq!(driver.in_flight(), 1, "only the eventfd read is left");
+}

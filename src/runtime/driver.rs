@@ -84,6 +84,11 @@ impl RecvProbe {
 }
 
 /// Memory the kernel may read or write while an operation is in flight.
+///
+/// Invariant: every address an SQE takes from an `OpData` lies inside a heap allocation the
+/// value owns (the `BytesMut` buffer, the `Box<SendBuffers>` with its iovec `Vec`), never
+/// inside the `OpData` itself, so moving the value (into its slot) moves no byte the kernel
+/// sees. A new variant must keep that.
 pub(crate) enum OpData {
     None,
     /// A single-shot receive into this buffer's spare capacity (fallback path).
@@ -562,8 +567,10 @@ impl Driver {
 
     // ----- single-shot operations -----
 
-    /// Starts a single-shot operation; `build` receives the slot's data (already at its final
-    /// heap address) and returns the SQE.
+    /// Starts a single-shot operation; `build` receives the operation's data and returns the
+    /// SQE. `build` runs on `data` before it moves into its slot: the addresses it takes stay
+    /// valid through that move because they point into heap allocations `data` owns (see the
+    /// invariant on `OpData`), which the slot keeps until the final completion.
     pub(crate) fn start_single(
         &mut self,
         mut data: OpData,
@@ -592,7 +599,8 @@ impl Driver {
             // One chunk (a head with its body inlined, the common case): a plain send, which
             // spares the kernel copying in the msghdr and the iovec array.
             // SAFETY: `prepare` just pointed msg_iov at `iovlen` valid entries of
-            // `buffers.iovecs`, which the slot keeps alive until the completion.
+            // `buffers.iovecs`, a heap array inside the box, which neither moves when the box
+            // moves into its slot nor is freed before the completion.
             let single = unsafe {
                 let header = &*msghdr;
                 (header.msg_iovlen == 1).then(|| *header.msg_iov)

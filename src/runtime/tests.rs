@@ -16,6 +16,13 @@ fn shared_fds() -> std::sync::RwLockReadGuard<'static, ()> {
     FDS.read().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Held by tests that compare `driver::kept_for_the_kernel_count` before and after.
+static KEPT_COUNT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn kept_count_lock() -> std::sync::MutexGuard<'static, ()> {
+    KEPT_COUNT.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `make()` as the only task of a one-worker runtime and returns its output.
 fn run<T, F, Fut>(make: F) -> T
 where
@@ -451,6 +458,7 @@ fn a_failed_submission_leaves_no_slot_behind_and_shutdown_stays_prompt() {
 #[test]
 fn a_worker_exiting_with_a_receive_armed_on_a_leaked_stream_stops_promptly_and_keeps_nothing() {
     let _shared = shared_fds();
+    let _kept = kept_count_lock();
     let listener = TcpListener::bind_reuseport("127.0.0.1:0".parse().unwrap(), 16).unwrap();
     let addr = listener.local_addr().unwrap();
     let listener = std::sync::Mutex::new(Some(listener));
@@ -511,20 +519,18 @@ fn enter_ring(ring: &OwnedFd) {
     };
 }
 
-/// Tears a driver on ring set-up `setup` down the way a worker does, with a receive armed on a
-/// leaked stream (multishot into the buffer ring, or single-shot), then sends a remote wake
-/// and peer bytes after it is gone. The kernel must write nothing: the eventfd keeps its
-/// count and the socket its bytes. The ring file is held open past the driver, as a child
-/// forked meanwhile would hold it: the kernel then cancels nothing when the driver closes its
-/// ring fd, which widens to forever the window in which it cancels asynchronously.
-fn a_late_wake_after_teardown_finds_nothing_to_write(setup: &'static str, multishot: bool) {
-    let eventfd = sys::eventfd().unwrap();
-    let limits = RuntimeLimits::default();
-    let driver = driver::Driver::with_setups(&limits, eventfd.as_raw_fd(), multishot, &[setup]);
-    let Ok(mut driver) = driver else {
-        eprintln!("this kernel refuses the ring set-up {setup}; nothing to check");
-        return;
-    };
+/// Arms a receive on a socket pair's first end (multishot into the buffer ring where the
+/// driver has it, else single-shot) and submits it, then returns the pair and a second fd of
+/// the ring, as a child forked meanwhile would hold it: the kernel then cancels nothing when
+/// the driver closes its ring fd, which widens to forever the window in which it cancels
+/// asynchronously.
+fn arm_a_receive_and_hold_the_ring(
+    driver: &mut driver::Driver,
+) -> (
+    std::os::unix::net::UnixStream,
+    std::os::unix::net::UnixStream,
+    OwnedFd,
+) {
     let (ours, peer) = std::os::unix::net::UnixStream::pair().unwrap();
     let mut cx = Context::from_waker(Waker::noop());
     if driver.features().recv_multishot {
@@ -538,6 +544,22 @@ fn a_late_wake_after_teardown_finds_nothing_to_write(setup: &'static str, multis
     drop(driver.turn(false, None).unwrap());
     assert_eq!(driver.in_flight(), 2, "the receive and the eventfd read");
     let ring = driver.ring_fd().try_clone_to_owned().unwrap();
+    (ours, peer, ring)
+}
+
+/// Tears a driver on ring set-up `setup` down the way a worker does, with a receive armed on a
+/// leaked stream (multishot into the buffer ring, or single-shot), then sends a remote wake
+/// and peer bytes after it is gone, with the ring file held open past the driver. The kernel
+/// must write nothing: the eventfd keeps its count and the socket its bytes.
+fn a_late_wake_after_teardown_finds_nothing_to_write(setup: &'static str, multishot: bool) {
+    let eventfd = sys::eventfd().unwrap();
+    let limits = RuntimeLimits::default();
+    let driver = driver::Driver::with_setups(&limits, eventfd.as_raw_fd(), multishot, &[setup]);
+    let Ok(mut driver) = driver else {
+        eprintln!("this kernel refuses the ring set-up {setup}; nothing to check");
+        return;
+    };
+    let (ours, peer, ring) = arm_a_receive_and_hold_the_ring(&mut driver);
 
     let mut io = context::Io::Uring(driver);
     assert_eq!(io.drain(), 0, "teardown saw every final completion");
@@ -598,4 +620,39 @@ fn the_start_up_probe_ends_its_receive_by_its_cancel_not_by_closing_its_fds() {
         "the probe's receive ended otherwise than by its cancel"
     );
     assert_eq!(driver.in_flight(), 1, "only the eventfd read is left");
+}
+
+#[test]
+fn a_drain_that_times_out_keeps_the_memory_the_kernel_still_writes() {
+    let _kept = kept_count_lock();
+    let eventfd = sys::eventfd().unwrap();
+    let limits = RuntimeLimits::default();
+    let Ok(mut driver) = driver::Driver::new(&limits, eventfd.as_raw_fd(), true) else {
+        return; // io_uring refused here
+    };
+    let (_ours, peer, ring) = arm_a_receive_and_hold_the_ring(&mut driver);
+    // No cancel reaches the kernel, so the drain waits its full time in vain.
+    driver.fail_next_pushes(usize::MAX);
+    let kept_before = driver::kept_for_the_kernel_count();
+    let mut io = context::Io::Uring(driver);
+    assert_eq!(
+        io.drain(),
+        2,
+        "the receive and the eventfd read are still armed"
+    );
+    drop(io);
+    assert_eq!(driver::kept_for_the_kernel_count(), kept_before + 1);
+
+    // The kernel still writes after the driver is gone, into the memory it kept. Under
+    // AddressSanitizer this also shows the kept memory is not reported as a leak.
+    sys::eventfd_write(eventfd.as_raw_fd());
+    (&peer).write_all(b"late").unwrap();
+    enter_ring(&ring);
+    let mut count = [0u8; 8];
+    let read = std::fs::File::from(eventfd.as_fd().try_clone_to_owned().unwrap()).read(&mut count);
+    assert_eq!(
+        read.map_err(|error| error.kind()).err(),
+        Some(std::io::ErrorKind::WouldBlock),
+        "the eventfd read was still armed and took the count"
+    );
 }

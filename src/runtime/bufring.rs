@@ -107,8 +107,10 @@ impl BufRing {
 
 impl Drop for BufRing {
     fn drop(&mut self) {
-        // SAFETY: `entries` came from `alloc_zeroed` with exactly this layout; the driver
-        // drops the ring (which unregisters the group) before this value.
+        // SAFETY: `entries` came from `alloc_zeroed` with exactly this layout. The kernel no
+        // longer uses it: the driver drops a `BufRing` only after it has seen the final
+        // completion of every receive that selects from it (closing the ring is not enough,
+        // the kernel cancels asynchronously), and otherwise keeps it for good.
         unsafe { dealloc(self.entries.cast(), self.entries_layout) };
     }
 }

@@ -101,10 +101,11 @@ impl Io {
         }
     }
 
-    /// Operations whose memory the kernel still owns (none with epoll).
-    pub(crate) fn in_flight(&self) -> usize {
+    /// Worker teardown: cancels and waits for what the kernel still holds; returns how many
+    /// operations are left in it (none with epoll, which lends the kernel no memory).
+    pub(crate) fn drain(&mut self) -> usize {
         match self {
-            Io::Uring(driver) => driver.in_flight(),
+            Io::Uring(driver) => driver.drain(),
             Io::Epoll(_) => 0,
         }
     }

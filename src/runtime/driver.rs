@@ -4,7 +4,12 @@
 //! Ownership rule: every buffer, iovec array or fd handed to the kernel lives in an `Op` slot
 //! of this driver until the kernel's final completion for it arrives, also when the future that
 //! asked for it was dropped (the slot is then marked orphaned and freed on completion). A late
-//! accept completion for an orphaned accept closes its fd. Nothing here knows about HTTP.
+//! accept completion for an orphaned accept closes its fd. The driver's own kernel-visible
+//! memory (the provided-buffer ring, the eventfd read's target) follows the same rule:
+//! teardown (`drain`) cancels everything still in flight and waits for each final completion,
+//! and `Drop` frees that memory only if it saw them all, else keeps it for the life of the
+//! process. Closing the ring is not enough: the kernel cancels its requests asynchronously.
+//! Nothing here knows about HTTP. Tests: `src/runtime/tests.rs`.
 
 use super::bufring::BufRing;
 use bytes::{Bytes, BytesMut};
@@ -13,6 +18,7 @@ use slab::Slab;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -20,6 +26,8 @@ use std::time::{Duration, Instant};
 const EVENTFD_KEY: u64 = u64::MAX;
 /// user_data of fire-and-forget operations (cancel, close) whose completion nobody awaits.
 const IGNORED_KEY: u64 = u64::MAX - 1;
+/// user_data of the start-up probe's multishot receive.
+const PROBE_KEY: u64 = u64::MAX - 2;
 /// Buffer group id of the provided-buffer ring.
 const BUFFER_GROUP: u16 = 0;
 /// When this many accepted fds wait in an accept slot, the multishot accept is paused
@@ -28,6 +36,8 @@ const ACCEPT_QUEUE_PAUSE_COUNT: usize = 256;
 /// Hard bound: fds that still arrive beyond this (between the pause and its cancel taking
 /// effect) are closed, which the client sees as a refused connection.
 const ACCEPT_QUEUE_MAX: usize = 2 * ACCEPT_QUEUE_PAUSE_COUNT;
+/// How long teardown waits for the kernel to return its last operations.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The I/O backend a worker runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +67,28 @@ pub struct Features {
     pub accept_multishot: bool,
 }
 
+/// What the start-up probe of multishot receive saw.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RecvProbe {
+    /// A byte arrived in a provided buffer and the receive stayed armed.
+    pub(crate) delivered: bool,
+    /// The result of the receive's final completion, if it came before the probe's deadline.
+    pub(crate) final_result: Option<i32>,
+}
+
+impl RecvProbe {
+    /// Multishot receive works, and the probe's receive is over.
+    fn works(self) -> bool {
+        self.delivered && self.final_result.is_some()
+    }
+}
+
 /// Memory the kernel may read or write while an operation is in flight.
+///
+/// Invariant: every address an SQE takes from an `OpData` lies inside a heap allocation the
+/// value owns (the `BytesMut` buffer, the `Box<SendBuffers>` with its iovec `Vec`), never
+/// inside the `OpData` itself, so moving the value (into its slot) moves no byte the kernel
+/// sees. A new variant must keep that.
 pub(crate) enum OpData {
     None,
     /// A single-shot receive into this buffer's spare capacity (fallback path).
@@ -197,16 +228,36 @@ enum Op {
     },
 }
 
+impl Op {
+    /// The kernel still holds this operation: its final completion has not been seen.
+    fn in_kernel(&self) -> bool {
+        match self {
+            Op::Single { result, .. } => result.is_none(),
+            Op::Accept { armed, .. } | Op::Recv { armed, .. } => *armed,
+        }
+    }
+}
+
 pub(crate) struct Driver {
-    // Field order matters: the ring must drop (and release the buffer group) before `bufs`.
     ring: IoUring,
     ops: Slab<Op>,
+    /// Freed only when no receive that selects from it is in flight (see `Drop`).
     bufs: Option<BufRing>,
     features: Features,
     eventfd: RawFd,
+    /// Target of the eventfd read, which the kernel may write while `eventfd_armed`.
     eventfd_value: Box<u64>,
+    /// The eventfd read is in the kernel (queued, final completion not seen yet).
+    eventfd_armed: bool,
+    /// Teardown has begun: the eventfd read is no longer re-armed.
+    stopping: bool,
+    /// The start-up probe's receive is in the kernel (its final completion came late).
+    probe_armed: bool,
     recv_pending_bytes_max: usize,
     woken: Vec<Waker>,
+    /// Test hook: this many pushes still fail as if the submission queue stayed full.
+    #[cfg(test)]
+    failing_pushes: usize,
 }
 
 /// Set-up flag combinations, most wanted first.
@@ -216,9 +267,9 @@ const SETUPS: [&str; 3] = [
     "none",
 ];
 
-fn build_ring(entries: u32) -> io::Result<(IoUring, &'static str)> {
+fn build_ring(entries: u32, setups: &[&'static str]) -> io::Result<(IoUring, &'static str)> {
     let mut last_error = None;
-    for setup in SETUPS {
+    for &setup in setups {
         let mut builder = IoUring::builder();
         match setup {
             "SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG" => {
@@ -266,7 +317,17 @@ impl Driver {
         eventfd: RawFd,
         multishot: bool,
     ) -> io::Result<Driver> {
-        let (ring, setup) = build_ring(limits.ring_entries_count)?;
+        Driver::with_setups(limits, eventfd, multishot, &SETUPS)
+    }
+
+    /// As `new`, trying only the given `SETUPS` entries (tests pin one set-up this way).
+    pub(crate) fn with_setups(
+        limits: &crate::limits::RuntimeLimits,
+        eventfd: RawFd,
+        multishot: bool,
+        setups: &[&'static str],
+    ) -> io::Result<Driver> {
+        let (ring, setup) = build_ring(limits.ring_entries_count, setups)?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -293,8 +354,10 @@ impl Driver {
                 )
             })
             .filter(|bufs| {
-                // SAFETY: the ring memory lives in `bufs`, which the driver keeps until after
-                // the ring is dropped (field order), so it stays valid while registered.
+                // SAFETY: the ring memory lives in `bufs`, which the driver frees only after it
+                // has seen the final completion of every receive that may select from it, and
+                // otherwise keeps for the life of the process (`Drop`), so the kernel never
+                // reads a freed entry or writes a freed buffer.
                 unsafe {
                     ring.submitter().register_buf_ring_with_flags(
                         bufs.ring_addr(),
@@ -318,10 +381,15 @@ impl Driver {
             },
             eventfd,
             eventfd_value: Box::new(0),
+            eventfd_armed: false,
+            stopping: false,
+            probe_armed: false,
             recv_pending_bytes_max: limits.recv_pending_bytes_max,
             woken: Vec::new(),
+            #[cfg(test)]
+            failing_pushes: 0,
         };
-        driver.features.recv_multishot = registered && driver.probe_recv_multishot();
+        driver.features.recv_multishot = registered && driver.probe_recv_multishot().works();
         driver.arm_eventfd();
         Ok(driver)
     }
@@ -330,9 +398,12 @@ impl Driver {
         self.features
     }
 
-    /// Tries a multishot receive on a socketpair; true when the kernel delivers into a
-    /// provided buffer and keeps the operation armed.
-    fn probe_recv_multishot(&mut self) -> bool {
+    /// Tries a multishot receive on a socketpair. The probe then cancels its receive while both
+    /// fds are still open and waits for the final completion, so the receive ends by that
+    /// cancel and not by the end of stream that closing the pair would cause. A final
+    /// completion later than the probe's deadline is left to teardown (`probe_armed`).
+    pub(crate) fn probe_recv_multishot(&mut self) -> RecvProbe {
+        let mut probe = RecvProbe::default();
         let mut fds = [0 as RawFd; 2];
         // SAFETY: passes a live two-element array for the new fds, as socketpair(2) requires.
         let created = unsafe {
@@ -344,56 +415,60 @@ impl Driver {
             )
         };
         if created != 0 {
-            return false;
+            return probe;
         }
         let entry = opcode::RecvMulti::new(types::Fd(fds[0]), BUFFER_GROUP)
             .build()
-            .user_data(IGNORED_KEY - 1);
-        let mut works = false;
+            .user_data(PROBE_KEY);
         if self.push(entry).is_ok() {
+            self.probe_armed = true;
             let byte = [1u8];
             // SAFETY: writes one byte from a live local array to our own socket.
             unsafe { libc::write(fds[1], byte.as_ptr().cast(), 1) };
             let _ = self.ring.submit_and_wait(1);
-            let mut recycle = Vec::new();
-            for cqe in self.ring.completion() {
-                if cqe.user_data() == IGNORED_KEY - 1 {
-                    works = cqe.result() == 1 && cqueue::more(cqe.flags());
-                    if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
-                        recycle.push(bid);
-                    }
-                }
+            self.reap_probe(&mut probe);
+            if self.probe_armed {
+                let cancel = opcode::AsyncCancel::new(PROBE_KEY)
+                    .build()
+                    .user_data(IGNORED_KEY);
+                let _ = self.push(cancel);
             }
-            if let Some(bufs) = self.bufs.as_mut() {
-                recycle.into_iter().for_each(|bid| bufs.recycle(bid));
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while self.probe_armed && Instant::now() < deadline {
+                let ts = types::Timespec::from(Duration::from_millis(50));
+                let args = types::SubmitArgs::new().timespec(&ts);
+                let _ = self.ring.submitter().submit_with_args(1, &args);
+                self.reap_probe(&mut probe);
             }
         }
-        // Closing both ends ends the probe's receive; drain until its final completion.
-        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fds[0])).all())
-            .build()
-            .user_data(IGNORED_KEY);
-        let _ = self.push(cancel);
         sys_close_pair(fds);
-        let deadline = Instant::now() + Duration::from_millis(500);
-        let mut finished = !works;
-        while !finished && Instant::now() < deadline {
-            let ts = types::Timespec::from(Duration::from_millis(50));
-            let args = types::SubmitArgs::new().timespec(&ts);
-            let _ = self.ring.submitter().submit_with_args(1, &args);
-            let mut recycle = Vec::new();
-            for cqe in self.ring.completion() {
-                if cqe.user_data() == IGNORED_KEY - 1 {
-                    if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
-                        recycle.push(bid);
-                    }
-                    finished |= !cqueue::more(cqe.flags());
-                }
+        probe
+    }
+
+    /// Takes the probe's completions off the ring (nothing else is in flight during the probe).
+    fn reap_probe(&mut self, probe: &mut RecvProbe) {
+        let completions: Vec<(i32, u32)> = self
+            .ring
+            .completion()
+            .filter(|cqe| cqe.user_data() == PROBE_KEY)
+            .map(|cqe| (cqe.result(), cqe.flags()))
+            .collect();
+        for (res, flags) in completions {
+            let more = cqueue::more(flags);
+            probe.delivered |= res == 1 && more && cqueue::buffer_select(flags).is_some();
+            if !more {
+                probe.final_result = Some(res);
             }
-            if let Some(bufs) = self.bufs.as_mut() {
-                recycle.into_iter().for_each(|bid| bufs.recycle(bid));
-            }
+            self.complete_probe(flags);
         }
-        works && finished
+    }
+
+    /// A completion of the probe's receive: its buffer goes back; the final one ends it.
+    fn complete_probe(&mut self, flags: u32) {
+        self.recycle_buffer(flags);
+        if !cqueue::more(flags) {
+            self.probe_armed = false;
+        }
     }
 
     fn arm_eventfd(&mut self) {
@@ -403,13 +478,21 @@ impl Driver {
             .user_data(EVENTFD_KEY);
         // A full queue is flushed inside push; a second failure means the ring is unusable,
         // and the next wait will report it.
-        let _ = self.push(entry);
+        self.eventfd_armed = self.push(entry).is_ok();
     }
 
     /// Queues one SQE, flushing the submission queue first if it is full.
     fn push(&mut self, entry: squeue::Entry) -> io::Result<()> {
+        #[cfg(test)]
+        if self.failing_pushes > 0 {
+            self.failing_pushes -= 1;
+            return Err(io::Error::other(
+                "io_uring submission queue full (test hook)",
+            ));
+        }
         // SAFETY: every entry built by this driver points only at memory owned by an `Op`
-        // slot (or the driver itself) that outlives the operation, per the module invariant.
+        // slot, `bufs` or `eventfd_value`, none of which is freed before the operation's
+        // final completion (`Drop` keeps it for good otherwise), per the module invariant.
         if unsafe { self.ring.submission().push(&entry) }.is_ok() {
             return Ok(());
         }
@@ -419,15 +502,75 @@ impl Driver {
             .map_err(|_| io::Error::other("io_uring submission queue full"))
     }
 
-    /// Operations in flight that the kernel still owns (the eventfd read excluded).
+    /// Operations the kernel still holds (final completion not seen yet), the eventfd read
+    /// included: while this is not zero, memory the kernel may write must stay allocated.
     pub(crate) fn in_flight(&self) -> usize {
+        let ops = self.ops.iter().filter(|(_, op)| op.in_kernel()).count();
+        ops + usize::from(self.eventfd_armed) + usize::from(self.probe_armed)
+    }
+
+    /// Teardown: stops re-arming the eventfd read, cancels every operation the kernel still
+    /// holds (the eventfd read; a receive whose socket was closed without a cancel; those of
+    /// leaked futures) and waits up to `DRAIN_TIMEOUT` for their final completions. Returns
+    /// how many are still in the kernel; `Drop` then keeps their memory for good.
+    pub(crate) fn drain(&mut self) -> usize {
+        self.stopping = true;
+        let mut keys: Vec<u64> = self
+            .ops
+            .iter()
+            .filter(|(_, op)| op.in_kernel())
+            .map(|(key, _)| key as u64)
+            .collect();
+        if self.eventfd_armed {
+            keys.push(EVENTFD_KEY);
+        }
+        if self.probe_armed {
+            keys.push(PROBE_KEY);
+        }
+        for key in keys {
+            let cancel = opcode::AsyncCancel::new(key).build().user_data(IGNORED_KEY);
+            if self.push(cancel).is_err() {
+                break;
+            }
+        }
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        while self.in_flight() > 0 && Instant::now() < deadline {
+            match self.turn(true, Some(Duration::from_millis(20))) {
+                Ok(wakers) => drop(wakers),
+                Err(_) => break,
+            }
+        }
+        self.in_flight()
+    }
+
+    /// The ring's fd (tests hold it open past the driver to widen the window in which the
+    /// kernel could still act on a closed ring).
+    #[cfg(test)]
+    pub(crate) fn ring_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the ring keeps its fd open for as long as it lives, and the returned borrow
+        // cannot outlive `self`, which owns the ring.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.ring.as_raw_fd()) }
+    }
+
+    /// Slots in the table, in flight or not (for tests of slot hygiene).
+    #[cfg(test)]
+    pub(crate) fn slot_count(&self) -> usize {
         self.ops.len()
+    }
+
+    /// Makes the next `count` pushes fail as a full submission queue whose flush failed would.
+    #[cfg(test)]
+    pub(crate) fn fail_next_pushes(&mut self, count: usize) {
+        self.failing_pushes = count;
     }
 
     // ----- single-shot operations -----
 
-    /// Starts a single-shot operation; `build` receives the slot's data (already at its final
-    /// heap address) and returns the SQE.
+    /// Starts a single-shot operation; `build` receives the operation's data and returns the
+    /// SQE. `build` runs on `data` before it moves into its slot: the addresses it takes stay
+    /// valid through that move because they point into heap allocations `data` owns (see the
+    /// invariant on `OpData`), which the slot keeps until the final completion.
     pub(crate) fn start_single(
         &mut self,
         mut data: OpData,
@@ -456,7 +599,8 @@ impl Driver {
             // One chunk (a head with its body inlined, the common case): a plain send, which
             // spares the kernel copying in the msghdr and the iovec array.
             // SAFETY: `prepare` just pointed msg_iov at `iovlen` valid entries of
-            // `buffers.iovecs`, which the slot keeps alive until the completion.
+            // `buffers.iovecs`, a heap array inside the box, which neither moves when the box
+            // moves into its slot nor is freed before the completion.
             let single = unsafe {
                 let header = &*msghdr;
                 (header.msg_iovlen == 1).then(|| *header.msg_iov)
@@ -542,19 +686,20 @@ impl Driver {
             pausing: false,
             listener,
         });
-        self.arm_accept(key)?;
+        if let Err(error) = self.arm_accept(key) {
+            // Nothing reached the kernel: the slot goes with the error.
+            self.ops.remove(key);
+            return Err(error);
+        }
         Ok(key)
     }
 
+    /// Submits the accept of slot `key`; the slot counts as armed only once the entry is queued.
     fn arm_accept(&mut self, key: usize) -> io::Result<()> {
-        let Some(Op::Accept {
-            armed, listener, ..
-        }) = self.ops.get_mut(key)
-        else {
+        let Some(Op::Accept { listener, .. }) = self.ops.get(key) else {
             return Ok(());
         };
         let fd = types::Fd(*listener);
-        *armed = true;
         let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
         let entry = if self.features.accept_multishot {
             opcode::AcceptMulti::new(fd).flags(flags).build()
@@ -563,7 +708,11 @@ impl Driver {
                 .flags(flags)
                 .build()
         };
-        self.push(entry.user_data(key as u64))
+        self.push(entry.user_data(key as u64))?;
+        if let Some(Op::Accept { armed, .. }) = self.ops.get_mut(key) {
+            *armed = true;
+        }
+        Ok(())
     }
 
     pub(crate) fn poll_accept(
@@ -671,14 +820,18 @@ impl Driver {
             return Poll::Ready(Ok(0));
         }
         set_waker(waker, cx);
-        if !*armed && !*cancelling {
+        if *armed || *cancelling {
+            return Poll::Pending;
+        }
+        let entry = opcode::RecvMulti::new(types::Fd(*fd), BUFFER_GROUP)
+            .build()
+            .user_data(key as u64);
+        // Armed only once queued: a slot whose submission failed is not waited for.
+        if let Err(error) = self.push(entry) {
+            return Poll::Ready(Err(error));
+        }
+        if let Some(Op::Recv { armed, .. }) = self.ops.get_mut(key) {
             *armed = true;
-            let entry = opcode::RecvMulti::new(types::Fd(*fd), BUFFER_GROUP)
-                .build()
-                .user_data(key as u64);
-            if let Err(error) = self.push(entry) {
-                return Poll::Ready(Err(error));
-            }
         }
         Poll::Pending
     }
@@ -770,8 +923,12 @@ impl Driver {
                 }
             };
             match cqe.user_data() {
-                EVENTFD_KEY => rearm_eventfd = true,
+                EVENTFD_KEY => {
+                    self.eventfd_armed = false;
+                    rearm_eventfd = !self.stopping;
+                }
                 IGNORED_KEY => {}
+                PROBE_KEY => self.complete_probe(cqe.flags()),
                 key => self.complete(key as usize, cqe.result(), cqe.flags()),
             }
         }
@@ -784,7 +941,7 @@ impl Driver {
         let more = cqueue::more(flags);
         let Some(op) = self.ops.get_mut(key) else {
             // A buffer may still ride on a completion for a slot we no longer know.
-            self.recycle_buffer(res, flags);
+            self.recycle_buffer(flags);
             return;
         };
         match op {
@@ -902,7 +1059,7 @@ impl Driver {
         }
     }
 
-    fn recycle_buffer(&mut self, _res: i32, flags: u32) {
+    fn recycle_buffer(&mut self, flags: u32) {
         if let (Some(bid), Some(bufs)) = (cqueue::buffer_select(flags), self.bufs.as_mut()) {
             bufs.recycle(bid);
         }
@@ -911,17 +1068,60 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // Normally every operation has completed by now (the worker drains before exiting).
-        // If not, the kernel may still touch their memory after the ring closes: leak it
-        // rather than free memory the kernel could write to.
-        if !self.ops.is_empty() {
-            tracing::warn!(
-                in_flight = self.ops.len(),
-                "io_uring driver dropped with operations in flight; leaking their buffers"
-            );
-            std::mem::forget(std::mem::take(&mut self.ops));
+        // The worker drains before exiting; a driver dropped otherwise (a panicking worker, a
+        // test) drains here.
+        if !self.stopping {
+            self.drain();
         }
+        let in_flight = self.in_flight();
+        if in_flight == 0 {
+            // Every final completion was seen: nothing selects from the group any more.
+            if let Some(bufs) = &self.bufs {
+                let _ = self.ring.submitter().unregister_buf_ring(bufs.group);
+            }
+            return;
+        }
+        // The kernel may still write this memory, also after the ring closes (it cancels
+        // asynchronously): keep it rather than free it.
+        tracing::warn!(
+            in_flight,
+            "io_uring driver dropped with operations in flight; keeping their memory"
+        );
+        keep_for_the_kernel(KeptForTheKernel {
+            _ops: std::mem::take(&mut self.ops),
+            _bufs: self.bufs.take(),
+            _eventfd_value: std::mem::replace(&mut self.eventfd_value, Box::new(0)),
+        });
     }
+}
+
+/// What a driver whose drain timed out could not free: the kernel may still write it.
+struct KeptForTheKernel {
+    _ops: Slab<Op>,
+    _bufs: Option<BufRing>,
+    _eventfd_value: Box<u64>,
+}
+
+/// Addresses of `KeptForTheKernel` values, never freed. Held here so the memory stays
+/// reachable (LeakSanitizer reports only unreachable memory, so any report stays a real
+/// leak); at most one entry per worker whose drain timed out, each logged by `Drop`.
+static KEPT_FOR_THE_KERNEL: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn keep_for_the_kernel(kept: KeptForTheKernel) {
+    let address = Box::into_raw(Box::new(kept)).expose_provenance();
+    KEPT_FOR_THE_KERNEL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(address);
+}
+
+/// How many drivers kept memory for the kernel at teardown (for tests).
+#[cfg(test)]
+pub(crate) fn kept_for_the_kernel_count() -> usize {
+    KEPT_FOR_THE_KERNEL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len()
 }
 
 fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {

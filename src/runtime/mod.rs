@@ -39,9 +39,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-/// How long a stopping worker waits for the kernel to return its last operations.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Configuration of a runtime.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
@@ -347,20 +344,10 @@ fn event_loop(worker: &Worker, grace: Duration) -> io::Result<()> {
     }
 }
 
-/// Waits until the kernel has returned every operation (buffers, fds) or the drain time ends.
+/// Cancels what the kernel still holds and waits until it has returned every operation
+/// (buffers, fds, the eventfd read) or the drain time ends.
 fn drain(worker: &Worker) {
-    let deadline = Instant::now() + DRAIN_TIMEOUT;
-    while worker.io.borrow().in_flight() > 0 && Instant::now() < deadline {
-        let turned = worker
-            .io
-            .borrow_mut()
-            .turn(true, Some(Duration::from_millis(20)));
-        match turned {
-            Ok(wakers) => drop(wakers),
-            Err(_) => break,
-        }
-    }
-    let left = worker.io.borrow().in_flight();
+    let left = worker.io.borrow_mut().drain();
     if left > 0 {
         tracing::warn!(left, "operations still in flight after drain");
     }

@@ -342,7 +342,15 @@ impl ScratchDir {
     }
 
     pub(super) fn embedded(&self) -> EmbeddedTemplates {
-        let dir: &'static str = Box::leak(self.0.to_str().unwrap().to_owned().into_boxed_str());
+        // `dir` is `&'static str`: the path lives in a static slot (one per scratch directory)
+        // instead of a leaked box, so LeakSanitizer has nothing to report here.
+        static PATHS: [std::sync::OnceLock<String>; 8] = [const { std::sync::OnceLock::new() }; 8];
+        let path = self.0.to_str().unwrap();
+        let dir = PATHS
+            .iter()
+            .map(|slot| slot.get_or_init(|| path.to_owned()).as_str())
+            .find(|dir| *dir == path)
+            .expect("more scratch directories than PATHS has slots");
         EmbeddedTemplates { dir, files: &[] }
     }
 }

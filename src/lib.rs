@@ -31,6 +31,12 @@ pub mod test;
 
 pub use server::{IntoService, Server, ServerHandle, Service};
 
+/// Every Rust example in README.md, compiled and run as a doctest, so the README cannot drift
+/// from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The environment variable that turns development mode on (`KILN_DEV=1` or `true`).
 pub const DEV_MODE_ENV_VAR: &str = "KILN_DEV";
 

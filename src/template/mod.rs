@@ -308,8 +308,8 @@ impl Templates {
 
     /// Renders a whole template. `context` is anything `Serialize`: a struct or a map passed
     /// as it is, `minijinja::context!{..}` (whose values must be minijinja values: wrap a
-    /// plain `Serialize` value with `Value::from_serialize`, or spread a struct with
-    /// `context! { ..Value::from_serialize(&page), extra => 1 }`), a `minijinja::Value`, or
+    /// plain `Serialize` value with `Value::from(Serde(&value))`, or spread a struct with
+    /// `context! { extra => 1, ..Value::from(Serde(&page)) }`), a `minijinja::Value`, or
     /// `()` for none. The request's values (`csrf_token`, `request`, `htmx`, flash messages,
     /// `url_for`, and what middleware added) are there without being passed.
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<Bytes, TemplateError> {

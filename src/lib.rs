@@ -1,22 +1,30 @@
 //! Kiln: server-rendered htmx applications on an io_uring HTTP/1.1 server.
 //!
-//! The crate is one library whose folders follow a request's path:
-//! `runtime` (io_uring, executor, timers) → `http` (sans-IO HTTP/1.1) → `server` (the loop that
-//! joins them). See ARCHITECTURE.md for the map and the invariants.
+//! An app is routes, extractors and templates; `kiln::Server` serves it on one io_uring (or
+//! epoll) worker per core:
 //!
 //! ```no_run
-//! use kiln::http::{Request, Response};
+//! use kiln::app::{App, Path, State, get};
 //!
-//! async fn hello(_request: Request) -> Response {
-//!     Response::ok("Hello, World!").with_static_header("content-type", "text/plain")
+//! #[derive(Clone)]
+//! struct AppState { greeting: &'static str }
+//!
+//! async fn hello(State(state): State<AppState>, Path(name): Path<String>) -> String {
+//!     format!("{}, {name}!", state.greeting)
 //! }
 //!
-//! fn main() -> std::io::Result<()> {
-//!     kiln::Server::bind("127.0.0.1:8080")
-//!         .workers(2)
-//!         .serve(hello)
-//! }
+//! let app = App::new()
+//!     .state(AppState { greeting: "Hello" })
+//!     .route("/hello/{name}", get(hello).name("hello"));
+//! kiln::Server::bind("127.0.0.1:8080").serve(app).unwrap();
 //! ```
+//!
+//! The folders follow a request's path: `runtime` (io_uring or epoll, executor, timers) →
+//! `http` (sans-IO HTTP/1.1) → `server` (the loops that join them) → `app` (routing,
+//! extractors, middleware, sessions, CSRF, flash, error pages) → `template` and `htmx`
+//! (rendering, htmx headers, SSE); `batch` groups concurrent calls. Below `app`, a bare
+//! `Service` (`async fn(Request) -> Response`) can be served directly. README.md is the guide;
+//! ARCHITECTURE.md maps the code and its invariants.
 
 pub mod app;
 pub mod assets;

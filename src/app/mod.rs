@@ -1,9 +1,16 @@
 //! The application layer: what an htmx app author touches every day.
 //!
-//! `App` holds state, routes (matched with `matchit`), nested routers, a fallback and
-//! middleware; handlers are plain async functions whose arguments are extractors and whose
-//! result is anything `IntoResponse`. Sessions (signed cookies) and CSRF protection are
-//! middleware with matching extractors. Templates are in `template/`, htmx helpers in `htmx/`.
+//! `App` holds state, routes (matched with `matchit`, optionally named for `url_for`), nested
+//! routers, a fallback, middleware and the app's error pages; handlers are plain async
+//! functions whose arguments are extractors (which may await) and whose result is anything
+//! `IntoResponse`. Sessions (signed cookies), flash messages and CSRF protection are middleware
+//! with matching extractors. Each request opens a scope (`scope.rs`) that every template
+//! render in it sees: the CSRF token, flash messages, `url_for`, the request and htmx headers,
+//! and values middleware adds. Files: `routing.rs` (building), `dispatch.rs` (serving),
+//! `extract.rs`, `path.rs`, `handler.rs`, `response.rs`, `rejection.rs`, `middleware.rs`,
+//! `session.rs`, `csrf.rs`, `flash.rs`, `urls.rs`, `errors.rs`, `scope.rs`, `context.rs`.
+//! Templates are in `template/`, htmx helpers in `htmx/`. Tests: `tests.rs` and
+//! `daily_tests.rs` (through `TestClient`).
 //!
 //! ```no_run
 //! use kiln::app::{App, Path, State, get};

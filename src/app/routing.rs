@@ -230,6 +230,16 @@ pub mod stage {
 ///
 /// `App::new()` starts a stateless app; `.state(s)` (first, before anything else: the types
 /// enforce it) or `App::with_state(s)` gives it a state that `State<T>` extracts.
+///
+/// ```
+/// use kiln::app::{App, get};
+/// let app = App::new().state(7u32).route("/", get(|| async { "" }));
+/// ```
+/// Setting the state after a route does not compile (its handler is typed by the state):
+/// ```compile_fail
+/// use kiln::app::{App, get};
+/// let app = App::new().route("/", get(|| async { "" })).state(7u32);
+/// ```
 pub struct App<S = (), Stage = stage::Routed> {
     state: S,
     router: Router<S>,

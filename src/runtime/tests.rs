@@ -30,27 +30,7 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = T> + 'static,
 {
-    let (tx, rx) = mpsc::channel();
-    let tx = std::sync::Mutex::new(tx);
-    let config = RuntimeConfig {
-        workers: 1,
-        limits: RuntimeLimits::default(),
-        shutdown_grace: Duration::from_secs(1),
-        multishot: true,
-    };
-    let runtime = Runtime::start(config, move |_| {
-        let future = make();
-        let tx = tx.lock().unwrap().clone();
-        async move {
-            let _ = tx.send(future.await);
-        }
-    })
-    .expect("runtime starts");
-    let output = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("task finished");
-    runtime.join();
-    output
+    run_timing_shutdown(make).0
 }
 
 #[test]
@@ -379,8 +359,10 @@ where
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let config = RuntimeConfig {
+        workers: 1,
+        limits: RuntimeLimits::default(),
         shutdown_grace: Duration::from_secs(1),
-        ..RuntimeConfig::default()
+        multishot: true,
     };
     let runtime = Runtime::start(config, move |_| {
         let future = make();

@@ -1,8 +1,9 @@
 //! Criterion micro benchmarks of kiln's hot path pieces, each alone and in memory: request
 //! parsing (`RequestDecoder`, one request and 16 pipelined), response head encoding
 //! (`encode_head`), Fortunes rendering into the per-worker buffer (`Templates::render`), JSON
-//! serialisation (sonic-rs into a `BytesMut`) and htmx fragment rendering
-//! (`Templates::render_block`).
+//! serialisation (sonic-rs into a `BytesMut`), htmx fragment rendering
+//! (`Templates::render_block`), and a request through the app layer (`App`: routing,
+//! extractors, the handler, a render; polled in place, without a runtime).
 //!
 //! No sockets and no runtime: the load tests in `benches/loadtest/` measure the server. Each
 //! benchmark is kept short (see `config`) so the suite finishes in well under two minutes:
@@ -251,6 +252,51 @@ fn json(c: &mut Criterion) {
     });
 }
 
+#[derive(Clone)]
+struct BenchState {
+    templates: Templates,
+}
+
+async fn fragment_handler(
+    htmx: kiln::htmx::Htmx,
+    kiln::app::State(state): kiln::app::State<BenchState>,
+) -> Response {
+    htmx.render(&state.templates, "fragment.html", "rows", fragment_page())
+}
+
+/// Polls a future that never waits (the app's handlers here don't) to its output.
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the bench handlers never wait"),
+    }
+}
+
+fn app(c: &mut Criterion) {
+    let templates = Templates::new(TEMPLATES).expect("bench templates compile");
+    let app = kiln::app::App::new()
+        .state(BenchState { templates })
+        .route("/plaintext", kiln::app::get(|| async { "Hello, World!" }))
+        .route("/fragment", kiln::app::get(fragment_handler))
+        .build();
+    let decode = |raw: &[u8]| match RequestDecoder::new(HttpLimits::default())
+        .decode(&mut BytesMut::from(raw))
+    {
+        Ok(Some(Decoded::Request(request))) => request,
+        other => panic!("bench request does not decode: {other:?}"),
+    };
+    let plaintext = decode(WRK_REQUEST);
+    let fragment = decode(HTMX_REQUEST);
+    c.bench_function("app/plaintext", |b| {
+        b.iter(|| black_box(ready(app.call(plaintext.clone()))))
+    });
+    c.bench_function("app/fragment", |b| {
+        b.iter(|| black_box(ready(app.call(fragment.clone()))))
+    });
+}
+
 /// Short runs: the whole suite stays well under two minutes.
 fn config() -> Criterion {
     Criterion::default()
@@ -262,6 +308,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = micro;
     config = config();
-    targets = parsing, encoding, rendering, json
+    targets = parsing, encoding, rendering, json, app
 }
 criterion_main!(micro);

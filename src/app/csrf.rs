@@ -10,7 +10,7 @@
 
 use super::context::RequestContext;
 use super::extract::{Cookies, FromRequest, OptionalFromRequest};
-use super::middleware::{Middleware, Next};
+use super::middleware::{Middleware, WithSettings};
 use super::random::{constant_time_eq, hex_token};
 use super::rejection::Rejection;
 use crate::http::{Request, Response, StatusCode};
@@ -68,7 +68,8 @@ impl<S> OptionalFromRequest<S> for CsrfToken {
 /// Configuration of the CSRF middleware.
 #[derive(Clone)]
 pub struct Csrf {
-    key: Arc<Key>,
+    /// By value (not shared): each worker's copy of the layer has its own.
+    key: Key,
     cookie_name: &'static str,
     secure: bool,
 }
@@ -88,7 +89,7 @@ impl Csrf {
             return Err(super::session::WeakSecret);
         }
         Ok(Csrf {
-            key: Arc::new(Key::derive_from(secret)),
+            key: Key::derive_from(secret),
             cookie_name: "kiln_csrf",
             secure: !crate::dev_mode(),
         })
@@ -123,10 +124,8 @@ impl Csrf {
 
     /// The middleware.
     pub fn layer<S: 'static>(self) -> impl Middleware<S> {
-        let csrf = Arc::new(self);
-        move |mut cx: RequestContext<S>, next: Next<S>| {
-            let csrf = csrf.clone();
-            async move {
+        WithSettings::new(self, |csrf: Arc<Csrf>, mut cx: RequestContext<S>, next| {
+            Box::pin(async move {
                 let existing = csrf.token_from_cookie(&cx.request);
                 let is_new = existing.is_none();
                 let token = existing.unwrap_or_else(|| hex_token(TOKEN_BYTES));
@@ -153,8 +152,8 @@ impl Csrf {
                     super::set_cookie(&mut response, &cookie);
                 }
                 response
-            }
-        }
+            })
+        })
     }
 }
 

@@ -712,3 +712,51 @@ fn the_test_client_follows_redirects_and_hx_location() {
     }));
     assert!(looped.is_err(), "a redirect loop fails the test");
 }
+
+// ---- per-worker copies -----------------------------------------------------------------------
+
+#[test]
+fn each_worker_serves_with_its_own_copy_of_what_requests_clone() {
+    // The state's `Arc`, the routing table and the middleware chain are per worker, so a
+    // request's reference counting never writes a counter another worker writes too.
+    #[derive(Clone)]
+    struct Shared {
+        marker: std::sync::Arc<()>,
+    }
+    let marker = std::sync::Arc::new(());
+    let app = App::with_state(Shared {
+        marker: marker.clone(),
+    })
+    .route(
+        "/",
+        get(|State(state): State<Shared>| async move {
+            format!("{}", std::sync::Arc::strong_count(&state.marker))
+        }),
+    )
+    .around(middleware::SecurityHeaders::default().layer());
+    let built = app.build();
+    let copy = built.for_worker();
+    assert!(!std::sync::Arc::ptr_eq(&built.state, &copy.state));
+    drop(copy);
+    // Ours, the blueprint's, the built instance's: 3. A server with two workers adds one copy
+    // per worker (and the extracted `State` one more while the handler runs).
+    assert_eq!(std::sync::Arc::strong_count(&marker), 3);
+    let server = crate::Server::bind("127.0.0.1:0")
+        .workers(2)
+        .start(built)
+        .unwrap();
+    let mut stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    server.stop();
+    assert!(answer.ends_with("\r\n\r\n6"), "{answer}");
+    assert!(
+        answer.contains("x-content-type-options: nosniff"),
+        "{answer}"
+    );
+}

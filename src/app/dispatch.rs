@@ -8,7 +8,8 @@
 use super::context::{PathParams, RequestContext, Routing};
 use super::errors::ErrorPages;
 use super::handler::{Endpoint, ResponseFuture};
-use super::routing::MethodRouter;
+use super::middleware::{Middleware, WorkerLayers, wrap};
+use super::routing::{MethodRouter, param_names};
 use super::scope::{self, Scope};
 use super::urls::Urls;
 use crate::http::{HeaderValue, Request, Response, StatusCode};
@@ -128,20 +129,39 @@ pub(super) fn render_errors_inside<S: 'static>(
     })
 }
 
-/// A built application, ready to serve: shared by every worker.
+/// What `App::build` checked and keeps, to make each worker's `BuiltApp` from.
+pub(crate) struct Blueprint<S> {
+    pub(crate) state: S,
+    /// `(pattern, methods)`, in the order they were added (the table's indices).
+    pub(crate) routes: Vec<(String, MethodRouter<S>)>,
+    pub(crate) fallback: Option<Endpoint<S>>,
+    /// App-wide middleware, outermost first.
+    pub(crate) layers: Vec<Arc<dyn Middleware<S>>>,
+    pub(crate) errors: Option<ErrorPages<S>>,
+    pub(crate) urls: Urls,
+    pub(crate) dev_mode: bool,
+}
+
+/// A built application, ready to serve. The server gives each worker its own
+/// (`for_worker`): everything a request clones (the state's `Arc`, the route pattern, the
+/// middleware chain, the error pages, the named routes) is then counted per worker, so no
+/// atomic reference count is written by every worker on every request.
 pub struct BuiltApp<S> {
+    blueprint: Arc<Blueprint<S>>,
     pub(super) state: Arc<S>,
-    pub(super) table: Arc<RouteTable<S>>,
-    pub(super) endpoint: Endpoint<S>,
+    table: Arc<RouteTable<S>>,
+    endpoint: Endpoint<S>,
     /// `None` when no route has a name (then requests clone nothing for `url_for`).
-    pub(super) urls: Option<Urls>,
-    pub(super) errors: Option<Arc<ErrorPages<S>>>,
-    pub(super) dev_mode: bool,
+    urls: Option<Urls>,
+    errors: Option<Arc<ErrorPages<S>>>,
+    dev_mode: bool,
 }
 
 impl<S> Clone for BuiltApp<S> {
+    /// Shares this instance's parts (use `for_worker` for a copy of its own).
     fn clone(&self) -> Self {
         BuiltApp {
+            blueprint: self.blueprint.clone(),
             state: self.state.clone(),
             table: self.table.clone(),
             endpoint: self.endpoint.clone(),
@@ -149,6 +169,57 @@ impl<S> Clone for BuiltApp<S> {
             errors: self.errors.clone(),
             dev_mode: self.dev_mode,
         }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> BuiltApp<S> {
+    /// An instance with parts of its own, made from what `App::build` checked.
+    pub(crate) fn from_blueprint(blueprint: Arc<Blueprint<S>>) -> BuiltApp<S> {
+        let mut layers = WorkerLayers::default();
+        let mut table = matchit::Router::new();
+        let mut routes = Vec::with_capacity(blueprint.routes.len());
+        for (index, (path, methods)) in blueprint.routes.iter().enumerate() {
+            // `App::build` inserted these same patterns into a table already.
+            if let Err(error) = table.insert(path.clone(), index) {
+                unreachable!("route {path:?} was checked when the app was built: {error}");
+            }
+            routes.push(Route {
+                pattern: Arc::from(path.as_str()),
+                names: param_names(path),
+                methods: methods.for_worker(&mut layers),
+            });
+        }
+        let table = Arc::new(RouteTable {
+            table,
+            routes,
+            fallback: blueprint.fallback.clone(),
+        });
+        let errors = blueprint.errors.clone().map(Arc::new);
+        let dispatch_table = table.clone();
+        let mut endpoint: Endpoint<S> = Arc::new(move |cx| dispatch_table.dispatch(cx));
+        if let Some(errors) = &errors {
+            // Inside the middleware, so what the page does (consume flash messages) is saved
+            // by the session layer; errors that middleware itself answers are rendered by
+            // `AppFuture` on the way out.
+            endpoint = render_errors_inside(errors.clone(), endpoint);
+        }
+        for layer in blueprint.layers.iter().rev() {
+            endpoint = wrap(layers.copy_of(layer), endpoint);
+        }
+        BuiltApp {
+            state: Arc::new(blueprint.state.clone()),
+            table,
+            endpoint,
+            urls: blueprint.urls.copy().into_shared(),
+            errors,
+            dev_mode: blueprint.dev_mode,
+            blueprint,
+        }
+    }
+
+    /// A copy with parts of its own, for one worker thread (see the type's docs).
+    pub fn for_worker(&self) -> BuiltApp<S> {
+        BuiltApp::from_blueprint(self.blueprint.clone())
     }
 }
 
@@ -241,14 +312,18 @@ fn panic_response(panic: &(dyn std::any::Any + Send), dev_mode: bool) -> Respons
     Response::error(StatusCode::INTERNAL_SERVER_ERROR, &reason)
 }
 
-impl<S: Send + Sync + 'static> crate::server::Service for BuiltApp<S> {
+impl<S: Clone + Send + Sync + 'static> crate::server::Service for BuiltApp<S> {
     type Future = AppFuture<S>;
     fn call(&self, request: Request) -> AppFuture<S> {
         BuiltApp::call(self, request)
     }
+
+    fn for_worker(&self) -> Option<BuiltApp<S>> {
+        Some(BuiltApp::for_worker(self))
+    }
 }
 
-impl<S: Send + Sync + 'static, Stage> crate::server::IntoService for super::App<S, Stage> {
+impl<S: Clone + Send + Sync + 'static, Stage> crate::server::IntoService for super::App<S, Stage> {
     type Service = BuiltApp<S>;
     fn into_service(self) -> BuiltApp<S> {
         self.build()

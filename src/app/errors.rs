@@ -14,13 +14,22 @@ use super::scope::Scope;
 use crate::htmx::Htmx;
 use crate::http::{HeaderValue, Request, Response, StatusCode};
 
-type Render<S> = Box<dyn Fn(&ErrorPage<'_, S>) -> Response + Send + Sync>;
+type Render<S> = std::sync::Arc<dyn Fn(&ErrorPage<'_, S>) -> Response + Send + Sync>;
 
 /// What `App::on_error` and `App::error_target` configured.
 pub(crate) struct ErrorPages<S> {
     pub(crate) render: Option<Render<S>>,
     /// `(HX-Retarget, HX-Reswap)` for htmx requests.
     pub(crate) target: Option<(HeaderValue, HeaderValue)>,
+}
+
+impl<S> Clone for ErrorPages<S> {
+    fn clone(&self) -> Self {
+        ErrorPages {
+            render: self.render.clone(),
+            target: self.target.clone(),
+        }
+    }
 }
 
 /// An error about to be answered, for the app's error page.

@@ -33,6 +33,38 @@ impl<S> Next<S> {
 /// A layer around handlers: `Fn(RequestContext<S>, Next<S>) -> impl Future<Output = Response>`.
 pub trait Middleware<S>: Send + Sync + 'static {
     fn call(&self, cx: RequestContext<S>, next: Next<S>) -> ResponseFuture;
+
+    /// A copy for one worker thread, so that what a request clones (an `Arc` of the layer's
+    /// settings) is counted per worker, not in one counter every worker writes. `None` (the
+    /// default, and what closures give) shares this instance between the workers.
+    fn for_worker(&self) -> Option<Arc<dyn Middleware<S>>> {
+        None
+    }
+}
+
+/// The copies of middleware made for one worker: one per layer, however many routes it wraps.
+pub(crate) struct WorkerLayers<S> {
+    /// `(address of the shared layer, this worker's copy)`.
+    copies: Vec<(usize, Arc<dyn Middleware<S>>)>,
+}
+
+impl<S> Default for WorkerLayers<S> {
+    fn default() -> Self {
+        WorkerLayers { copies: Vec::new() }
+    }
+}
+
+impl<S: 'static> WorkerLayers<S> {
+    /// This worker's copy of `layer` (or `layer` itself when it does not copy).
+    pub(crate) fn copy_of(&mut self, layer: &Arc<dyn Middleware<S>>) -> Arc<dyn Middleware<S>> {
+        let key = Arc::as_ptr(layer).cast::<()>() as usize;
+        if let Some((_, copy)) = self.copies.iter().find(|(known, _)| *known == key) {
+            return copy.clone();
+        }
+        let copy = layer.for_worker().unwrap_or_else(|| layer.clone());
+        self.copies.push((key, copy.clone()));
+        copy
+    }
 }
 
 impl<S, F, Fut> Middleware<S> for F
@@ -136,12 +168,10 @@ impl SecurityHeaders {
 
     /// The middleware.
     pub fn layer<S: 'static>(self) -> impl Middleware<S> {
-        let headers = Arc::new(self.headers);
-        move |cx: RequestContext<S>, next: Next<S>| {
-            let headers = headers.clone();
-            async move {
+        WithSettings::new(self, |headers: Arc<SecurityHeaders>, cx, next| {
+            Box::pin(async move {
                 let mut response = next.run(cx).await;
-                for (name, value) in headers.iter() {
+                for (name, value) in &headers.headers {
                     if response.header(name).is_none() {
                         response
                             .headers
@@ -149,8 +179,40 @@ impl SecurityHeaders {
                     }
                 }
                 response
-            }
+            })
+        })
+    }
+}
+
+/// Middleware whose per-request future needs its settings: each worker gets its own copy of
+/// them (`for_worker`), so the `Arc` a request clones is counted per worker.
+pub(crate) struct WithSettings<T, S> {
+    settings: Arc<T>,
+    run: fn(Arc<T>, RequestContext<S>, Next<S>) -> ResponseFuture,
+}
+
+impl<T, S> WithSettings<T, S> {
+    pub(crate) fn new(
+        settings: T,
+        run: fn(Arc<T>, RequestContext<S>, Next<S>) -> ResponseFuture,
+    ) -> WithSettings<T, S> {
+        WithSettings {
+            settings: Arc::new(settings),
+            run,
         }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static, S: 'static> Middleware<S> for WithSettings<T, S> {
+    fn call(&self, cx: RequestContext<S>, next: Next<S>) -> ResponseFuture {
+        (self.run)(self.settings.clone(), cx, next)
+    }
+
+    fn for_worker(&self) -> Option<Arc<dyn Middleware<S>>> {
+        Some(Arc::new(WithSettings {
+            settings: Arc::new(T::clone(&self.settings)),
+            run: self.run,
+        }))
     }
 }
 

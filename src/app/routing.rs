@@ -7,21 +7,24 @@
 //! panic while the app is built, never while serving. Serving a built app is `dispatch.rs`.
 
 use super::context::RequestContext;
-use super::dispatch::{BuiltApp, Route, RouteTable};
+use super::dispatch::{Blueprint, BuiltApp};
 use super::errors::{ErrorPage, ErrorPages};
 use super::handler::{Endpoint, Handler};
-use super::middleware::{Middleware, wrap};
+use super::middleware::{Middleware, WorkerLayers, wrap};
 use super::response::IntoResponse;
 use super::urls::Urls;
 use crate::assets::{EmbeddedAssets, StaticAssets};
 use crate::http::{HeaderValue, Method, Response, StatusCode};
 use std::sync::Arc;
 
-/// The methods a route answers, each with its endpoint, and the route's name (for `url_for`).
+/// The methods a route answers, each with its endpoint, the route's name (for `url_for`) and
+/// the middleware of the routers it was nested in (applied per worker when the app starts).
 pub struct MethodRouter<S> {
     endpoints: Vec<(Method, Endpoint<S>)>,
     any: Option<Endpoint<S>>,
     name: Option<String>,
+    /// Outermost first.
+    layers: Vec<Arc<dyn Middleware<S>>>,
 }
 
 impl<S> Clone for MethodRouter<S> {
@@ -30,6 +33,7 @@ impl<S> Clone for MethodRouter<S> {
             endpoints: self.endpoints.clone(),
             any: self.any.clone(),
             name: self.name.clone(),
+            layers: self.layers.clone(),
         }
     }
 }
@@ -87,6 +91,7 @@ where
         endpoints: Vec::new(),
         any: Some(handler.into_endpoint()),
         name: None,
+        layers: Vec::new(),
     }
 }
 
@@ -96,6 +101,7 @@ impl<S: 'static> MethodRouter<S> {
             endpoints: Vec::new(),
             any: None,
             name: None,
+            layers: Vec::new(),
         }
     }
 
@@ -134,16 +140,32 @@ impl<S: 'static> MethodRouter<S> {
         methods.join(", ")
     }
 
+    /// Puts a router's middleware around this route's (which came from routers nested in it).
     fn layered(mut self, layers: &[Arc<dyn Middleware<S>>]) -> MethodRouter<S> {
-        for layer in layers.iter().rev() {
-            for (_, endpoint) in &mut self.endpoints {
+        let inner = std::mem::take(&mut self.layers);
+        self.layers = layers.iter().cloned().chain(inner).collect();
+        self
+    }
+
+    /// This route for one worker: each endpoint wrapped in the worker's copies of its
+    /// middleware (so a request's `Next` clones touch only this worker's reference counts).
+    pub(super) fn for_worker(&self, layers: &mut WorkerLayers<S>) -> MethodRouter<S> {
+        let mut wrapped = MethodRouter {
+            endpoints: self.endpoints.clone(),
+            any: self.any.clone(),
+            name: self.name.clone(),
+            layers: Vec::new(),
+        };
+        for layer in self.layers.iter().rev() {
+            let layer = layers.copy_of(layer);
+            for (_, endpoint) in &mut wrapped.endpoints {
                 *endpoint = wrap(layer.clone(), endpoint.clone());
             }
-            if let Some(any) = &mut self.any {
+            if let Some(any) = &mut wrapped.any {
                 *any = wrap(layer.clone(), any.clone());
             }
         }
-        self
+        wrapped
     }
 }
 
@@ -246,7 +268,7 @@ pub struct App<S = (), Stage = stage::Routed> {
     fallback: Option<Endpoint<S>>,
     layers: Vec<Arc<dyn Middleware<S>>>,
     assets: Vec<Arc<StaticAssets>>,
-    errors: Option<Arc<ErrorPages<S>>>,
+    errors: Option<ErrorPages<S>>,
     dev_mode: bool,
     stage: std::marker::PhantomData<Stage>,
 }
@@ -356,11 +378,13 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
         F: Fn(&ErrorPage<'_, S>) -> R + Send + Sync + 'static,
         R: IntoResponse,
     {
-        let target = self.errors.as_ref().and_then(|e| e.target.clone());
-        self.errors = Some(Arc::new(ErrorPages {
-            render: Some(Box::new(move |page| render(page).into_response())),
+        let target = self.errors.take().and_then(|errors| errors.target);
+        self.errors = Some(ErrorPages {
+            render: Some(Arc::new(move |page: &ErrorPage<'_, S>| {
+                render(page).into_response()
+            })),
             target,
-        }));
+        });
         self.routed()
     }
 
@@ -374,11 +398,8 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
             (Ok(selector), Ok(swap)) => Some((selector, swap)),
             _ => panic!("error_target: selector and swap must not contain line breaks"),
         };
-        let render = self
-            .errors
-            .take()
-            .and_then(|errors| Arc::into_inner(errors).and_then(|e| e.render));
-        self.errors = Some(Arc::new(ErrorPages { render, target }));
+        let render = self.errors.take().and_then(|errors| errors.render);
+        self.errors = Some(ErrorPages { render, target });
         self.routed()
     }
 
@@ -389,10 +410,15 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
         self.routed()
     }
 
-    /// Builds the routing table. Panics on conflicting or malformed route patterns and on
-    /// duplicate route names, which are programmer errors found at start-up.
-    pub fn build(self) -> BuiltApp<S> {
-        let mut table = matchit::Router::new();
+    /// Builds the app. Panics on conflicting or malformed route patterns and on duplicate
+    /// route names, which are programmer errors found at start-up. The server then gives each
+    /// worker its own copy (`BuiltApp::for_worker`): the state cloned once per worker, the
+    /// routing table, the middleware chain.
+    pub fn build(self) -> BuiltApp<S>
+    where
+        S: Clone,
+    {
+        let mut check = matchit::Router::new();
         let mut routes = Vec::new();
         let mut urls = Urls::default();
         let mut all_routes = self.router.into_routes();
@@ -405,48 +431,28 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
                 endpoints: Vec::new(),
                 any: Some(serve_assets(assets.clone())),
                 name: None,
+                layers: Vec::new(),
             };
             all_routes.push((pattern, methods));
         }
         for (path, methods) in all_routes {
-            let pattern: Arc<str> = Arc::from(path.as_str());
-            if let Err(error) = table.insert(path.clone(), routes.len()) {
+            if let Err(error) = check.insert(path.clone(), routes.len()) {
                 panic!("route {path:?} cannot be added: {error}");
             }
             if let Some(name) = &methods.name {
                 urls.insert(name, &path);
             }
-            let names = param_names(&path);
-            routes.push(Route {
-                pattern,
-                names,
-                methods,
-            });
+            routes.push((path, methods));
         }
-        let table = Arc::new(RouteTable {
-            table,
+        BuiltApp::from_blueprint(Arc::new(Blueprint {
+            state: self.state,
             routes,
             fallback: self.fallback,
-        });
-        let dispatch_table = table.clone();
-        let mut endpoint: Endpoint<S> = Arc::new(move |cx| dispatch_table.dispatch(cx));
-        if let Some(errors) = &self.errors {
-            // Inside the middleware, so what the page does (consume flash messages) is saved
-            // by the session layer; errors that middleware itself answers are rendered by
-            // `AppFuture` on the way out.
-            endpoint = super::dispatch::render_errors_inside(errors.clone(), endpoint);
-        }
-        for layer in self.layers.iter().rev() {
-            endpoint = wrap(layer.clone(), endpoint);
-        }
-        BuiltApp {
-            state: Arc::new(self.state),
-            table,
-            endpoint,
-            urls: urls.into_shared(),
+            layers: self.layers,
             errors: self.errors,
+            urls,
             dev_mode: self.dev_mode,
-        }
+        }))
     }
 }
 

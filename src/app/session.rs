@@ -7,7 +7,7 @@
 
 use super::context::RequestContext;
 use super::extract::{Cookies, FromRequest, OptionalFromRequest};
-use super::middleware::{Middleware, Next};
+use super::middleware::{Middleware, WithSettings};
 use super::rejection::Rejection;
 use crate::http::{Response, StatusCode};
 use cookie::{Cookie, CookieJar, Key, SameSite};
@@ -99,7 +99,8 @@ impl std::error::Error for WeakSecret {}
 /// Configuration of the session middleware.
 #[derive(Clone)]
 pub struct SessionLayer {
-    key: Arc<Key>,
+    /// By value (not shared): each worker's copy of the layer has its own.
+    key: Key,
     cookie_name: &'static str,
     secure: bool,
 }
@@ -120,7 +121,7 @@ impl SessionLayer {
             return Err(WeakSecret);
         }
         Ok(SessionLayer {
-            key: Arc::new(Key::derive_from(secret)),
+            key: Key::derive_from(secret),
             cookie_name: "kiln_session",
             secure: !crate::dev_mode(),
         })
@@ -184,27 +185,28 @@ impl SessionLayer {
 
     /// The middleware.
     pub fn layer<S: 'static>(self) -> impl Middleware<S> {
-        let layer = Arc::new(self);
-        move |mut cx: RequestContext<S>, next: Next<S>| {
-            let layer = layer.clone();
-            async move {
-                let session = Session {
-                    state: Rc::new(RefCell::new(
-                        layer.load(&Cookies::from_request_headers(&cx.request)),
-                    )),
-                };
-                cx.extensions.insert(session.clone());
-                *cx.scope.session.borrow_mut() = Some(session.clone());
-                let mut response = next.run(cx).await;
-                let state = session.state.borrow();
-                if state.changed
-                    && let Err(reason) = layer.store(&state, &mut response)
-                {
-                    tracing::error!(reason, "session not saved");
-                    return Response::error(StatusCode::INTERNAL_SERVER_ERROR, reason);
-                }
-                response
-            }
-        }
+        WithSettings::new(
+            self,
+            |layer: Arc<SessionLayer>, mut cx: RequestContext<S>, next| {
+                Box::pin(async move {
+                    let session = Session {
+                        state: Rc::new(RefCell::new(
+                            layer.load(&Cookies::from_request_headers(&cx.request)),
+                        )),
+                    };
+                    cx.extensions.insert(session.clone());
+                    *cx.scope.session.borrow_mut() = Some(session.clone());
+                    let mut response = next.run(cx).await;
+                    let state = session.state.borrow();
+                    if state.changed
+                        && let Err(reason) = layer.store(&state, &mut response)
+                    {
+                        tracing::error!(reason, "session not saved");
+                        return Response::error(StatusCode::INTERNAL_SERVER_ERROR, reason);
+                    }
+                    response
+                })
+            },
+        )
     }
 }

@@ -140,6 +140,15 @@ impl Urls {
         }
     }
 
+    /// A copy with a table of its own (one per worker).
+    pub(super) fn copy(&self) -> Urls {
+        Urls {
+            table: Arc::new(Table {
+                routes: self.table.routes.clone(),
+            }),
+        }
+    }
+
     /// `None` when no route has a name.
     pub(super) fn into_shared(self) -> Option<Urls> {
         (!self.table.routes.is_empty()).then_some(self)

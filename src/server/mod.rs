@@ -28,6 +28,16 @@ use std::sync::{Arc, Mutex};
 pub trait Service: Send + Sync + 'static {
     type Future: Future<Output = Response> + 'static;
     fn call(&self, request: Request) -> Self::Future;
+
+    /// A copy for one worker thread, with parts of its own, so that what a request clones is
+    /// counted per worker instead of in counters every worker writes. `None` (the default)
+    /// shares one instance between the workers. `BuiltApp` makes one.
+    fn for_worker(&self) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 impl<F, Fut> Service for F
@@ -174,8 +184,14 @@ impl Server {
                 .unwrap_or_else(|e| e.into_inner())
                 .get_mut(index)
                 .and_then(Option::take);
-            let service = service.clone();
-            let config = config.clone();
+            let service = service
+                .for_worker()
+                .map_or_else(|| service.clone(), Arc::new);
+            // The worker's own copy: connections clone it, and that count stays per worker.
+            let config = Arc::new(ConnConfig {
+                http_limits: config.http_limits,
+                limits: config.limits,
+            });
             async move {
                 match listener {
                     Some(listener) => accept::accept_loop(listener, service, config).await,

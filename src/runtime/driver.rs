@@ -32,10 +32,14 @@ const PROBE_KEY: u64 = u64::MAX - 2;
 const BUFFER_GROUP: u16 = 0;
 /// When this many accepted fds wait in an accept slot, the multishot accept is paused
 /// (cancelled) until the accept loop drains them; the listen backlog holds the rest.
+///
+/// Fds the kernel accepted before the pause reached it are queued all the same, never closed:
+/// their clients already see them established, so closing one would end a connection without
+/// an answer (and the accept loop, which refuses beyond `connections_per_worker_max` with a
+/// 503, would never see it). One multishot accept takes all that waits in the listen backlog
+/// at once, so the queue can exceed this count by about one backlog; each entry is an fd the
+/// kernel already allocated, and the accept loop drains them without waiting.
 const ACCEPT_QUEUE_PAUSE_COUNT: usize = 256;
-/// Hard bound: fds that still arrive beyond this (between the pause and its cancel taking
-/// effect) are closed, which the client sees as a refused connection.
-const ACCEPT_QUEUE_MAX: usize = 2 * ACCEPT_QUEUE_PAUSE_COUNT;
 /// How long teardown waits for the kernel to return its last operations.
 pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -212,7 +216,7 @@ enum Op {
         armed: bool,
         waker: Option<Waker>,
         orphaned: bool,
-        /// A cancel was sent because `ready` is full; re-armed once drained.
+        /// A cancel was sent because `ready` reached the pause count; re-armed once drained.
         pausing: bool,
         listener: RawFd,
     },
@@ -974,7 +978,7 @@ impl Driver {
                     *pausing = false;
                 }
                 if res >= 0 {
-                    if *orphaned || ready.len() >= ACCEPT_QUEUE_MAX {
+                    if *orphaned {
                         super::sys::close(res);
                     } else {
                         ready.push_back(res);

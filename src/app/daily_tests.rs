@@ -760,3 +760,37 @@ fn each_worker_serves_with_its_own_copy_of_what_requests_clone() {
         "{answer}"
     );
 }
+
+#[test]
+fn a_state_made_per_worker_is_made_once_per_worker() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    let app = App::new()
+        .state_per_worker(|| MADE.fetch_add(1, Ordering::SeqCst) + 1)
+        .route(
+            "/",
+            get(|State(serial): State<usize>| async move { serial.to_string() }),
+        );
+    let built = app.build();
+    assert_eq!(MADE.load(Ordering::SeqCst), 1);
+    let server = crate::Server::bind("127.0.0.1:0")
+        .workers(2)
+        .start(built)
+        .unwrap();
+    let mut stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    server.stop();
+    // One for the built app, one per worker.
+    assert_eq!(MADE.load(Ordering::SeqCst), 3);
+    // A worker's own state answered (2 or 3), never the built app's (1).
+    assert!(
+        answer.ends_with("\r\n\r\n2") || answer.ends_with("\r\n\r\n3"),
+        "{answer}"
+    );
+}

@@ -131,7 +131,7 @@ pub(super) fn render_errors_inside<S: 'static>(
 
 /// What `App::build` checked and keeps, to make each worker's `BuiltApp` from.
 pub(crate) struct Blueprint<S> {
-    pub(crate) state: S,
+    pub(crate) state: super::routing::StateFactory<S>,
     /// `(pattern, methods)`, in the order they were added (the table's indices).
     pub(crate) routes: Vec<(String, MethodRouter<S>)>,
     pub(crate) fallback: Option<Endpoint<S>>,
@@ -145,7 +145,8 @@ pub(crate) struct Blueprint<S> {
 /// A built application, ready to serve. The server gives each worker its own
 /// (`for_worker`): everything a request clones (the state's `Arc`, the route pattern, the
 /// middleware chain, the error pages, the named routes) is then counted per worker, so no
-/// atomic reference count is written by every worker on every request.
+/// atomic reference count is written by every worker on every request. (What the state itself
+/// shares is the app's choice: `App::with_state_per_worker` makes it per worker too.)
 pub struct BuiltApp<S> {
     blueprint: Arc<Blueprint<S>>,
     pub(super) state: Arc<S>,
@@ -172,7 +173,7 @@ impl<S> Clone for BuiltApp<S> {
     }
 }
 
-impl<S: Clone + Send + Sync + 'static> BuiltApp<S> {
+impl<S: Send + Sync + 'static> BuiltApp<S> {
     /// An instance with parts of its own, made from what `App::build` checked.
     pub(crate) fn from_blueprint(blueprint: Arc<Blueprint<S>>) -> BuiltApp<S> {
         let mut layers = WorkerLayers::default();
@@ -207,7 +208,7 @@ impl<S: Clone + Send + Sync + 'static> BuiltApp<S> {
             endpoint = wrap(layers.copy_of(layer), endpoint);
         }
         BuiltApp {
-            state: Arc::new(blueprint.state.clone()),
+            state: Arc::new((blueprint.state)()),
             table,
             endpoint,
             urls: blueprint.urls.copy().into_shared(),
@@ -312,7 +313,7 @@ fn panic_response(panic: &(dyn std::any::Any + Send), dev_mode: bool) -> Respons
     Response::error(StatusCode::INTERNAL_SERVER_ERROR, &reason)
 }
 
-impl<S: Clone + Send + Sync + 'static> crate::server::Service for BuiltApp<S> {
+impl<S: Send + Sync + 'static> crate::server::Service for BuiltApp<S> {
     type Future = AppFuture<S>;
     fn call(&self, request: Request) -> AppFuture<S> {
         BuiltApp::call(self, request)

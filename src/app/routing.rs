@@ -263,7 +263,8 @@ pub mod stage {
 /// let app = App::new().route("/", get(|| async { "" })).state(7u32);
 /// ```
 pub struct App<S = (), Stage = stage::Routed> {
-    state: S,
+    /// Makes the state: once for the app, then once per worker.
+    state: StateFactory<S>,
     router: Router<S>,
     fallback: Option<Endpoint<S>>,
     layers: Vec<Arc<dyn Middleware<S>>>,
@@ -279,17 +280,28 @@ impl<S, Stage> std::fmt::Debug for App<S, Stage> {
     }
 }
 
+/// Makes an app's state (see `App::with_state_per_worker`).
+pub(crate) type StateFactory<S> = Arc<dyn Fn() -> S + Send + Sync>;
+
 impl App<(), stage::Fresh> {
     /// A new app without state.
     #[allow(clippy::new_ret_no_self)] // a typestate: the stage parameter differs from `Self`'s default
     pub fn new() -> App<(), stage::Fresh> {
-        App::with_state_in_stage(())
+        App::with_factory(Arc::new(|| ()))
     }
 
     /// Sets the state that `State<T>` extracts. Only a new app has this method, so the state
-    /// is set before routes, whose handlers are typed by it.
-    pub fn state<S: Send + Sync + 'static>(self, state: S) -> App<S> {
+    /// is set before routes, whose handlers are typed by it. Each worker gets a clone.
+    pub fn state<S: Clone + Send + Sync + 'static>(self, state: S) -> App<S> {
         App::with_state(state)
+    }
+
+    /// Like `state`, but each worker makes its own (see `App::with_state_per_worker`).
+    pub fn state_per_worker<S: Send + Sync + 'static>(
+        self,
+        make: impl Fn() -> S + Send + Sync + 'static,
+    ) -> App<S> {
+        App::with_state_per_worker(make)
     }
 }
 
@@ -300,14 +312,26 @@ impl Default for App<(), stage::Fresh> {
 }
 
 impl<S: Send + Sync + 'static> App<S> {
-    /// A new app with this state.
-    pub fn with_state(state: S) -> App<S> {
-        App::with_state_in_stage(state)
+    /// A new app with this state; each worker gets a clone (so what the state shares through
+    /// an `Arc`, it shares between the workers).
+    pub fn with_state(state: S) -> App<S>
+    where
+        S: Clone,
+    {
+        App::with_factory(Arc::new(move || state.clone()))
+    }
+
+    /// A new app whose state each worker makes for itself with `make` (called once for the
+    /// built app and once per worker). On a thread-per-core server that keeps the reference
+    /// counts a request touches (`Templates` is an `Arc`, say) apart per worker: no worker
+    /// writes a counter another writes. Use it for state that is cheap to make at start-up.
+    pub fn with_state_per_worker(make: impl Fn() -> S + Send + Sync + 'static) -> App<S> {
+        App::with_factory(Arc::new(make))
     }
 }
 
 impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
-    fn with_state_in_stage(state: S) -> App<S, Stage> {
+    fn with_factory(state: StateFactory<S>) -> App<S, Stage> {
         App {
             state,
             router: Router::new(),
@@ -414,10 +438,7 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
     /// route names, which are programmer errors found at start-up. The server then gives each
     /// worker its own copy (`BuiltApp::for_worker`): the state cloned once per worker, the
     /// routing table, the middleware chain.
-    pub fn build(self) -> BuiltApp<S>
-    where
-        S: Clone,
-    {
+    pub fn build(self) -> BuiltApp<S> {
         let mut check = matchit::Router::new();
         let mut routes = Vec::new();
         let mut urls = Urls::default();

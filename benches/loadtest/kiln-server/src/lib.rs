@@ -93,11 +93,15 @@ async fn fragment(htmx: Htmx, State(state): State<BenchState>) -> Response {
     htmx.render(&state.templates, "fragment.html", "rows", page)
 }
 
-/// The app: the four endpoints.
+/// The app: the four endpoints. Each worker builds its own templates (what a thread-per-core
+/// server wants: no reference count shared between workers on the request path).
 pub fn app() -> Result<App<BenchState>, kiln::template::TemplateError> {
-    let templates = Templates::new(TEMPLATES)?;
+    // Checked once here, so the per-worker builds below cannot fail.
+    Templates::new(TEMPLATES)?;
     Ok(App::new()
-        .state(BenchState { templates })
+        .state_per_worker(|| BenchState {
+            templates: Templates::new(TEMPLATES).expect("the same templates built above"),
+        })
         .route("/plaintext", get(plaintext))
         .route("/json", get(json))
         .route("/fortunes", get(fortunes_page))

@@ -794,3 +794,23 @@ fn a_state_made_per_worker_is_made_once_per_worker() {
         "{answer}"
     );
 }
+
+#[test]
+fn an_error_page_that_fails_to_render_leaves_the_original_error() {
+    // The page needs a CSRF token the app does not have: its render fails, and the 404 must
+    // not turn into a 500.
+    let app = App::with_state(contacts_state())
+        .route("/", get(|| async { "ok" }))
+        .on_error(|page: &ErrorPage<'_, Contacts>| {
+            page.state()
+                .templates
+                .render("bare.html", ())
+                .map(Html)
+                .into_response()
+        });
+    TestClient::new(app)
+        .get("/nope")
+        .send()
+        .assert_status(404)
+        .assert_contains("not found");
+}

@@ -109,12 +109,17 @@ impl<S> ErrorPages<S> {
         let mut rendered = match &self.render {
             Some(render) => {
                 let mut rendered = render(&page);
-                // A page that failed to render is answered as it is (never rendered again).
-                if rendered.plain_error().is_none() && rendered.status == StatusCode::OK {
-                    rendered.status = status;
+                if rendered.plain_error().is_some() {
+                    // The page itself failed (a template error, logged where it happened):
+                    // the original error stands, with its status and reason.
+                    response
+                } else {
+                    if rendered.status == StatusCode::OK {
+                        rendered.status = status;
+                    }
+                    keep_headers(&response, &mut rendered);
+                    rendered
                 }
-                keep_headers(&response, &mut rendered);
-                rendered
             }
             None => response,
         };

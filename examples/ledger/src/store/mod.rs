@@ -7,6 +7,8 @@
 //! transaction; a batch is one transaction. The store does not authenticate, authorise or
 //! group commits (that is the service and the writer, later).
 
+#[cfg(test)]
+mod model_tests;
 mod sqlite;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,41 @@
+//! The ledger's domain: pure types and rules, no I/O, no clock, no database.
+//!
+//! Read in this order: `date`, `amount` (money in minor units), `account` (the chart),
+//! `entry` (validation, reversal), `constraint` (balance bounds), `pending` (two-phase
+//! entries), `idempotency`, `batch`, and `error` (every refusal with its stable code). Each
+//! file carries its own unit tests. Storage is `crate::store`; nothing here knows it exists.
+
+pub mod account;
+pub mod amount;
+pub mod batch;
+pub mod constraint;
+pub mod date;
+pub mod entry;
+pub mod error;
+pub mod idempotency;
+pub mod pending;
+pub mod tenant;
+
+use serde::{Deserialize, Serialize};
+
+pub use account::{Account, AccountName, AccountType};
+pub use amount::{Amount, Commodity, CommodityCode, Decimal};
+pub use batch::BatchMode;
+pub use constraint::{BalanceConstraint, BalanceState};
+pub use date::{Date, Timestamp};
+pub use entry::{Chart, Entry, EntryLink, MemoryChart, NewEntry, NewPosting, Posting};
+pub use error::EntryError;
+pub use idempotency::IdempotencyKey;
+pub use pending::{PendingStatus, PendingTerms, PostAmounts};
+pub use tenant::TenantSlug;
+
+/// An entry's id, unique across the database (so it alone never reveals which tenant holds it:
+/// every lookup is scoped by tenant as well).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EntryId(pub i64);
+
+/// A tenant's (an organisation's) id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(pub i64);

@@ -1,0 +1,46 @@
+//! Every limit of the ledger engine, in one place, each with the test that hits it beside the
+//! rule that enforces it (`domain/` unit tests).
+//!
+//! Limits bound what one request can make the engine do; they are not business rules (those
+//! are balance constraints, in `domain::constraint`). Units are last in the names.
+
+/// Most postings one journal entry may have. Large enough for a payroll run split per
+/// employee; small enough that validating one entry stays cheap.
+pub const POSTINGS_PER_ENTRY_MAX: usize = 256;
+
+/// Most entries in one batch, as in the issue (TigerBeetle's 8,190 transfers per request).
+pub const ENTRIES_PER_BATCH_MAX: usize = 8_190;
+
+/// Longest account name, in bytes (UTF-8), all segments and separators included.
+pub const ACCOUNT_NAME_BYTES_MAX: usize = 512;
+
+/// Deepest account hierarchy (`Assets:Bank:Checking` has three segments).
+pub const ACCOUNT_SEGMENTS_MAX: usize = 16;
+
+/// Longest commodity code, in bytes (UTF-8).
+pub const COMMODITY_CODE_BYTES_MAX: usize = 24;
+
+/// Most digits after the decimal mark a commodity may have. 18 keeps at least one whole unit
+/// representable in an `i64` of minor units (`i64::MAX` is about 9.2 * 10^18).
+pub const COMMODITY_PRECISION_MAX: u8 = 18;
+
+/// Longest decimal text an amount may be parsed from, in bytes (sign and mark included).
+pub const AMOUNT_TEXT_BYTES_MAX: usize = 48;
+
+/// Longest entry description or payee, in bytes.
+pub const DESCRIPTION_BYTES_MAX: usize = 1_024;
+
+/// Most tags on one entry.
+pub const TAGS_PER_ENTRY_MAX: usize = 32;
+
+/// Most key/value metadata pairs on one entry.
+pub const METADATA_PER_ENTRY_MAX: usize = 32;
+
+/// Longest tag, metadata key or metadata value, in bytes.
+pub const LABEL_BYTES_MAX: usize = 256;
+
+/// Longest client-supplied idempotency key, in bytes.
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
+
+/// Longest tenant slug, in bytes (ASCII lowercase letters, digits and `-`).
+pub const TENANT_SLUG_BYTES_MAX: usize = 64;

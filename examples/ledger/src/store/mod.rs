@@ -1,0 +1,242 @@
+//! Storage behind one trait, `Store`, so the whole store test suite (`tests.rs`) can run
+//! against every implementation: `SqliteStore` now, PostgreSQL later.
+//!
+//! Every method takes the tenant first, and the implementation scopes every query by it: no
+//! method can return or change another tenant's rows, whatever ids or names it is given. A
+//! write validates with `crate::domain` and checks balance constraints inside its own
+//! transaction; a batch is one transaction. The store does not authenticate, authorise or
+//! group commits (that is the service and the writer, later).
+
+#[cfg(test)]
+mod model_tests;
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+pub use sqlite::{MIGRATIONS, Settings, SqliteStore};
+
+use crate::domain::{
+    Account, AccountName, Amount, BalanceConstraint, BalanceState, BatchMode, Commodity,
+    CommodityCode, Date, Entry, EntryError, EntryId, IdempotencyKey, NewEntry, PendingStatus,
+    PostAmounts, TenantId, TenantSlug, Timestamp,
+};
+use std::fmt;
+
+/// One entry of a batch, with its optional idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryRequest {
+    pub key: Option<IdempotencyKey>,
+    pub entry: NewEntry,
+}
+
+/// An entry as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub id: EntryId,
+    pub entry: Entry,
+    /// `None` for an entry that was never pending.
+    pub status: Option<PendingStatus>,
+    /// The entry that reversed this one, if any.
+    pub reversed_by: Option<EntryId>,
+}
+
+/// One line of a trial balance: an account's posted balance in one commodity at a date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalanceLine {
+    pub account: AccountName,
+    pub commodity: CommodityCode,
+    pub balance: Amount,
+}
+
+/// The result of each entry of a batch.
+pub type BatchResults = Vec<Result<EntryId, EntryError>>;
+
+/// Why a store call failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The ledger refused the write (the reason has a stable code).
+    Refused(EntryError),
+    /// No tenant of this id or slug.
+    UnknownTenant,
+    /// No such account, commodity or entry in this tenant.
+    NotFound { what: &'static str, name: String },
+    /// An account, commodity or tenant of this name exists already.
+    AlreadyExists { what: &'static str, name: String },
+    /// The database was written by a newer binary (its schema version is beyond ours).
+    DatabaseTooNew { database: i64, binary: i64 },
+    /// The database holds something this binary cannot read (a corrupt or hand-edited row).
+    Corrupt(String),
+    /// The database itself failed (I/O, locking, a full disk).
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A stable code, as for `EntryError`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Refused(error) => error.code(),
+            StoreError::UnknownTenant => "unknown_tenant",
+            StoreError::NotFound { .. } => "not_found",
+            StoreError::AlreadyExists { .. } => "already_exists",
+            StoreError::DatabaseTooNew { .. } => "database_too_new",
+            StoreError::Corrupt(_) => "corrupt",
+            StoreError::Backend(_) => "backend",
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Refused(error) => write!(f, "{error}"),
+            StoreError::UnknownTenant => f.write_str("unknown_tenant: no such tenant"),
+            StoreError::NotFound { what, name } => write!(f, "not_found: no {what} {name}"),
+            StoreError::AlreadyExists { what, name } => write!(f, "already_exists: {what} {name}"),
+            StoreError::DatabaseTooNew { database, binary } => write!(
+                f,
+                "database_too_new: the database has schema version {database}, this binary knows up to \
+                 {binary}; use a newer binary"
+            ),
+            StoreError::Corrupt(detail) => write!(f, "corrupt: {detail}"),
+            StoreError::Backend(_) => f.write_str("backend: the database failed"),
+        }
+    }
+}
+
+/// `Backend` keeps its cause as the source (its `Display` does not repeat it); the others say
+/// everything in their `Display`.
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Backend(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<EntryError> for StoreError {
+    fn from(error: EntryError) -> StoreError {
+        StoreError::Refused(error)
+    }
+}
+
+/// The ledger's storage. Implementations keep every row with its tenant and scope every query
+/// by the `tenant` argument.
+pub trait Store {
+    /// Creates a tenant.
+    fn create_tenant(&mut self, slug: &TenantSlug) -> Result<TenantId, StoreError>;
+    /// The tenant of this slug, if any.
+    fn tenant(&mut self, slug: &TenantSlug) -> Result<Option<TenantId>, StoreError>;
+
+    /// Adds a commodity to a tenant.
+    fn create_commodity(
+        &mut self,
+        tenant: TenantId,
+        commodity: &Commodity,
+    ) -> Result<(), StoreError>;
+    /// A tenant's commodities, by code.
+    fn commodities(&mut self, tenant: TenantId) -> Result<Vec<Commodity>, StoreError>;
+
+    /// Adds an account (with its allowed commodities and constraints) to a tenant's chart.
+    fn create_account(&mut self, tenant: TenantId, account: &Account) -> Result<(), StoreError>;
+    /// One account, if the tenant has it.
+    fn account(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+    ) -> Result<Option<Account>, StoreError>;
+    /// The tenant's chart, by name.
+    fn accounts(&mut self, tenant: TenantId) -> Result<Vec<Account>, StoreError>;
+    /// Closes an account after `date` (no posting may be dated later).
+    fn close_account(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        date: Date,
+    ) -> Result<(), StoreError>;
+    /// Sets (replaces) the constraint on an account's balance in one commodity.
+    fn set_constraint(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        constraint: &BalanceConstraint,
+    ) -> Result<(), StoreError>;
+
+    /// Writes a batch in one transaction: per-entry results (independent) or all or nothing
+    /// (linked). A refused batch as a whole (empty, too large) is `Err(Refused)`.
+    fn create_entries(
+        &mut self,
+        tenant: TenantId,
+        requests: &[EntryRequest],
+        mode: BatchMode,
+    ) -> Result<BatchResults, StoreError>;
+    /// Writes one entry.
+    fn create_entry(
+        &mut self,
+        tenant: TenantId,
+        request: &EntryRequest,
+    ) -> Result<EntryId, StoreError> {
+        let mut results = self.create_entries(
+            tenant,
+            std::slice::from_ref(request),
+            BatchMode::Independent,
+        )?;
+        match results.pop() {
+            Some(result) => result.map_err(StoreError::Refused),
+            None => Err(StoreError::Corrupt(
+                "a batch of one returned no result".into(),
+            )),
+        }
+    }
+    /// One entry, if the tenant has it.
+    fn entry(&mut self, tenant: TenantId, id: EntryId) -> Result<Option<StoredEntry>, StoreError>;
+    /// Reverses an entry on `date` with a new, linked entry.
+    fn reverse_entry(
+        &mut self,
+        tenant: TenantId,
+        id: EntryId,
+        date: Date,
+    ) -> Result<EntryId, StoreError>;
+    /// Posts a pending entry (fully or in part) on `date`; returns the posting entry.
+    fn post_pending(
+        &mut self,
+        tenant: TenantId,
+        id: EntryId,
+        amounts: &PostAmounts,
+        date: Date,
+        now: Timestamp,
+    ) -> Result<EntryId, StoreError>;
+    /// Voids a pending entry.
+    fn void_pending(
+        &mut self,
+        tenant: TenantId,
+        id: EntryId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Expires every pending entry of the tenant whose time has come; returns them.
+    fn expire_pending(
+        &mut self,
+        tenant: TenantId,
+        now: Timestamp,
+    ) -> Result<Vec<EntryId>, StoreError>;
+
+    /// An account's posted balance in one commodity at the end of `date`.
+    fn balance(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        commodity: &CommodityCode,
+        date: Date,
+    ) -> Result<Amount, StoreError>;
+    /// Every account's posted balance per commodity at the end of `date` (nonzero or not), by
+    /// account then commodity: the trial balance.
+    fn balances(&mut self, tenant: TenantId, date: Date) -> Result<Vec<BalanceLine>, StoreError>;
+    /// An account's current state in one commodity: posted over all dates, and reservations.
+    fn balance_state(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        commodity: &CommodityCode,
+    ) -> Result<BalanceState, StoreError>;
+}

@@ -1,0 +1,589 @@
+//! `SqliteStore`: the `Store` on one SQLite file (WAL, `synchronous=FULL`, foreign keys on),
+//! through one connection.
+//!
+//! This file opens the database and holds the chart (tenants, commodities, accounts) and the
+//! reads; `write.rs` holds entry writes and the balances they maintain; `schema.rs` the
+//! migrations. Every statement names `tenant_id` in its `WHERE` clause or its inserted row.
+//! Not here: connection pools, the group-commit writer, PostgreSQL. Tests: `store/tests.rs`.
+
+mod schema;
+mod write;
+
+pub use schema::MIGRATIONS;
+
+use super::{BalanceLine, BatchResults, EntryRequest, Store, StoreError, StoredEntry};
+use crate::domain::{
+    Account, AccountName, AccountType, Amount, BalanceConstraint, BalanceState, BatchMode,
+    Commodity, CommodityCode, Date, EntryError, EntryId, MemoryChart, PostAmounts, TenantId,
+    TenantSlug, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The SQLite store. One connection; `&mut self` on every method, so calls never interleave.
+pub struct SqliteStore {
+    connection: Connection,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.connection.path())
+            .finish()
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Backend(Box::new(error))
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`, sets it up for durability and applies the
+    /// missing migrations. Refuses a database from a newer binary.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut connection = Connection::open(path)?;
+        configure(&connection)?;
+        schema::migrate(&mut connection)?;
+        Ok(SqliteStore { connection })
+    }
+
+    /// The durability settings in force on this connection, as SQLite reports them.
+    pub fn settings(&self) -> Result<Settings, StoreError> {
+        let read = |pragma: &str| -> Result<String, StoreError> {
+            let value: rusqlite::types::Value =
+                self.connection
+                    .query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))?;
+            Ok(match value {
+                rusqlite::types::Value::Integer(n) => n.to_string(),
+                rusqlite::types::Value::Text(text) => text,
+                other => format!("{other:?}"),
+            })
+        };
+        Ok(Settings {
+            journal_mode: read("journal_mode")?,
+            synchronous: read("synchronous")?,
+            foreign_keys: read("foreign_keys")? == "1",
+        })
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema::current_version(&self.connection)
+    }
+}
+
+/// What `SqliteStore::settings` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `wal`.
+    pub journal_mode: String,
+    /// `2` (FULL).
+    pub synchronous: String,
+    pub foreign_keys: bool,
+}
+
+/// WAL (readers never wait for the writer), `synchronous=FULL` (a commit is on disk when it
+/// returns), foreign keys enforced, and a busy timeout instead of an immediate `SQLITE_BUSY`.
+fn configure(connection: &Connection) -> Result<(), StoreError> {
+    let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt(format!(
+            "the database refused WAL mode (it is in {mode} mode)"
+        )));
+    }
+    connection.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(())
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn date_of(days: i64) -> Result<Date, StoreError> {
+    i32::try_from(days)
+        .ok()
+        .and_then(Date::from_days_since_epoch)
+        .ok_or_else(|| corrupt(format!("day number {days} out of range")))
+}
+
+fn require_tenant(connection: &Connection, tenant: TenantId) -> Result<(), StoreError> {
+    let found: Option<i64> = connection
+        .query_row("SELECT id FROM tenants WHERE id = ?1", [tenant.0], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    found.map(|_| ()).ok_or(StoreError::UnknownTenant)
+}
+
+fn commodity_id(
+    connection: &Connection,
+    tenant: TenantId,
+    code: &CommodityCode,
+) -> Result<i64, StoreError> {
+    connection
+        .query_row(
+            "SELECT id FROM commodities WHERE tenant_id = ?1 AND code = ?2",
+            params![tenant.0, code.as_str()],
+            |row| row.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "commodity",
+            name: code.to_string(),
+        })
+}
+
+fn account_id(
+    connection: &Connection,
+    tenant: TenantId,
+    name: &AccountName,
+) -> Result<i64, StoreError> {
+    connection
+        .query_row(
+            "SELECT id FROM accounts WHERE tenant_id = ?1 AND name = ?2",
+            params![tenant.0, name.as_str()],
+            |row| row.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "account",
+            name: name.to_string(),
+        })
+}
+
+fn read_commodity(row: &Row<'_>) -> Result<Commodity, StoreError> {
+    let code: String = row.get(0)?;
+    let places: i64 = row.get(1)?;
+    let places = u8::try_from(places).map_err(|_| corrupt("decimal places out of range"))?;
+    Commodity::new(&code, places).map_err(corrupt)
+}
+
+fn load_commodities(
+    connection: &Connection,
+    tenant: TenantId,
+) -> Result<Vec<Commodity>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT code, decimal_places FROM commodities WHERE tenant_id = ?1 ORDER BY code",
+    )?;
+    let mut rows = statement.query([tenant.0])?;
+    let mut commodities = Vec::new();
+    while let Some(row) = rows.next()? {
+        commodities.push(read_commodity(row)?);
+    }
+    Ok(commodities)
+}
+
+/// Loads one account with its commodities and constraints; `None` if the tenant has no such
+/// account. Returns its row id too.
+fn load_account(
+    connection: &Connection,
+    tenant: TenantId,
+    name: &AccountName,
+) -> Result<Option<(i64, Account)>, StoreError> {
+    let row = connection
+        .query_row(
+            "SELECT id, account_type, opened, closed FROM accounts WHERE tenant_id = ?1 AND name = ?2",
+            params![tenant.0, name.as_str()],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, Option<i64>>(3)?)),
+        )
+        .optional()?;
+    let Some((id, account_type, opened, closed)) = row else {
+        return Ok(None);
+    };
+    let account_type = AccountType::from_str_exact(&account_type)
+        .ok_or_else(|| corrupt("unknown account type"))?;
+    let mut account = Account::new(name.clone(), account_type, date_of(opened)?);
+    account.closed = closed.map(date_of).transpose()?;
+    account.commodities = account_commodities(connection, tenant, id)?;
+    account.constraints = account_constraints(connection, tenant, id)?;
+    Ok(Some((id, account)))
+}
+
+fn account_commodities(
+    connection: &Connection,
+    tenant: TenantId,
+    account: i64,
+) -> Result<Vec<CommodityCode>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT c.code FROM account_commodities ac
+         JOIN commodities c ON c.tenant_id = ac.tenant_id AND c.id = ac.commodity_id
+         WHERE ac.tenant_id = ?1 AND ac.account_id = ?2 ORDER BY c.code",
+    )?;
+    let mut rows = statement.query(params![tenant.0, account])?;
+    let mut codes = Vec::new();
+    while let Some(row) = rows.next()? {
+        codes.push(CommodityCode::new(&row.get::<_, String>(0)?).map_err(corrupt)?);
+    }
+    Ok(codes)
+}
+
+fn account_constraints(
+    connection: &Connection,
+    tenant: TenantId,
+    account: i64,
+) -> Result<Vec<BalanceConstraint>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT c.code, bc.min_amount, bc.max_amount FROM balance_constraints bc
+         JOIN commodities c ON c.tenant_id = bc.tenant_id AND c.id = bc.commodity_id
+         WHERE bc.tenant_id = ?1 AND bc.account_id = ?2 ORDER BY c.code",
+    )?;
+    let mut rows = statement.query(params![tenant.0, account])?;
+    let mut constraints = Vec::new();
+    while let Some(row) = rows.next()? {
+        constraints.push(BalanceConstraint {
+            commodity: CommodityCode::new(&row.get::<_, String>(0)?).map_err(corrupt)?,
+            min: row.get::<_, Option<i64>>(1)?.map(Amount),
+            max: row.get::<_, Option<i64>>(2)?.map(Amount),
+        });
+    }
+    Ok(constraints)
+}
+
+/// The part of a tenant's chart one write transaction has needed so far, with row ids.
+#[derive(Default)]
+struct TxChart {
+    chart: MemoryChart,
+    account_ids: BTreeMap<AccountName, i64>,
+    commodity_ids: BTreeMap<CommodityCode, i64>,
+}
+
+impl TxChart {
+    /// Every commodity of the tenant (a short list), and no accounts yet.
+    fn new(connection: &Connection, tenant: TenantId) -> Result<TxChart, StoreError> {
+        let mut chart = TxChart::default();
+        for commodity in load_commodities(connection, tenant)? {
+            let id = commodity_id(connection, tenant, &commodity.code)?;
+            chart.commodity_ids.insert(commodity.code.clone(), id);
+            chart.chart.insert_commodity(commodity);
+        }
+        Ok(chart)
+    }
+
+    /// Loads the named accounts not loaded yet; names the tenant lacks stay absent (and
+    /// validation reports them as unknown).
+    fn load<'a>(
+        &mut self,
+        connection: &Connection,
+        tenant: TenantId,
+        names: impl Iterator<Item = &'a AccountName>,
+    ) -> Result<(), StoreError> {
+        for name in names {
+            if self.account_ids.contains_key(name) {
+                continue;
+            }
+            if let Some((id, account)) = load_account(connection, tenant, name)? {
+                self.account_ids.insert(name.clone(), id);
+                self.chart.insert_account(account);
+            }
+        }
+        Ok(())
+    }
+
+    fn account_id(&self, name: &AccountName) -> Result<i64, StoreError> {
+        self.account_ids
+            .get(name)
+            .copied()
+            .ok_or_else(|| corrupt(format!("account {name} not loaded")))
+    }
+
+    fn commodity_id(&self, code: &CommodityCode) -> Result<i64, StoreError> {
+        self.commodity_ids
+            .get(code)
+            .copied()
+            .ok_or_else(|| corrupt(format!("commodity {code} not loaded")))
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_tenant(&mut self, slug: &TenantSlug) -> Result<TenantId, StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: Option<i64> = transaction
+            .query_row(
+                "SELECT id FROM tenants WHERE slug = ?1",
+                [slug.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if exists.is_some() {
+            return Err(StoreError::AlreadyExists {
+                what: "tenant",
+                name: slug.to_string(),
+            });
+        }
+        transaction.execute("INSERT INTO tenants (slug) VALUES (?1)", [slug.as_str()])?;
+        let id = transaction.last_insert_rowid();
+        transaction.commit()?;
+        Ok(TenantId(id))
+    }
+
+    fn tenant(&mut self, slug: &TenantSlug) -> Result<Option<TenantId>, StoreError> {
+        let id = self
+            .connection
+            .query_row(
+                "SELECT id FROM tenants WHERE slug = ?1",
+                [slug.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(id.map(TenantId))
+    }
+
+    fn create_commodity(
+        &mut self,
+        tenant: TenantId,
+        commodity: &Commodity,
+    ) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        require_tenant(&transaction, tenant)?;
+        if commodity_id(&transaction, tenant, &commodity.code).is_ok() {
+            return Err(StoreError::AlreadyExists {
+                what: "commodity",
+                name: commodity.code.to_string(),
+            });
+        }
+        transaction.execute(
+            "INSERT INTO commodities (tenant_id, code, decimal_places) VALUES (?1, ?2, ?3)",
+            params![tenant.0, commodity.code.as_str(), commodity.precision],
+        )?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    fn commodities(&mut self, tenant: TenantId) -> Result<Vec<Commodity>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        load_commodities(&self.connection, tenant)
+    }
+
+    fn create_account(&mut self, tenant: TenantId, account: &Account) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        require_tenant(&transaction, tenant)?;
+        if account_id(&transaction, tenant, &account.name).is_ok() {
+            return Err(StoreError::AlreadyExists {
+                what: "account",
+                name: account.name.to_string(),
+            });
+        }
+        if account.closed.is_some_and(|closed| closed < account.opened) {
+            return Err(EntryError::invalid(
+                "closed",
+                "an account closes on or after the day it opens",
+            )
+            .into());
+        }
+        transaction.execute(
+            "INSERT INTO accounts (tenant_id, name, account_type, opened, closed) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                tenant.0,
+                account.name.as_str(),
+                account.account_type.as_str(),
+                account.opened.days_since_epoch(),
+                account.closed.map(Date::days_since_epoch),
+            ],
+        )?;
+        let id = transaction.last_insert_rowid();
+        for code in &account.commodities {
+            let commodity = commodity_id(&transaction, tenant, code)?;
+            transaction.execute(
+                "INSERT INTO account_commodities (tenant_id, account_id, commodity_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, account_id, commodity_id) DO NOTHING",
+                params![tenant.0, id, commodity],
+            )?;
+        }
+        for constraint in &account.constraints {
+            write::set_constraint(&transaction, tenant, id, constraint)?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    fn account(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+    ) -> Result<Option<Account>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        Ok(load_account(&self.connection, tenant, name)?.map(|(_, account)| account))
+    }
+
+    fn accounts(&mut self, tenant: TenantId) -> Result<Vec<Account>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        let mut statement = self
+            .connection
+            .prepare("SELECT name FROM accounts WHERE tenant_id = ?1 ORDER BY name")?;
+        let names = statement
+            .query_map([tenant.0], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(statement);
+        let mut accounts = Vec::with_capacity(names.len());
+        for name in names {
+            let name = AccountName::new(&name).map_err(corrupt)?;
+            if let Some((_, account)) = load_account(&self.connection, tenant, &name)? {
+                accounts.push(account);
+            }
+        }
+        Ok(accounts)
+    }
+
+    fn close_account(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        date: Date,
+    ) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some((id, account)) = load_account(&transaction, tenant, name)? else {
+            return Err(StoreError::NotFound {
+                what: "account",
+                name: name.to_string(),
+            });
+        };
+        if date < account.opened {
+            return Err(EntryError::invalid(
+                "closed",
+                "an account closes on or after the day it opens",
+            )
+            .into());
+        }
+        transaction.execute(
+            "UPDATE accounts SET closed = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant.0, id, date.days_since_epoch()],
+        )?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    fn set_constraint(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        constraint: &BalanceConstraint,
+    ) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = account_id(&transaction, tenant, name)?;
+        write::set_constraint(&transaction, tenant, id, constraint)?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    fn create_entries(
+        &mut self,
+        tenant: TenantId,
+        requests: &[EntryRequest],
+        mode: BatchMode,
+    ) -> Result<BatchResults, StoreError> {
+        write::create_entries(&mut self.connection, tenant, requests, mode)
+    }
+
+    fn entry(&mut self, tenant: TenantId, id: EntryId) -> Result<Option<StoredEntry>, StoreError> {
+        write::load_entry(&self.connection, tenant, id)
+    }
+
+    fn reverse_entry(
+        &mut self,
+        tenant: TenantId,
+        id: EntryId,
+        date: Date,
+    ) -> Result<EntryId, StoreError> {
+        write::reverse_entry(&mut self.connection, tenant, id, date)
+    }
+
+    fn post_pending(
+        &mut self,
+        tenant: TenantId,
+        id: EntryId,
+        amounts: &PostAmounts,
+        date: Date,
+        now: Timestamp,
+    ) -> Result<EntryId, StoreError> {
+        write::post_pending(&mut self.connection, tenant, id, amounts, date, now)
+    }
+
+    fn void_pending(
+        &mut self,
+        tenant: TenantId,
+        id: EntryId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        write::void_pending(&mut self.connection, tenant, id, now)
+    }
+
+    fn expire_pending(
+        &mut self,
+        tenant: TenantId,
+        now: Timestamp,
+    ) -> Result<Vec<EntryId>, StoreError> {
+        write::expire_pending(&mut self.connection, tenant, now)
+    }
+
+    fn balance(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        commodity: &CommodityCode,
+        date: Date,
+    ) -> Result<Amount, StoreError> {
+        let account = account_id(&self.connection, tenant, name)?;
+        let commodity = commodity_id(&self.connection, tenant, commodity)?;
+        let closing: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT closing FROM daily_balances
+                 WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day <= ?4
+                 ORDER BY day DESC LIMIT 1",
+                params![tenant.0, account, commodity, date.days_since_epoch()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(Amount(closing.unwrap_or(0)))
+    }
+
+    fn balances(&mut self, tenant: TenantId, date: Date) -> Result<Vec<BalanceLine>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        let mut statement = self.connection.prepare_cached(
+            "SELECT a.name, c.code, d.closing FROM daily_balances d
+             JOIN accounts a ON a.tenant_id = d.tenant_id AND a.id = d.account_id
+             JOIN commodities c ON c.tenant_id = d.tenant_id AND c.id = d.commodity_id
+             WHERE d.tenant_id = ?1 AND d.day = (
+                 SELECT MAX(x.day) FROM daily_balances x
+                 WHERE x.tenant_id = d.tenant_id AND x.account_id = d.account_id
+                   AND x.commodity_id = d.commodity_id AND x.day <= ?2)
+             ORDER BY a.name, c.code",
+        )?;
+        let mut rows = statement.query(params![tenant.0, date.days_since_epoch()])?;
+        let mut lines = Vec::new();
+        while let Some(row) = rows.next()? {
+            lines.push(BalanceLine {
+                account: AccountName::new(&row.get::<_, String>(0)?).map_err(corrupt)?,
+                commodity: CommodityCode::new(&row.get::<_, String>(1)?).map_err(corrupt)?,
+                balance: Amount(row.get(2)?),
+            });
+        }
+        Ok(lines)
+    }
+
+    fn balance_state(
+        &mut self,
+        tenant: TenantId,
+        name: &AccountName,
+        commodity: &CommodityCode,
+    ) -> Result<BalanceState, StoreError> {
+        let account = account_id(&self.connection, tenant, name)?;
+        let commodity = commodity_id(&self.connection, tenant, commodity)?;
+        write::balance_state(&self.connection, tenant, account, commodity)
+    }
+}

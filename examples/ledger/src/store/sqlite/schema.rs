@@ -1,0 +1,176 @@
+//! The SQLite schema as numbered migrations, and applying them at start-up.
+//!
+//! Migration N (1-based) is `MIGRATIONS[N - 1]`; a database records the version it reached in
+//! `schema_version`. Opening applies the missing ones, each in its own transaction, and refuses
+//! a database whose version is beyond `MIGRATIONS.len()` (written by a newer binary). Released
+//! migrations are never edited, only appended to.
+//!
+//! Every table carries `tenant_id`, and every reference between tenant rows is a composite
+//! foreign key that includes it, so even a wrong id in a query cannot link two tenants' rows.
+//! The SQL sticks to what SQLite and PostgreSQL both accept (`ON CONFLICT`, composite keys, no
+//! SQLite-only types), apart from `INTEGER PRIMARY KEY` for row ids.
+
+use super::super::StoreError;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+/// The schema, one migration per element.
+pub const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE tenants (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE commodities (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    decimal_places INTEGER NOT NULL CHECK (decimal_places BETWEEN 0 AND 18),
+    UNIQUE (tenant_id, code),
+    UNIQUE (tenant_id, id)
+);
+
+CREATE TABLE accounts (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    account_type TEXT NOT NULL
+        CHECK (account_type IN ('asset', 'liability', 'equity', 'income', 'expense')),
+    opened INTEGER NOT NULL,
+    closed INTEGER CHECK (closed IS NULL OR closed >= opened),
+    UNIQUE (tenant_id, name),
+    UNIQUE (tenant_id, id)
+);
+
+CREATE TABLE account_commodities (
+    tenant_id INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    commodity_id INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, account_id, commodity_id),
+    FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id),
+    FOREIGN KEY (tenant_id, commodity_id) REFERENCES commodities (tenant_id, id)
+);
+
+CREATE TABLE balance_constraints (
+    tenant_id INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    commodity_id INTEGER NOT NULL,
+    min_amount INTEGER,
+    max_amount INTEGER,
+    PRIMARY KEY (tenant_id, account_id, commodity_id),
+    FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id),
+    FOREIGN KEY (tenant_id, commodity_id) REFERENCES commodities (tenant_id, id)
+);
+
+CREATE TABLE entries (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    id INTEGER PRIMARY KEY,
+    day INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    payee TEXT,
+    tags TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    pending_status TEXT CHECK (pending_status IN ('pending', 'posted', 'voided', 'expired')),
+    expires_at INTEGER,
+    reverses INTEGER,
+    posts INTEGER,
+    UNIQUE (tenant_id, id),
+    UNIQUE (tenant_id, reverses),
+    UNIQUE (tenant_id, posts),
+    FOREIGN KEY (tenant_id, reverses) REFERENCES entries (tenant_id, id),
+    FOREIGN KEY (tenant_id, posts) REFERENCES entries (tenant_id, id)
+);
+CREATE INDEX entries_by_day ON entries (tenant_id, day);
+CREATE INDEX entries_pending ON entries (tenant_id, pending_status, expires_at);
+
+CREATE TABLE postings (
+    tenant_id INTEGER NOT NULL,
+    entry_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    commodity_id INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, entry_id, position),
+    FOREIGN KEY (tenant_id, entry_id) REFERENCES entries (tenant_id, id),
+    FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id),
+    FOREIGN KEY (tenant_id, commodity_id) REFERENCES commodities (tenant_id, id)
+);
+CREATE INDEX postings_by_account ON postings (tenant_id, account_id, commodity_id);
+
+-- The current state per account and commodity: posted over all dates, and reservations.
+CREATE TABLE balances (
+    tenant_id INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    commodity_id INTEGER NOT NULL,
+    posted INTEGER NOT NULL,
+    pending_debits INTEGER NOT NULL CHECK (pending_debits >= 0),
+    pending_credits INTEGER NOT NULL CHECK (pending_credits <= 0),
+    PRIMARY KEY (tenant_id, account_id, commodity_id),
+    FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id),
+    FOREIGN KEY (tenant_id, commodity_id) REFERENCES commodities (tenant_id, id)
+);
+
+-- The posted balance at the end of each day that had postings: a balance at a date is one
+-- index seek (the last row on or before it), never a scan of postings.
+CREATE TABLE daily_balances (
+    tenant_id INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    commodity_id INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    closing INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, account_id, commodity_id, day),
+    FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id),
+    FOREIGN KEY (tenant_id, commodity_id) REFERENCES commodities (tenant_id, id)
+);
+
+CREATE TABLE idempotency_keys (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+"];
+
+/// The schema version this binary writes.
+pub fn binary_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Brings the database up to `MIGRATIONS.len()`, or refuses one that is newer.
+pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    connection
+        .execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let database = current_version(connection)?;
+    let binary = binary_version();
+    if database > binary {
+        return Err(StoreError::DatabaseTooNew { database, binary });
+    }
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(database).unwrap_or(0))
+    {
+        let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute_batch(sql)?;
+        transaction.execute("DELETE FROM schema_version", [])?;
+        transaction.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [version],
+        )?;
+        transaction.commit()?;
+        tracing::info!(version, "applied ledger schema migration");
+    }
+    Ok(())
+}
+
+/// The version a database reached (0 for a new one).
+pub fn current_version(connection: &Connection) -> Result<i64, StoreError> {
+    let version: Option<i64> = connection
+        .query_row("SELECT MAX(version) FROM schema_version", [], |row| {
+            row.get(0)
+        })
+        .optional()?
+        .flatten();
+    Ok(version.unwrap_or(0))
+}

@@ -1,0 +1,688 @@
+//! Entry writes on SQLite: batches (independent or linked), reversals, pending transitions,
+//! and the balances each write maintains in its own transaction (`balances` per account and
+//! commodity, `daily_balances` per day), with balance constraints checked before commit.
+//!
+//! The rules come from `crate::domain`; this file only loads what they need, applies their
+//! verdicts and keeps the balance tables in step. Arithmetic on balances is checked in Rust
+//! before any SQL adds (SQLite would silently turn an overflowing integer into a float).
+//! Tests: `store/tests.rs`.
+
+use super::{TxChart, corrupt, date_of, require_tenant};
+use crate::domain::batch::{check_batch_size, settle, stops_after};
+use crate::domain::constraint::{ChangeKind, ConstraintError};
+use crate::domain::entry::{ReversalTarget, check_postings, reversal, validate};
+use crate::domain::idempotency::{IdempotencyRecord, Replay, replay};
+use crate::domain::pending::PendingEntry;
+use crate::domain::{
+    AccountName, Amount, BalanceConstraint, BalanceState, BatchMode, CommodityCode, Date, Entry,
+    EntryError, EntryId, EntryLink, IdempotencyKey, PendingStatus, PendingTerms, PostAmounts,
+    Posting, TenantId, Timestamp,
+};
+use crate::store::{BatchResults, EntryRequest, StoreError, StoredEntry};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::BTreeMap;
+
+/// What one entry of a batch came to.
+enum Attempt {
+    /// Its key was seen before: the recorded outcome (or a conflict), nothing written.
+    Replayed(Result<EntryId, EntryError>),
+    /// It ran: written (and its key recorded), or refused (the caller records the key once
+    /// the failed writes are rolled back).
+    Ran(Result<EntryId, EntryError>),
+}
+
+impl Attempt {
+    fn result(&self) -> &Result<EntryId, EntryError> {
+        match self {
+            Attempt::Replayed(result) | Attempt::Ran(result) => result,
+        }
+    }
+}
+
+pub(super) fn create_entries(
+    connection: &mut Connection,
+    tenant: TenantId,
+    requests: &[EntryRequest],
+    mode: BatchMode,
+) -> Result<BatchResults, StoreError> {
+    check_batch_size(requests.len())?;
+    let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    require_tenant(&transaction, tenant)?;
+    let mut chart = TxChart::new(&transaction, tenant)?;
+    let results = match mode {
+        BatchMode::Independent => {
+            let mut results = Vec::with_capacity(requests.len());
+            for request in requests {
+                let savepoint = transaction.savepoint()?;
+                let attempt = attempt(&savepoint, tenant, &mut chart, request)?;
+                if attempt.result().is_ok() {
+                    savepoint.commit()?;
+                } else {
+                    savepoint.finish()?; // its drop behaviour is Rollback: undoes this entry's writes
+                    record_failure(&transaction, tenant, request, &attempt)?;
+                }
+                results.push(attempt.result().clone());
+            }
+            results
+        }
+        BatchMode::Linked => write_linked(&mut transaction, tenant, &mut chart, requests)?,
+    };
+    transaction.commit()?;
+    Ok(results)
+}
+
+fn write_linked(
+    transaction: &mut rusqlite::Transaction<'_>,
+    tenant: TenantId,
+    chart: &mut TxChart,
+    requests: &[EntryRequest],
+) -> Result<BatchResults, StoreError> {
+    let savepoint = transaction.savepoint()?;
+    let mut attempts = Vec::new();
+    for request in requests {
+        let attempt = attempt(&savepoint, tenant, chart, request)?;
+        let stop = stops_after(BatchMode::Linked, attempt.result());
+        attempts.push(attempt);
+        if stop {
+            break;
+        }
+    }
+    let ran = attempts.iter().map(|a| a.result().clone()).collect();
+    let (commit, results) = settle(BatchMode::Linked, requests.len(), ran);
+    if commit {
+        savepoint.commit()?;
+    } else {
+        savepoint.finish()?; // its drop behaviour is Rollback: undoes the whole batch
+        if let (Some(attempt), Some(request)) = (attempts.last(), requests.get(attempts.len() - 1))
+        {
+            record_failure(transaction, tenant, request, attempt)?;
+        }
+    }
+    Ok(results)
+}
+
+/// Runs one entry: replays its key, or validates and writes it.
+fn attempt(
+    connection: &Connection,
+    tenant: TenantId,
+    chart: &mut TxChart,
+    request: &EntryRequest,
+) -> Result<Attempt, StoreError> {
+    if let Some(key) = &request.key {
+        let record = load_key(connection, tenant, key)?;
+        match replay(record.as_ref(), &request.entry) {
+            Ok(Replay::Fresh) => {}
+            Ok(Replay::Repeat(outcome)) => return Ok(Attempt::Replayed(outcome)),
+            Err(conflict) => return Ok(Attempt::Replayed(Err(conflict))),
+        }
+    }
+    chart.load(
+        connection,
+        tenant,
+        request.entry.postings.iter().map(|p| &p.account),
+    )?;
+    let written = validate(&request.entry, &chart.chart)
+        .map_err(StoreError::Refused)
+        .and_then(|entry| insert_entry(connection, tenant, chart, &entry));
+    let outcome = refusal_or_backend(written)?;
+    if let (Some(key), Ok(_)) = (&request.key, &outcome) {
+        save_key(connection, tenant, key, request, &outcome)?;
+    }
+    Ok(Attempt::Ran(outcome))
+}
+
+/// Splits a refusal (an outcome) from a backend failure (an error of the whole call).
+fn refusal_or_backend<T>(
+    result: Result<T, StoreError>,
+) -> Result<Result<T, EntryError>, StoreError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(StoreError::Refused(error)) => Ok(Err(error)),
+        Err(other) => Err(other),
+    }
+}
+
+/// Records a refused entry's key, so that it keeps failing the same way.
+fn record_failure(
+    connection: &Connection,
+    tenant: TenantId,
+    request: &EntryRequest,
+    attempt: &Attempt,
+) -> Result<(), StoreError> {
+    match (attempt, &request.key) {
+        (Attempt::Ran(outcome @ Err(_)), Some(key)) => {
+            save_key(connection, tenant, key, request, outcome)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn load_key(
+    connection: &Connection,
+    tenant: TenantId,
+    key: &IdempotencyKey,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
+    let row: Option<(String, String)> = connection
+        .query_row(
+            "SELECT body, outcome FROM idempotency_keys WHERE tenant_id = ?1 AND key = ?2",
+            params![tenant.0, key.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((body, outcome)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(IdempotencyRecord {
+        body: sonic_rs::from_str(&body).map_err(corrupt)?,
+        outcome: sonic_rs::from_str(&outcome).map_err(corrupt)?,
+    }))
+}
+
+fn save_key(
+    connection: &Connection,
+    tenant: TenantId,
+    key: &IdempotencyKey,
+    request: &EntryRequest,
+    outcome: &Result<EntryId, EntryError>,
+) -> Result<(), StoreError> {
+    let body = sonic_rs::to_string(&request.entry).map_err(corrupt)?;
+    let outcome = sonic_rs::to_string(outcome).map_err(corrupt)?;
+    connection.execute(
+        "INSERT INTO idempotency_keys (tenant_id, key, body, outcome) VALUES (?1, ?2, ?3, ?4)",
+        params![tenant.0, key.as_str(), body, outcome],
+    )?;
+    Ok(())
+}
+
+/// Inserts a validated entry and applies its postings to the balances (reservations for a
+/// pending entry), checking constraints. A refusal leaves partial writes for the caller's
+/// savepoint or transaction to roll back.
+fn insert_entry(
+    connection: &Connection,
+    tenant: TenantId,
+    chart: &TxChart,
+    entry: &Entry,
+) -> Result<EntryId, StoreError> {
+    let (reverses, posts) = match entry.link {
+        Some(EntryLink::Reverses(id)) => (Some(id.0), None),
+        Some(EntryLink::Posts(id)) => (None, Some(id.0)),
+        None => (None, None),
+    };
+    connection.execute(
+        "INSERT INTO entries (tenant_id, day, description, payee, tags, metadata, pending_status, expires_at, reverses, posts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            tenant.0,
+            entry.date.days_since_epoch(),
+            entry.description,
+            entry.payee,
+            sonic_rs::to_string(&entry.tags).map_err(corrupt)?,
+            sonic_rs::to_string(&entry.metadata).map_err(corrupt)?,
+            entry.pending.map(|_| PendingStatus::Pending.as_str()),
+            entry.pending.and_then(|terms| terms.expires_at).map(|at| at.0),
+            reverses,
+            posts,
+        ],
+    )?;
+    let id = connection.last_insert_rowid();
+    let mut insert = connection.prepare_cached(
+        "INSERT INTO postings (tenant_id, entry_id, position, account_id, commodity_id, amount)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (position, posting) in entry.postings.iter().enumerate() {
+        let (account, commodity) = (
+            chart.account_id(&posting.account)?,
+            chart.commodity_id(&posting.commodity)?,
+        );
+        insert.execute(params![
+            tenant.0,
+            id,
+            position as i64,
+            account,
+            commodity,
+            posting.amount.0
+        ])?;
+    }
+    let kind = if entry.pending.is_some() {
+        ChangeKind::Pending
+    } else {
+        ChangeKind::Posted
+    };
+    for ((account, commodity), delta) in net_changes(&entry.postings)? {
+        apply_change(
+            connection,
+            tenant,
+            chart,
+            Change {
+                account,
+                commodity,
+                delta,
+                kind,
+                date: entry.date,
+            },
+        )?;
+    }
+    Ok(EntryId(id))
+}
+
+/// The net change per account and commodity (an entry may post to one account twice).
+fn net_changes(
+    postings: &[Posting],
+) -> Result<BTreeMap<(&AccountName, &CommodityCode), Amount>, StoreError> {
+    let mut changes: BTreeMap<(&AccountName, &CommodityCode), Amount> = BTreeMap::new();
+    for posting in postings {
+        let sum = changes
+            .entry((&posting.account, &posting.commodity))
+            .or_default();
+        *sum = sum
+            .checked_add(posting.amount)
+            .map_err(|_| EntryError::Overflow)?;
+    }
+    Ok(changes)
+}
+
+struct Change<'a> {
+    account: &'a AccountName,
+    commodity: &'a CommodityCode,
+    delta: Amount,
+    kind: ChangeKind,
+    date: Date,
+}
+
+fn apply_change(
+    connection: &Connection,
+    tenant: TenantId,
+    chart: &TxChart,
+    change: Change<'_>,
+) -> Result<(), StoreError> {
+    let (account, commodity) = (
+        chart.account_id(change.account)?,
+        chart.commodity_id(change.commodity)?,
+    );
+    let before = balance_state(connection, tenant, account, commodity)?;
+    let after = before
+        .apply(change.delta, change.kind)
+        .map_err(|_| EntryError::Overflow)?;
+    let constraint = chart
+        .chart
+        .accounts
+        .get(change.account)
+        .and_then(|a| a.constraint(change.commodity));
+    if let Some(constraint) = constraint {
+        constraint
+            .check(before, after)
+            .map_err(|error| match error {
+                ConstraintError::Violated { balance, bound } => EntryError::Constraint {
+                    account: change.account.clone(),
+                    commodity: change.commodity.clone(),
+                    balance,
+                    bound,
+                },
+                ConstraintError::Overflow => EntryError::Overflow,
+            })?;
+    }
+    save_balance_state(connection, tenant, account, commodity, after)?;
+    if change.kind == ChangeKind::Posted {
+        add_to_daily(
+            connection,
+            tenant,
+            (account, commodity),
+            change.date,
+            change.delta,
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn balance_state(
+    connection: &Connection,
+    tenant: TenantId,
+    account: i64,
+    commodity: i64,
+) -> Result<BalanceState, StoreError> {
+    let state = connection
+        .query_row(
+            "SELECT posted, pending_debits, pending_credits FROM balances
+             WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3",
+            params![tenant.0, account, commodity],
+            |row| {
+                Ok(BalanceState {
+                    posted: Amount(row.get(0)?),
+                    pending_debits: Amount(row.get(1)?),
+                    pending_credits: Amount(row.get(2)?),
+                })
+            },
+        )
+        .optional()?;
+    Ok(state.unwrap_or_default())
+}
+
+fn save_balance_state(
+    connection: &Connection,
+    tenant: TenantId,
+    account: i64,
+    commodity: i64,
+    state: BalanceState,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO balances (tenant_id, account_id, commodity_id, posted, pending_debits, pending_credits)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (tenant_id, account_id, commodity_id) DO UPDATE SET
+                 posted = excluded.posted,
+                 pending_debits = excluded.pending_debits,
+                 pending_credits = excluded.pending_credits",
+        )?
+        .execute(params![tenant.0, account, commodity, state.posted.0, state.pending_debits.0, state.pending_credits.0])?;
+    Ok(())
+}
+
+/// Moves the closing balance of `date` and of every later day by `delta`, creating the row for
+/// `date` from the closing before it. Refuses (`overflow`) before writing if any would not fit.
+fn add_to_daily(
+    connection: &Connection,
+    tenant: TenantId,
+    (account, commodity): (i64, i64),
+    date: Date,
+    delta: Amount,
+) -> Result<(), StoreError> {
+    let key = params![tenant.0, account, commodity, date.days_since_epoch()];
+    let (low, high, has_day): (Option<i64>, Option<i64>, i64) = connection.query_row(
+        "SELECT MIN(closing), MAX(closing), SUM(CASE WHEN day = ?4 THEN 1 ELSE 0 END) FROM daily_balances
+         WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day >= ?4",
+        key,
+        |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, Option<i64>>(2)?.unwrap_or(0))),
+    )?;
+    let previous: i64 = connection
+        .query_row(
+            "SELECT closing FROM daily_balances
+             WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day < ?4
+             ORDER BY day DESC LIMIT 1",
+            key,
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let new_row = (has_day == 0).then_some(previous);
+    for closing in [low, high, new_row].into_iter().flatten() {
+        closing.checked_add(delta.0).ok_or(EntryError::Overflow)?;
+    }
+    if let Some(previous) = new_row {
+        connection.execute(
+            "INSERT INTO daily_balances (tenant_id, account_id, commodity_id, day, closing) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![tenant.0, account, commodity, date.days_since_epoch(), previous],
+        )?;
+    }
+    connection.execute(
+        "UPDATE daily_balances SET closing = closing + ?5
+         WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day >= ?4",
+        params![
+            tenant.0,
+            account,
+            commodity,
+            date.days_since_epoch(),
+            delta.0
+        ],
+    )?;
+    Ok(())
+}
+
+/// Releases every reservation of a pending entry (posted, voided or expired).
+fn release(
+    connection: &Connection,
+    tenant: TenantId,
+    chart: &TxChart,
+    entry: &Entry,
+) -> Result<(), StoreError> {
+    for ((account, commodity), delta) in net_changes(&entry.postings)? {
+        let (account, commodity) = (chart.account_id(account)?, chart.commodity_id(commodity)?);
+        let state = balance_state(connection, tenant, account, commodity)?;
+        let released = state
+            .release(delta)
+            .map_err(|_| corrupt("a reservation larger than the reserved total"))?;
+        save_balance_state(connection, tenant, account, commodity, released)?;
+    }
+    Ok(())
+}
+
+fn set_status(
+    connection: &Connection,
+    tenant: TenantId,
+    id: EntryId,
+    status: PendingStatus,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "UPDATE entries SET pending_status = ?3 WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.0, id.0, status.as_str()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn set_constraint(
+    connection: &Connection,
+    tenant: TenantId,
+    account: i64,
+    constraint: &BalanceConstraint,
+) -> Result<(), StoreError> {
+    if let (Some(min), Some(max)) = (constraint.min, constraint.max)
+        && min > max
+    {
+        return Err(EntryError::invalid("constraint", "min is at most max").into());
+    }
+    let commodity = super::commodity_id(connection, tenant, &constraint.commodity)?;
+    connection.execute(
+        "INSERT INTO balance_constraints (tenant_id, account_id, commodity_id, min_amount, max_amount)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (tenant_id, account_id, commodity_id) DO UPDATE SET
+             min_amount = excluded.min_amount, max_amount = excluded.max_amount",
+        params![tenant.0, account, commodity, constraint.min.map(|a| a.0), constraint.max.map(|a| a.0)],
+    )?;
+    Ok(())
+}
+
+/// Reads an entry of the tenant with its postings and links; `None` if the tenant has none
+/// of this id (whether or not another tenant has).
+pub(super) fn load_entry(
+    connection: &Connection,
+    tenant: TenantId,
+    id: EntryId,
+) -> Result<Option<StoredEntry>, StoreError> {
+    type EntryRow = (
+        i64,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let row: Option<EntryRow> = connection
+        .query_row(
+            "SELECT day, description, payee, tags, metadata, pending_status, expires_at, reverses, posts
+             FROM entries WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant.0, id.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+        )
+        .optional()?;
+    let Some((day, description, payee, tags, metadata, status, expires_at, reverses, posts)) = row
+    else {
+        return Ok(None);
+    };
+    let status = status
+        .map(|s| PendingStatus::from_str_exact(&s).ok_or_else(|| corrupt("unknown pending status")))
+        .transpose()?;
+    let link = match (reverses, posts) {
+        (Some(original), _) => Some(EntryLink::Reverses(EntryId(original))),
+        (None, Some(pending)) => Some(EntryLink::Posts(EntryId(pending))),
+        (None, None) => None,
+    };
+    let entry = Entry {
+        date: date_of(day)?,
+        description,
+        payee,
+        tags: sonic_rs::from_str(&tags).map_err(corrupt)?,
+        metadata: sonic_rs::from_str(&metadata).map_err(corrupt)?,
+        postings: load_postings(connection, tenant, id)?,
+        pending: status.map(|_| PendingTerms {
+            expires_at: expires_at.map(Timestamp),
+        }),
+        link,
+    };
+    let reversed_by: Option<i64> = connection
+        .query_row(
+            "SELECT id FROM entries WHERE tenant_id = ?1 AND reverses = ?2",
+            params![tenant.0, id.0],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(Some(StoredEntry {
+        id,
+        entry,
+        status,
+        reversed_by: reversed_by.map(EntryId),
+    }))
+}
+
+fn load_postings(
+    connection: &Connection,
+    tenant: TenantId,
+    id: EntryId,
+) -> Result<Vec<Posting>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT a.name, c.code, p.amount FROM postings p
+         JOIN accounts a ON a.tenant_id = p.tenant_id AND a.id = p.account_id
+         JOIN commodities c ON c.tenant_id = p.tenant_id AND c.id = p.commodity_id
+         WHERE p.tenant_id = ?1 AND p.entry_id = ?2 ORDER BY p.position",
+    )?;
+    let mut rows = statement.query(params![tenant.0, id.0])?;
+    let mut postings = Vec::new();
+    while let Some(row) = rows.next()? {
+        postings.push(Posting {
+            account: AccountName::new(&row.get::<_, String>(0)?).map_err(corrupt)?,
+            commodity: CommodityCode::new(&row.get::<_, String>(1)?).map_err(corrupt)?,
+            amount: Amount(row.get(2)?),
+        });
+    }
+    Ok(postings)
+}
+
+fn load_existing(
+    connection: &Connection,
+    tenant: TenantId,
+    id: EntryId,
+) -> Result<StoredEntry, StoreError> {
+    load_entry(connection, tenant, id)?
+        .ok_or(StoreError::Refused(EntryError::EntryNotFound { entry: id }))
+}
+
+pub(super) fn reverse_entry(
+    connection: &mut Connection,
+    tenant: TenantId,
+    id: EntryId,
+    date: Date,
+) -> Result<EntryId, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let original = load_existing(&transaction, tenant, id)?;
+    let target = ReversalTarget {
+        id,
+        entry: &original.entry,
+        reversed: original.reversed_by.is_some(),
+    };
+    let reversing = reversal(target, date)?;
+    let mut chart = TxChart::new(&transaction, tenant)?;
+    chart.load(
+        &transaction,
+        tenant,
+        reversing.postings.iter().map(|p| &p.account),
+    )?;
+    check_postings(&reversing, &chart.chart)?;
+    let reversal_id = insert_entry(&transaction, tenant, &chart, &reversing)?;
+    transaction.commit()?;
+    Ok(reversal_id)
+}
+
+/// Loads a pending entry and the chart its accounts need, in the caller's transaction.
+fn load_pending(
+    connection: &Connection,
+    tenant: TenantId,
+    id: EntryId,
+) -> Result<(StoredEntry, TxChart), StoreError> {
+    let stored = load_existing(connection, tenant, id)?;
+    let mut chart = TxChart::new(connection, tenant)?;
+    chart.load(
+        connection,
+        tenant,
+        stored.entry.postings.iter().map(|p| &p.account),
+    )?;
+    Ok((stored, chart))
+}
+
+fn pending_view(stored: &StoredEntry) -> PendingEntry<'_> {
+    PendingEntry {
+        id: stored.id,
+        entry: &stored.entry,
+        status: stored.status.unwrap_or(PendingStatus::Posted),
+    }
+}
+
+pub(super) fn post_pending(
+    connection: &mut Connection,
+    tenant: TenantId,
+    id: EntryId,
+    amounts: &PostAmounts,
+    date: Date,
+    now: Timestamp,
+) -> Result<EntryId, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (stored, chart) = load_pending(&transaction, tenant, id)?;
+    let posting = pending_view(&stored).post(amounts, date, now)?;
+    check_postings(&posting, &chart.chart)?;
+    release(&transaction, tenant, &chart, &stored.entry)?;
+    set_status(&transaction, tenant, id, PendingStatus::Posted)?;
+    let posting_id = insert_entry(&transaction, tenant, &chart, &posting)?;
+    transaction.commit()?;
+    Ok(posting_id)
+}
+
+pub(super) fn void_pending(
+    connection: &mut Connection,
+    tenant: TenantId,
+    id: EntryId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (stored, chart) = load_pending(&transaction, tenant, id)?;
+    let status = pending_view(&stored).void(now)?;
+    release(&transaction, tenant, &chart, &stored.entry)?;
+    set_status(&transaction, tenant, id, status)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+pub(super) fn expire_pending(
+    connection: &mut Connection,
+    tenant: TenantId,
+    now: Timestamp,
+) -> Result<Vec<EntryId>, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    require_tenant(&transaction, tenant)?;
+    let due: Vec<i64> = transaction
+        .prepare(
+            "SELECT id FROM entries WHERE tenant_id = ?1 AND pending_status = 'pending'
+             AND expires_at IS NOT NULL AND expires_at <= ?2 ORDER BY id",
+        )?
+        .query_map(params![tenant.0, now.0], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut expired = Vec::with_capacity(due.len());
+    for id in due.into_iter().map(EntryId) {
+        let (stored, chart) = load_pending(&transaction, tenant, id)?;
+        let status = pending_view(&stored).expire(now)?;
+        release(&transaction, tenant, &chart, &stored.entry)?;
+        set_status(&transaction, tenant, id, status)?;
+        expired.push(id);
+    }
+    transaction.commit()?;
+    Ok(expired)
+}

@@ -104,6 +104,17 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
+/// Columns 0, 1 and 2 of a row: an account name, a commodity code and an amount.
+fn account_commodity_amount(
+    row: &rusqlite::Row<'_>,
+) -> Result<(AccountName, CommodityCode, Amount), StoreError> {
+    Ok((
+        AccountName::new(&row.get::<_, String>(0)?).map_err(corrupt)?,
+        CommodityCode::new(&row.get::<_, String>(1)?).map_err(corrupt)?,
+        Amount(row.get(2)?),
+    ))
+}
+
 fn date_of(days: i64) -> Result<Date, StoreError> {
     i32::try_from(days)
         .ok()
@@ -567,10 +578,11 @@ impl Store for SqliteStore {
         let mut rows = statement.query(params![tenant.0, date.days_since_epoch()])?;
         let mut lines = Vec::new();
         while let Some(row) = rows.next()? {
+            let (account, commodity, balance) = account_commodity_amount(row)?;
             lines.push(BalanceLine {
-                account: AccountName::new(&row.get::<_, String>(0)?).map_err(corrupt)?,
-                commodity: CommodityCode::new(&row.get::<_, String>(1)?).map_err(corrupt)?,
-                balance: Amount(row.get(2)?),
+                account,
+                commodity,
+                balance,
             });
         }
         Ok(lines)

@@ -7,7 +7,7 @@
 //! before any SQL adds (SQLite would silently turn an overflowing integer into a float).
 //! Tests: `store/tests.rs`.
 
-use super::{TxChart, corrupt, date_of, require_tenant};
+use super::{TxChart, account_commodity_amount, corrupt, date_of, require_tenant};
 use crate::domain::batch::{check_batch_size, settle, stops_after};
 use crate::domain::constraint::{ChangeKind, ConstraintError};
 use crate::domain::entry::{ReversalTarget, check_postings, reversal, validate};
@@ -559,10 +559,11 @@ fn load_postings(
     let mut rows = statement.query(params![tenant.0, id.0])?;
     let mut postings = Vec::new();
     while let Some(row) = rows.next()? {
+        let (account, commodity, amount) = account_commodity_amount(row)?;
         postings.push(Posting {
-            account: AccountName::new(&row.get::<_, String>(0)?).map_err(corrupt)?,
-            commodity: CommodityCode::new(&row.get::<_, String>(1)?).map_err(corrupt)?,
-            amount: Amount(row.get(2)?),
+            account,
+            commodity,
+            amount,
         });
     }
     Ok(postings)

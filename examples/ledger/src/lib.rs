@@ -1,10 +1,11 @@
 //! Kiln's flagship example: a multi-tenant double-entry ledger. This crate is its engine so
 //! far: `domain` (pure rules: money in minor units, the chart of accounts, balanced and
-//! immutable entries, reversal, idempotency, balance constraints, two-phase entries, batches)
-//! and `store` (a `Store` trait and its SQLite implementation, tenant-scoped throughout).
+//! immutable entries, reversal, idempotency, balance constraints, two-phase entries, batches,
+//! and the audit log's hash chain) and `store` (a `Store` trait and its SQLite
+//! implementation, tenant-scoped throughout, with the audit log and `check`).
 //!
-//! Not here yet: the JSON API, the web app, plain-text import/export, the audit log, the
-//! group-commit writer (see issue 11 and `examples/ledger/README.md`).
+//! Not here yet: the JSON API, the web app, plain-text import/export, the group-commit
+//! writer (see issue 11 and `examples/ledger/README.md`).
 
 pub mod domain;
 pub mod limits;

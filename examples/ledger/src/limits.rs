@@ -44,3 +44,13 @@ pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 
 /// Longest tenant slug, in bytes (ASCII lowercase letters, digits and `-`).
 pub const TENANT_SLUG_BYTES_MAX: usize = 64;
+
+/// Longest audit actor name (`cli`, a user id, a token id), in bytes.
+pub const AUDIT_ACTOR_BYTES_MAX: usize = 256;
+
+/// Longest audit origin (an IP address, a token id), in bytes.
+pub const AUDIT_ORIGIN_BYTES_MAX: usize = 256;
+
+/// Most problems `ledger check` reports per check and tenant; it counts the rest. Bounds the
+/// report of a badly damaged database.
+pub const CHECK_PROBLEMS_MAX: usize = 20;

@@ -2,11 +2,13 @@
 //!
 //! Read in this order: `date`, `amount` (money in minor units), `account` (the chart),
 //! `entry` (validation, reversal), `constraint` (balance bounds), `pending` (two-phase
-//! entries), `idempotency`, `batch`, and `error` (every refusal with its stable code). Each
-//! file carries its own unit tests. Storage is `crate::store`; nothing here knows it exists.
+//! entries), `idempotency`, `batch`, `audit` (the hash-chained log's rules) and `error`
+//! (every refusal with its stable code). Each file carries its own unit tests. Storage is
+//! `crate::store`; nothing here knows it exists.
 
 pub mod account;
 pub mod amount;
+pub mod audit;
 pub mod batch;
 pub mod constraint;
 pub mod date;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use account::{Account, AccountName, AccountType};
 pub use amount::{Amount, Commodity, CommodityCode, Decimal};
+pub use audit::{Action, Actor, AuditRecord};
 pub use batch::BatchMode;
 pub use constraint::{BalanceConstraint, BalanceState};
 pub use date::{Date, Timestamp};

@@ -4,21 +4,27 @@
 //! Every method takes the tenant first, and the implementation scopes every query by it: no
 //! method can return or change another tenant's rows, whatever ids or names it is given. A
 //! write validates with `crate::domain` and checks balance constraints inside its own
-//! transaction; a batch is one transaction. The store does not authenticate, authorise or
-//! group commits (that is the service and the writer, later).
+//! transaction; a batch is one transaction. Every write appends its hash-chained audit record
+//! (`domain::audit`) in the same transaction, as the actor last given to `set_actor`.
+//! `check` verifies balances, trial balances and the chain (`check.rs`). The store does not
+//! authenticate, authorise or group commits (that is the service and the writer, later).
 
+#[cfg(test)]
+mod audit_tests;
+pub mod check;
 #[cfg(test)]
 mod model_tests;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 
-pub use sqlite::{MIGRATIONS, Settings, SqliteStore};
+pub use check::{Check, CheckReport, Problem};
+pub use sqlite::{MIGRATIONS, Settings, SqliteStore, system_clock};
 
 use crate::domain::{
-    Account, AccountName, Amount, BalanceConstraint, BalanceState, BatchMode, Commodity,
-    CommodityCode, Date, Entry, EntryError, EntryId, IdempotencyKey, NewEntry, PendingStatus,
-    PostAmounts, TenantId, TenantSlug, Timestamp,
+    Account, AccountName, Actor, Amount, AuditRecord, BalanceConstraint, BalanceState, BatchMode,
+    Commodity, CommodityCode, Date, Entry, EntryError, EntryId, IdempotencyKey, NewEntry,
+    PendingStatus, PostAmounts, TenantId, TenantSlug, Timestamp,
 };
 use std::fmt;
 
@@ -239,4 +245,20 @@ pub trait Store {
         name: &AccountName,
         commodity: &CommodityCode,
     ) -> Result<BalanceState, StoreError>;
+
+    /// Names who makes the writes that follow, until named again (a new store writes as
+    /// `Actor::system()`). Store-level rather than an argument of every write: the actor is
+    /// a property of the caller (a CLI run, a request's token), not of each call.
+    fn set_actor(&mut self, actor: Actor);
+    /// A tenant's audit records with a sequence number above `after`, in order, at most
+    /// `limit` of them.
+    fn audit_records(
+        &mut self,
+        tenant: TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Verifies one tenant (or all): balance tables against postings, trial balances zero per
+    /// commodity, and the audit chain (the first broken record per tenant). Read-only.
+    fn check(&mut self, tenant: Option<TenantId>) -> Result<crate::store::CheckReport, StoreError>;
 }

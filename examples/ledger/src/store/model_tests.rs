@@ -279,6 +279,12 @@ fn check(store: &mut impl Store, tenants: &[TenantId], model: &Model) -> Result<
             .map_err(fail)?;
         prop_assert_eq!(state.pending_credits.0, model.bank_reserved(index));
     }
+    let report = store.check(None).map_err(fail)?;
+    prop_assert!(
+        report.is_clean(),
+        "check after a step: {:?}",
+        report.problems
+    );
     Ok(())
 }
 

@@ -6,12 +6,15 @@
 //! migrations. Every statement names `tenant_id` in its `WHERE` clause or its inserted row.
 //! Not here: connection pools, the group-commit writer, PostgreSQL. Tests: `store/tests.rs`.
 
+mod audit;
+mod check;
 mod schema;
 mod write;
 
 pub use schema::MIGRATIONS;
 
-use super::{BalanceLine, BatchResults, EntryRequest, Store, StoreError, StoredEntry};
+use super::{BalanceLine, BatchResults, CheckReport, EntryRequest, Store, StoreError, StoredEntry};
+use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::{
     Account, AccountName, AccountType, Amount, BalanceConstraint, BalanceState, BatchMode,
     Commodity, CommodityCode, Date, EntryError, EntryId, MemoryChart, PostAmounts, TenantId,
@@ -24,6 +27,28 @@ use std::path::Path;
 /// The SQLite store. One connection; `&mut self` on every method, so calls never interleave.
 pub struct SqliteStore {
     connection: Connection,
+    audit: AuditSettings,
+}
+
+/// Who the store's writes are recorded as, and the clock that dates the records.
+struct AuditSettings {
+    actor: Actor,
+    clock: fn() -> Timestamp,
+}
+
+impl AuditSettings {
+    fn stamp(&self) -> audit::Stamp<'_> {
+        audit::Stamp {
+            actor: &self.actor,
+            at: (self.clock)(),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch from the system clock (0 if the clock is before 1970).
+pub fn system_clock() -> Timestamp {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    Timestamp(since.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -47,7 +72,16 @@ impl SqliteStore {
         let mut connection = Connection::open(path)?;
         configure(&connection)?;
         schema::migrate(&mut connection)?;
-        Ok(SqliteStore { connection })
+        let audit = AuditSettings {
+            actor: Actor::system(),
+            clock: system_clock,
+        };
+        Ok(SqliteStore { connection, audit })
+    }
+
+    /// Replaces the clock that dates audit records (`system_clock` by default); tests pin it.
+    pub fn set_clock(&mut self, clock: fn() -> Timestamp) {
+        self.audit.clock = clock;
     }
 
     /// The durability settings in force on this connection, as SQLite reports them.
@@ -329,9 +363,17 @@ impl Store for SqliteStore {
             });
         }
         transaction.execute("INSERT INTO tenants (slug) VALUES (?1)", [slug.as_str()])?;
-        let id = transaction.last_insert_rowid();
+        let id = TenantId(transaction.last_insert_rowid());
+        let details = Json::object([("slug", Json::text(slug))]);
+        audit::append(
+            &transaction,
+            id,
+            self.audit.stamp(),
+            Action::TenantCreated,
+            &details,
+        )?;
         transaction.commit()?;
-        Ok(TenantId(id))
+        Ok(id)
     }
 
     fn tenant(&mut self, slug: &TenantSlug) -> Result<Option<TenantId>, StoreError> {
@@ -365,6 +407,12 @@ impl Store for SqliteStore {
             "INSERT INTO commodities (tenant_id, code, decimal_places) VALUES (?1, ?2, ?3)",
             params![tenant.0, commodity.code.as_str(), commodity.precision],
         )?;
+        let details = Json::object([
+            ("code", Json::text(&commodity.code)),
+            ("precision", Json::Int(commodity.precision.into())),
+        ]);
+        let action = Action::CommodityCreated;
+        audit::append(&transaction, tenant, self.audit.stamp(), action, &details)?;
         transaction.commit()?;
         Ok(())
     }
@@ -414,6 +462,14 @@ impl Store for SqliteStore {
         for constraint in &account.constraints {
             write::set_constraint(&transaction, tenant, id, constraint)?;
         }
+        let details = account_json(account);
+        audit::append(
+            &transaction,
+            tenant,
+            self.audit.stamp(),
+            Action::AccountCreated,
+            &details,
+        )?;
         transaction.commit()?;
         Ok(())
     }
@@ -472,6 +528,14 @@ impl Store for SqliteStore {
             "UPDATE accounts SET closed = ?3 WHERE tenant_id = ?1 AND id = ?2",
             params![tenant.0, id, date.days_since_epoch()],
         )?;
+        let details = Json::object([("name", Json::text(name)), ("closed", Json::text(date))]);
+        audit::append(
+            &transaction,
+            tenant,
+            self.audit.stamp(),
+            Action::AccountClosed,
+            &details,
+        )?;
         transaction.commit()?;
         Ok(())
     }
@@ -487,6 +551,17 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = account_id(&transaction, tenant, name)?;
         write::set_constraint(&transaction, tenant, id, constraint)?;
+        let mut details = constraint_json(constraint);
+        if let Json::Object(fields) = &mut details {
+            fields.insert("account".into(), Json::text(name));
+        }
+        audit::append(
+            &transaction,
+            tenant,
+            self.audit.stamp(),
+            Action::ConstraintSet,
+            &details,
+        )?;
         transaction.commit()?;
         Ok(())
     }
@@ -497,7 +572,13 @@ impl Store for SqliteStore {
         requests: &[EntryRequest],
         mode: BatchMode,
     ) -> Result<BatchResults, StoreError> {
-        write::create_entries(&mut self.connection, tenant, requests, mode)
+        write::create_entries(
+            &mut self.connection,
+            tenant,
+            requests,
+            mode,
+            self.audit.stamp(),
+        )
     }
 
     fn entry(&mut self, tenant: TenantId, id: EntryId) -> Result<Option<StoredEntry>, StoreError> {
@@ -510,7 +591,7 @@ impl Store for SqliteStore {
         id: EntryId,
         date: Date,
     ) -> Result<EntryId, StoreError> {
-        write::reverse_entry(&mut self.connection, tenant, id, date)
+        write::reverse_entry(&mut self.connection, tenant, id, date, self.audit.stamp())
     }
 
     fn post_pending(
@@ -521,7 +602,8 @@ impl Store for SqliteStore {
         date: Date,
         now: Timestamp,
     ) -> Result<EntryId, StoreError> {
-        write::post_pending(&mut self.connection, tenant, id, amounts, date, now)
+        let stamp = self.audit.stamp();
+        write::post_pending(&mut self.connection, tenant, id, amounts, date, now, stamp)
     }
 
     fn void_pending(
@@ -530,7 +612,7 @@ impl Store for SqliteStore {
         id: EntryId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        write::void_pending(&mut self.connection, tenant, id, now)
+        write::void_pending(&mut self.connection, tenant, id, now, self.audit.stamp())
     }
 
     fn expire_pending(
@@ -538,7 +620,7 @@ impl Store for SqliteStore {
         tenant: TenantId,
         now: Timestamp,
     ) -> Result<Vec<EntryId>, StoreError> {
-        write::expire_pending(&mut self.connection, tenant, now)
+        write::expire_pending(&mut self.connection, tenant, now, self.audit.stamp())
     }
 
     fn balance(
@@ -598,4 +680,53 @@ impl Store for SqliteStore {
         let commodity = commodity_id(&self.connection, tenant, commodity)?;
         write::balance_state(&self.connection, tenant, account, commodity)
     }
+
+    fn set_actor(&mut self, actor: Actor) {
+        self.audit.actor = actor;
+    }
+
+    fn audit_records(
+        &mut self,
+        tenant: TenantId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        let mut records = Vec::new();
+        audit::for_each_record(&self.connection, tenant, after, limit, |record| {
+            records.push(record);
+            Ok(())
+        })?;
+        Ok(records)
+    }
+
+    fn check(&mut self, tenant: Option<TenantId>) -> Result<CheckReport, StoreError> {
+        check::check(&mut self.connection, tenant)
+    }
+}
+
+/// What creating an account wrote: the account with its commodities and constraints.
+fn account_json(account: &Account) -> Json {
+    Json::object([
+        ("name", Json::text(&account.name)),
+        ("type", Json::text(account.account_type.as_str())),
+        ("opened", Json::text(account.opened)),
+        ("closed", Json::option(account.closed, Json::text)),
+        (
+            "commodities",
+            Json::Array(account.commodities.iter().map(Json::text).collect()),
+        ),
+        (
+            "constraints",
+            Json::Array(account.constraints.iter().map(constraint_json).collect()),
+        ),
+    ])
+}
+
+fn constraint_json(constraint: &BalanceConstraint) -> Json {
+    Json::object([
+        ("commodity", Json::text(&constraint.commodity)),
+        ("min", Json::option(constraint.min, |a| Json::Int(a.0))),
+        ("max", Json::option(constraint.max, |a| Json::Int(a.0))),
+    ])
 }

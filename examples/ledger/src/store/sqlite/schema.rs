@@ -8,13 +8,15 @@
 //! Every table carries `tenant_id`, and every reference between tenant rows is a composite
 //! foreign key that includes it, so even a wrong id in a query cannot link two tenants' rows.
 //! The SQL sticks to what SQLite and PostgreSQL both accept (`ON CONFLICT`, composite keys, no
-//! SQLite-only types), apart from `INTEGER PRIMARY KEY` for row ids.
+//! SQLite-only types), apart from `INTEGER PRIMARY KEY` for row ids and the triggers that make
+//! `audit_log` append-only (migration 2).
 
 use super::super::StoreError;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The schema, one migration per element.
-pub const MIGRATIONS: &[&str] = &[r"
+pub const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE tenants (
     id INTEGER PRIMARY KEY,
     slug TEXT NOT NULL UNIQUE
@@ -129,7 +131,29 @@ CREATE TABLE idempotency_keys (
     outcome TEXT NOT NULL,
     PRIMARY KEY (tenant_id, key)
 );
-"];
+",
+    r"
+-- The append-only audit log: one hash-chained sequence per tenant (domain::audit::seal).
+-- Hashes are 64 lowercase hex digits; a tenant's first record chains to 64 zeros.
+CREATE TABLE audit_log (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    sequence INTEGER NOT NULL CHECK (sequence >= 1),
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    origin TEXT,
+    action TEXT NOT NULL,
+    details TEXT NOT NULL,
+    previous_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, sequence)
+);
+-- SQLite-only: refuse edits through SQL. Whoever drops the triggers is caught by the chain.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+",
+];
 
 /// The schema version this binary writes.
 pub fn binary_version() -> i64 {

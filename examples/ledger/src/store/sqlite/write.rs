@@ -1,13 +1,17 @@
 //! Entry writes on SQLite: batches (independent or linked), reversals, pending transitions,
 //! and the balances each write maintains in its own transaction (`balances` per account and
-//! commodity, `daily_balances` per day), with balance constraints checked before commit.
+//! commodity, `daily_balances` per day), with balance constraints checked before commit and
+//! the audit record of each write appended in the same transaction (one per entry written,
+//! one per pending transition).
 //!
 //! The rules come from `crate::domain`; this file only loads what they need, applies their
 //! verdicts and keeps the balance tables in step. Arithmetic on balances is checked in Rust
 //! before any SQL adds (SQLite would silently turn an overflowing integer into a float).
 //! Tests: `store/tests.rs`.
 
+use super::audit::{self, Stamp};
 use super::{TxChart, account_commodity_amount, corrupt, date_of, require_tenant};
+use crate::domain::audit::{Action, Json, entry_json};
 use crate::domain::batch::{check_batch_size, settle, stops_after};
 use crate::domain::constraint::{ChangeKind, ConstraintError};
 use crate::domain::entry::{ReversalTarget, check_postings, reversal, validate};
@@ -44,6 +48,7 @@ pub(super) fn create_entries(
     tenant: TenantId,
     requests: &[EntryRequest],
     mode: BatchMode,
+    stamp: Stamp<'_>,
 ) -> Result<BatchResults, StoreError> {
     check_batch_size(requests.len())?;
     let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -54,7 +59,7 @@ pub(super) fn create_entries(
             let mut results = Vec::with_capacity(requests.len());
             for request in requests {
                 let savepoint = transaction.savepoint()?;
-                let attempt = attempt(&savepoint, tenant, &mut chart, request)?;
+                let attempt = attempt(&savepoint, tenant, &mut chart, request, stamp)?;
                 if attempt.result().is_ok() {
                     savepoint.commit()?;
                 } else {
@@ -65,7 +70,7 @@ pub(super) fn create_entries(
             }
             results
         }
-        BatchMode::Linked => write_linked(&mut transaction, tenant, &mut chart, requests)?,
+        BatchMode::Linked => write_linked(&mut transaction, tenant, &mut chart, requests, stamp)?,
     };
     transaction.commit()?;
     Ok(results)
@@ -76,11 +81,12 @@ fn write_linked(
     tenant: TenantId,
     chart: &mut TxChart,
     requests: &[EntryRequest],
+    stamp: Stamp<'_>,
 ) -> Result<BatchResults, StoreError> {
     let savepoint = transaction.savepoint()?;
     let mut attempts = Vec::new();
     for request in requests {
-        let attempt = attempt(&savepoint, tenant, chart, request)?;
+        let attempt = attempt(&savepoint, tenant, chart, request, stamp)?;
         let stop = stops_after(BatchMode::Linked, attempt.result());
         attempts.push(attempt);
         if stop {
@@ -101,12 +107,13 @@ fn write_linked(
     Ok(results)
 }
 
-/// Runs one entry: replays its key, or validates and writes it.
+/// Runs one entry: replays its key, or validates and writes it with its audit record.
 fn attempt(
     connection: &Connection,
     tenant: TenantId,
     chart: &mut TxChart,
     request: &EntryRequest,
+    stamp: Stamp<'_>,
 ) -> Result<Attempt, StoreError> {
     if let Some(key) = &request.key {
         let record = load_key(connection, tenant, key)?;
@@ -123,7 +130,12 @@ fn attempt(
     )?;
     let written = validate(&request.entry, &chart.chart)
         .map_err(StoreError::Refused)
-        .and_then(|entry| insert_entry(connection, tenant, chart, &entry));
+        .and_then(|entry| {
+            let id = insert_entry(connection, tenant, chart, &entry)?;
+            let details = entry_json(id, &entry);
+            audit::append(connection, tenant, stamp, Action::EntryCreated, &details)?;
+            Ok(id)
+        });
     let outcome = refusal_or_backend(written)?;
     if let (Some(key), Ok(_)) = (&request.key, &outcome) {
         save_key(connection, tenant, key, request, &outcome)?;
@@ -583,6 +595,7 @@ pub(super) fn reverse_entry(
     tenant: TenantId,
     id: EntryId,
     date: Date,
+    stamp: Stamp<'_>,
 ) -> Result<EntryId, StoreError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let original = load_existing(&transaction, tenant, id)?;
@@ -600,6 +613,8 @@ pub(super) fn reverse_entry(
     )?;
     check_postings(&reversing, &chart.chart)?;
     let reversal_id = insert_entry(&transaction, tenant, &chart, &reversing)?;
+    let details = entry_json(reversal_id, &reversing);
+    audit::append(&transaction, tenant, stamp, Action::EntryReversed, &details)?;
     transaction.commit()?;
     Ok(reversal_id)
 }
@@ -635,6 +650,7 @@ pub(super) fn post_pending(
     amounts: &PostAmounts,
     date: Date,
     now: Timestamp,
+    stamp: Stamp<'_>,
 ) -> Result<EntryId, StoreError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (stored, chart) = load_pending(&transaction, tenant, id)?;
@@ -643,6 +659,8 @@ pub(super) fn post_pending(
     release(&transaction, tenant, &chart, &stored.entry)?;
     set_status(&transaction, tenant, id, PendingStatus::Posted)?;
     let posting_id = insert_entry(&transaction, tenant, &chart, &posting)?;
+    let details = entry_json(posting_id, &posting);
+    audit::append(&transaction, tenant, stamp, Action::PendingPosted, &details)?;
     transaction.commit()?;
     Ok(posting_id)
 }
@@ -652,12 +670,20 @@ pub(super) fn void_pending(
     tenant: TenantId,
     id: EntryId,
     now: Timestamp,
+    stamp: Stamp<'_>,
 ) -> Result<(), StoreError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (stored, chart) = load_pending(&transaction, tenant, id)?;
     let status = pending_view(&stored).void(now)?;
     release(&transaction, tenant, &chart, &stored.entry)?;
     set_status(&transaction, tenant, id, status)?;
+    audit::append(
+        &transaction,
+        tenant,
+        stamp,
+        Action::PendingVoided,
+        &status_json(id, status),
+    )?;
     transaction.commit()?;
     Ok(())
 }
@@ -666,6 +692,7 @@ pub(super) fn expire_pending(
     connection: &mut Connection,
     tenant: TenantId,
     now: Timestamp,
+    stamp: Stamp<'_>,
 ) -> Result<Vec<EntryId>, StoreError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     require_tenant(&transaction, tenant)?;
@@ -682,8 +709,24 @@ pub(super) fn expire_pending(
         let status = pending_view(&stored).expire(now)?;
         release(&transaction, tenant, &chart, &stored.entry)?;
         set_status(&transaction, tenant, id, status)?;
+        let details = status_json(id, status);
+        audit::append(
+            &transaction,
+            tenant,
+            stamp,
+            Action::PendingExpired,
+            &details,
+        )?;
         expired.push(id);
     }
     transaction.commit()?;
     Ok(expired)
+}
+
+/// What a pending transition changed: the entry and its new status.
+fn status_json(id: EntryId, status: PendingStatus) -> Json {
+    Json::object([
+        ("id", Json::Int(id.0)),
+        ("status", Json::text(status.as_str())),
+    ])
 }

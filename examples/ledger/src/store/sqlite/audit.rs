@@ -1,0 +1,109 @@
+//! The audit log on SQLite: appending a record inside the caller's transaction (so a write
+//! and its record commit or roll back together) and reading a tenant's records in order.
+//!
+//! The hash rule is `domain::audit::seal`; this file only finds the tenant's last record,
+//! seals the next one and stores it. The table refuses `UPDATE` and `DELETE` by trigger
+//! (`schema.rs`); the chain is what catches an edit made around the triggers. Tests:
+//! `store/tests.rs`.
+
+use super::corrupt;
+use crate::domain::audit::{
+    Action, Actor, AuditRecord, GENESIS, Json, RecordFields, RecordHash, seal,
+};
+use crate::domain::{TenantId, Timestamp};
+use crate::store::StoreError;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+/// Who writes and when: the same for every record of one store call.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Stamp<'a> {
+    pub actor: &'a Actor,
+    pub at: Timestamp,
+}
+
+/// Appends the tenant's next record. Call it inside the write's transaction (or savepoint).
+pub(super) fn append(
+    connection: &Connection,
+    tenant: TenantId,
+    stamp: Stamp<'_>,
+    action: Action,
+    details: &Json,
+) -> Result<(), StoreError> {
+    let last: Option<(i64, String)> = connection
+        .prepare_cached(
+            "SELECT sequence, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row([tenant.0], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (sequence, previous) = match last {
+        None => (1, GENESIS),
+        Some((sequence, hash)) => (
+            sequence + 1,
+            RecordHash::from_hex(&hash)
+                .ok_or_else(|| corrupt(format!("audit record {sequence} has a malformed hash")))?,
+        ),
+    };
+    let details = details.to_canonical();
+    let fields = RecordFields {
+        tenant,
+        sequence,
+        at: stamp.at,
+        actor: stamp.actor.name(),
+        origin: stamp.actor.origin(),
+        action: action.as_str(),
+        details: &details,
+    };
+    let hash = seal(&previous, &fields);
+    connection
+        .prepare_cached(
+            "INSERT INTO audit_log (tenant_id, sequence, at, actor, origin, action, details, previous_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            tenant.0,
+            sequence,
+            stamp.at.0,
+            fields.actor,
+            fields.origin,
+            fields.action,
+            details,
+            previous.to_string(),
+            hash.to_string(),
+        ])?;
+    Ok(())
+}
+
+/// Calls `each` on the tenant's records with a sequence number above `after`, in order, at
+/// most `limit` of them (`usize::MAX`: all, streamed without holding them).
+pub(super) fn for_each_record(
+    connection: &Connection,
+    tenant: TenantId,
+    after: i64,
+    limit: usize,
+    mut each: impl FnMut(AuditRecord) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT tenant_id, sequence, at, actor, origin, action, details, previous_hash, hash
+         FROM audit_log WHERE tenant_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = statement.query(params![tenant.0, after, limit])?;
+    while let Some(row) = rows.next()? {
+        each(read_record(row)?)?;
+    }
+    Ok(())
+}
+
+fn read_record(row: &Row<'_>) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        tenant: TenantId(row.get(0)?),
+        sequence: row.get(1)?,
+        at: Timestamp(row.get(2)?),
+        actor: row.get(3)?,
+        origin: row.get(4)?,
+        action: row.get(5)?,
+        details: row.get(6)?,
+        previous_hash: row.get(7)?,
+        hash: row.get(8)?,
+    })
+}

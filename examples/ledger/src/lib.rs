@@ -2,11 +2,13 @@
 //! far: `domain` (pure rules: money in minor units, the chart of accounts, balanced and
 //! immutable entries, reversal, idempotency, balance constraints, two-phase entries, batches,
 //! and the audit log's hash chain) and `store` (a `Store` trait and its SQLite
-//! implementation, tenant-scoped throughout, with the audit log and `check`).
+//! implementation, tenant-scoped throughout, with the audit log and `check`) and `interop`
+//! (a tenant's books as a journal that hledger and ledger-cli read).
 //!
-//! Not here yet: the JSON API, the web app, plain-text import/export, the group-commit
-//! writer (see issue 11 and `examples/ledger/README.md`).
+//! Not here yet: the JSON API, the web app, journal and CSV import, the group-commit writer
+//! (see issue 11 and `examples/ledger/README.md`).
 
 pub mod domain;
+pub mod interop;
 pub mod limits;
 pub mod store;

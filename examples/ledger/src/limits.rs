@@ -11,6 +11,10 @@ pub const POSTINGS_PER_ENTRY_MAX: usize = 256;
 /// Most entries in one batch, as in the issue (TigerBeetle's 8,190 transfers per request).
 pub const ENTRIES_PER_BATCH_MAX: usize = 8_190;
 
+/// Most entries one `Store::entries` page returns (an export walks the book page by page, so
+/// its memory is bounded by a page, not by the book).
+pub const ENTRIES_PER_PAGE_MAX: usize = 1_000;
+
 /// Longest account name, in bytes (UTF-8), all segments and separators included.
 pub const ACCOUNT_NAME_BYTES_MAX: usize = 512;
 

@@ -1,7 +1,18 @@
-//! Runs the built `ledger` binary on temporary databases: `tenant create` (and its refusals)
-//! and `check`, with `--database` before and after the command. The store's own tests are in
-//! `src/store/`; this file only pins what a person at a terminal sees (exit codes, messages).
+//! Runs the built `ledger` binary on temporary databases: `tenant create` (and its refusals),
+//! `check` and `export`, with `--database` before and after the command. The store's own
+//! tests are in `src/store/`; this file only pins what a person at a terminal sees (exit
+//! codes, messages). `cli/cross_check.rs` (a module of this one test binary) exports a
+//! 10,000-entry book and checks it with the real hledger and ledger-cli.
 
+#[path = "cli/cross_check.rs"]
+mod cross_check;
+
+use ledger::domain::{
+    Account, AccountName, AccountType, Commodity, Date, Decimal, NewEntry, NewPosting, TenantId,
+    TenantSlug,
+};
+use ledger::store::{EntryRequest, SqliteStore, Store};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -114,4 +125,151 @@ fn tamper(database: &Path) {
         "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE sequence = 1;",
     )
     .expect("tampered");
+}
+
+/// Opens the database through the library (the CLI has no command to write entries yet).
+fn open_store(db: &TempDb) -> SqliteStore {
+    SqliteStore::open(&db.0).expect("the store opens")
+}
+
+/// A tenant with USD and JPY, two accounts and one entry of `12.50 USD`.
+fn small_book(store: &mut SqliteStore, slug: &str) -> TenantId {
+    let tenant = store
+        .create_tenant(&TenantSlug::new(slug).expect("slug"))
+        .expect("tenant");
+    for (code, places) in [("USD", 2), ("JPY", 0)] {
+        let commodity = Commodity::new(code, places).expect("commodity");
+        store
+            .create_commodity(tenant, &commodity)
+            .expect("commodity");
+    }
+    let opened = Date::parse("2024-01-01").expect("date");
+    for (name, kind) in [
+        ("Assets:Bank", AccountType::Asset),
+        ("Expenses:Food", AccountType::Expense),
+    ] {
+        let account = Account::new(AccountName::new(name).expect("name"), kind, opened);
+        store.create_account(tenant, &account).expect("account");
+    }
+    let posting = |account: &str, amount: &str| NewPosting {
+        account: AccountName::new(account).expect("name"),
+        commodity: ledger::domain::CommodityCode::new("USD").expect("code"),
+        amount: Decimal::parse(amount).expect("amount"),
+    };
+    let entry = NewEntry {
+        date: Date::parse("2024-02-03").expect("date"),
+        description: "Lunch".into(),
+        payee: Some("Café".into()),
+        tags: BTreeSet::new(),
+        metadata: BTreeMap::new(),
+        postings: vec![
+            posting("Expenses:Food", "12.50"),
+            posting("Assets:Bank", "-12.50"),
+        ],
+        pending: None,
+    };
+    store
+        .create_entry(tenant, &EntryRequest { key: None, entry })
+        .expect("entry");
+    tenant
+}
+
+#[test]
+fn export_writes_the_only_tenant_to_standard_output() {
+    let db = TempDb::new("export-stdout");
+    small_book(&mut open_store(&db), "acme");
+    let exported = ledger(&["export", "--database", path(&db)]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let journal = text(&exported.stdout);
+    assert!(journal.starts_with("; Books of tenant acme,"), "{journal}");
+    assert!(
+        journal.contains("\ncommodity JPY\ncommodity USD\n"),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("\naccount Assets:Bank  ; type: A, opened: 2024-01-01\n"),
+        "{journal}"
+    );
+    assert!(
+        journal.contains(
+            "\n2024-02-03 (1) Café | Lunch\n    Expenses:Food  12.50 USD\n    Assets:Bank  -12.50 USD\n"
+        ),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("    Assets:Bank  0.00 USD = -12.50 USD\n"),
+        "{journal}"
+    );
+}
+
+#[test]
+fn export_to_a_file_names_the_tenant_when_there_are_several() {
+    let db = TempDb::new("export-several");
+    let mut store = open_store(&db);
+    small_book(&mut store, "acme");
+    small_book(&mut store, "globex");
+    drop(store);
+    let unnamed = ledger(&["--database", path(&db), "export"]);
+    assert_eq!(unnamed.status.code(), Some(1));
+    let stderr = text(&unnamed.stderr);
+    assert!(
+        stderr.contains("the database holds 2 tenants (acme, globex); name one with --tenant SLUG"),
+        "{stderr}"
+    );
+    assert!(unnamed.stdout.is_empty());
+
+    let file = db.0.with_extension("journal");
+    let named = ledger(&[
+        "--database",
+        path(&db),
+        "export",
+        "--tenant",
+        "globex",
+        "--output",
+        file.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(named.status.success(), "{}", text(&named.stderr));
+    let journal = std::fs::read_to_string(&file).expect("the export was written");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        journal.starts_with("; Books of tenant globex,"),
+        "{journal}"
+    );
+    assert!(named.stdout.is_empty());
+
+    let unknown = ledger(&["--database", path(&db), "export", "--tenant", "initech"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("no tenant initech in this database"));
+}
+
+#[test]
+fn export_refuses_an_empty_database_and_an_unwritable_output() {
+    let db = TempDb::new("export-refusals");
+    let empty = ledger(&["--database", path(&db), "export"]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(
+        text(&empty.stderr)
+            .contains("holds no tenant; create one with `ledger tenant create SLUG`"),
+        "{}",
+        text(&empty.stderr)
+    );
+
+    small_book(&mut open_store(&db), "acme");
+    let missing_dir = std::env::temp_dir().join("ledger-no-such-dir-for-export/books.journal");
+    let unwritable = ledger(&[
+        "--database",
+        path(&db),
+        "export",
+        "--output",
+        missing_dir.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(unwritable.status.code(), Some(1));
+    let stderr = text(&unwritable.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot write the export to {}",
+            missing_dir.display()
+        )),
+        "{stderr}"
+    );
 }

@@ -46,6 +46,24 @@ pub struct StoredEntry {
     pub reversed_by: Option<EntryId>,
 }
 
+/// Where a page of `Store::entries` resumes: after this entry, in journal order (date, then
+/// id). Keyset paging: a page costs one index range scan, however deep into the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EntryCursor {
+    pub date: Date,
+    pub id: EntryId,
+}
+
+impl StoredEntry {
+    /// The cursor that resumes after this entry.
+    pub fn cursor(&self) -> EntryCursor {
+        EntryCursor {
+            date: self.entry.date,
+            id: self.id,
+        }
+    }
+}
+
 /// One line of a trial balance: an account's posted balance in one commodity at a date.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BalanceLine {
@@ -132,6 +150,8 @@ impl From<EntryError> for StoreError {
 pub trait Store {
     /// Creates a tenant.
     fn create_tenant(&mut self, slug: &TenantSlug) -> Result<TenantId, StoreError>;
+    /// Every tenant of the database, by id (a short list: one per organisation).
+    fn tenants(&mut self) -> Result<Vec<(TenantId, TenantSlug)>, StoreError>;
     /// The tenant of this slug, if any.
     fn tenant(&mut self, slug: &TenantSlug) -> Result<Option<TenantId>, StoreError>;
 
@@ -197,6 +217,17 @@ pub trait Store {
     }
     /// One entry, if the tenant has it.
     fn entry(&mut self, tenant: TenantId, id: EntryId) -> Result<Option<StoredEntry>, StoreError>;
+    /// A page of the tenant's entries in journal order (date, then id), starting after
+    /// `after` (from the first entry if `None`), at most `limit` of them and never more than
+    /// `ENTRIES_PER_PAGE_MAX`. Every entry is listed, pending (reserving) ones included with
+    /// their status. A reader walks the book page by page, passing the last entry's `cursor()`,
+    /// so memory stays bounded by one page; an empty page is the end.
+    fn entries(
+        &mut self,
+        tenant: TenantId,
+        after: Option<EntryCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError>;
     /// Reverses an entry on `date` with a new, linked entry.
     fn reverse_entry(
         &mut self,

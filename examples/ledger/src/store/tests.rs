@@ -769,6 +769,8 @@ fn tenants_are_isolated_through_every_method(store: &mut impl Store) {
             .expect("read")
             .is_empty()
     );
+    assert_eq!(store.entries(b, None, 10).expect("read"), []);
+    assert_eq!(store.entries(a, None, 10).expect("read").len(), 2);
     let state = store
         .balance_state(b, &name("Assets:Bank"), &code("USD"))
         .expect("state");
@@ -850,12 +852,67 @@ fn unknown_tenants_are_refused(store: &mut impl Store) {
         "unknown_tenant"
     );
     assert_eq!(refusal(store.accounts(ghost)), "unknown_tenant");
+    assert_eq!(refusal(store.entries(ghost, None, 10)), "unknown_tenant");
     assert_eq!(
         store
             .tenant(&TenantSlug::new("ghost").expect("slug"))
             .expect("read"),
         None
     );
+}
+
+/// `entries` walks the book in (date, id) order, page by page, whatever order it was written
+/// in, pending entries included; `tenants` lists every tenant.
+fn entries_page_in_journal_order(store: &mut impl Store) {
+    let tenant = seed(store, "acme");
+    seed(store, "globex");
+    let dates = [
+        "2024-03-01",
+        "2024-01-05",
+        "2024-03-01",
+        "2024-02-10",
+        "2024-01-05",
+    ];
+    for date in dates {
+        let entry = transfer(date, "Expenses:Food", "Assets:Bank", "1.00", "USD");
+        store
+            .create_entry(tenant, &request(entry))
+            .expect("written");
+    }
+    let mut hold = transfer("2024-02-10", "Expenses:Food", "Assets:Bank", "2", "USD");
+    hold.pending = Some(PendingTerms { expires_at: None });
+    let held = store
+        .create_entry(tenant, &request(hold))
+        .expect("reserved");
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.entries(tenant, cursor, 2).expect("page");
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        cursor = Some(last.cursor());
+        walked.extend(
+            page.into_iter()
+                .map(|stored| (stored.entry.date, stored.id)),
+        );
+    }
+    let mut sorted = walked.clone();
+    sorted.sort();
+    assert_eq!(walked, sorted);
+    assert_eq!(walked.len(), 6);
+    let whole = store.entries(tenant, None, 100).expect("read");
+    let pending = whole
+        .iter()
+        .find(|stored| stored.id == held)
+        .expect("listed");
+    assert_eq!(pending.status, Some(PendingStatus::Pending));
+    let slugs: Vec<String> = store
+        .tenants()
+        .expect("tenants")
+        .into_iter()
+        .map(|(_, slug)| slug.to_string())
+        .collect();
+    assert_eq!(slugs, ["acme", "globex"]);
 }
 
 fn chart_round_trips(store: &mut impl Store) {
@@ -930,6 +987,7 @@ mod sqlite {
         tenants_are_isolated_through_every_method,
         unknown_tenants_are_refused,
         chart_round_trips,
+        entries_page_in_journal_order,
     );
 }
 

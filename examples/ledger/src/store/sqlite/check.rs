@@ -33,7 +33,7 @@ pub(super) fn check(
     Ok(report)
 }
 
-fn tenants(
+pub(super) fn tenants(
     connection: &Connection,
     only: Option<TenantId>,
 ) -> Result<Vec<(TenantId, TenantSlug)>, StoreError> {

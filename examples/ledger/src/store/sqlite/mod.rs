@@ -13,7 +13,10 @@ mod write;
 
 pub use schema::MIGRATIONS;
 
-use super::{BalanceLine, BatchResults, CheckReport, EntryRequest, Store, StoreError, StoredEntry};
+use super::{
+    BalanceLine, BatchResults, CheckReport, EntryCursor, EntryRequest, Store, StoreError,
+    StoredEntry,
+};
 use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::{
     Account, AccountName, AccountType, Amount, BalanceConstraint, BalanceState, BatchMode,
@@ -376,6 +379,10 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
+    fn tenants(&mut self) -> Result<Vec<(TenantId, TenantSlug)>, StoreError> {
+        check::tenants(&self.connection, None)
+    }
+
     fn tenant(&mut self, slug: &TenantSlug) -> Result<Option<TenantId>, StoreError> {
         let id = self
             .connection
@@ -583,6 +590,16 @@ impl Store for SqliteStore {
 
     fn entry(&mut self, tenant: TenantId, id: EntryId) -> Result<Option<StoredEntry>, StoreError> {
         write::load_entry(&self.connection, tenant, id)
+    }
+
+    fn entries(
+        &mut self,
+        tenant: TenantId,
+        after: Option<EntryCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        write::entries_page(&self.connection, tenant, after, limit)
     }
 
     fn reverse_entry(

@@ -22,7 +22,8 @@ use crate::domain::{
     EntryError, EntryId, EntryLink, IdempotencyKey, PendingStatus, PendingTerms, PostAmounts,
     Posting, TenantId, Timestamp,
 };
-use crate::store::{BatchResults, EntryRequest, StoreError, StoredEntry};
+use crate::limits::ENTRIES_PER_PAGE_MAX;
+use crate::store::{BatchResults, EntryCursor, EntryRequest, StoreError, StoredEntry};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
 
@@ -555,6 +556,35 @@ pub(super) fn load_entry(
         status,
         reversed_by: reversed_by.map(EntryId),
     }))
+}
+
+/// Ids of one page of entries in (day, id) order after the cursor (read with the
+/// `entries_by_day` index), then each entry as `load_entry` reads it.
+pub(super) fn entries_page(
+    connection: &Connection,
+    tenant: TenantId,
+    after: Option<EntryCursor>,
+    limit: usize,
+) -> Result<Vec<StoredEntry>, StoreError> {
+    let limit = limit.min(ENTRIES_PER_PAGE_MAX);
+    let (day, id) = after.map_or((i64::MIN, i64::MIN), |cursor| {
+        (i64::from(cursor.date.days_since_epoch()), cursor.id.0)
+    });
+    let mut statement = connection.prepare_cached(
+        "SELECT id FROM entries WHERE tenant_id = ?1 AND (day > ?2 OR (day = ?2 AND id > ?3))
+         ORDER BY day, id LIMIT ?4",
+    )?;
+    let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+    let ids = statement
+        .query_map(params![tenant.0, day, id, limit_sql], |row| row.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    let mut page = Vec::with_capacity(ids.len());
+    for id in ids {
+        let entry = load_entry(connection, tenant, EntryId(id))?
+            .ok_or_else(|| corrupt(format!("entry {id} vanished while paging")))?;
+        page.push(entry);
+    }
+    Ok(page)
 }
 
 fn load_postings(

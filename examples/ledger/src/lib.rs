@@ -3,9 +3,10 @@
 //! immutable entries, reversal, idempotency, balance constraints, two-phase entries, batches,
 //! and the audit log's hash chain) and `store` (a `Store` trait and its SQLite
 //! implementation, tenant-scoped throughout, with the audit log and `check`) and `interop`
-//! (a tenant's books as a journal that hledger and ledger-cli read).
+//! (a tenant's books as a journal that hledger and ledger-cli read, and such journals
+//! imported all or nothing).
 //!
-//! Not here yet: the JSON API, the web app, journal and CSV import, the group-commit writer
+//! Not here yet: the JSON API, the web app, CSV import, the group-commit writer
 //! (see issue 11 and `examples/ledger/README.md`).
 
 pub mod domain;

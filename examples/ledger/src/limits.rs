@@ -58,3 +58,12 @@ pub const AUDIT_ORIGIN_BYTES_MAX: usize = 256;
 /// Most problems `ledger check` reports per check and tenant; it counts the rest. Bounds the
 /// report of a badly damaged database.
 pub const CHECK_PROBLEMS_MAX: usize = 20;
+
+/// Largest journal file `ledger import` reads, in bytes. The import holds the file and its
+/// parsed entries in memory and writes them in one transaction; 256 MiB is well over a
+/// 100,000-transaction journal (about 20 MB).
+pub const IMPORT_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+/// Most problems an import reports (each with its line); it counts the rest. Bounds the report
+/// of a file that is not a journal at all.
+pub const IMPORT_PROBLEMS_MAX: usize = 50;

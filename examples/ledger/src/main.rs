@@ -1,8 +1,8 @@
 //! `ledger`: the command line of the ledger example. It opens (or creates) the database,
 //! applying migrations, and runs one command: `check` (balances against postings, trial
-//! balances, the audit chain), `export` (a tenant's journal for hledger and ledger-cli) or
-//! `tenant create SLUG`; with no command it says what it found. `serve`, `import`, `bench`
-//! and `token` come with the rest of issue 11.
+//! balances, the audit chain), `export` (a tenant's journal for hledger and ledger-cli),
+//! `import FILE` (such a journal, all or nothing) or `tenant create SLUG`; with no command it
+//! says what it found. `serve`, `bench` and `token` come with the rest of issue 11.
 //!
 //! Writes made here are recorded in the audit log as actor `cli`. Errors go to standard error
 //! with a non-zero exit. Tests: `tests/cli.rs` runs this binary.
@@ -10,7 +10,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ledger::domain::{Actor, TenantId, TenantSlug};
-use ledger::interop::export_journal;
+use ledger::interop::{ImportError, export_journal, import_journal, parse_journal};
+use ledger::limits::IMPORT_FILE_BYTES_MAX;
 use ledger::store::{CheckReport, SqliteStore, Store, StoreError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,16 @@ enum Command {
         /// Where to write the journal (replaced if it exists); standard output by default.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Imports an hledger/ledger journal into a tenant, all or nothing: every problem is
+    /// printed as FILE:LINE: reason and nothing is written unless the whole file is fine.
+    Import {
+        /// The journal file.
+        file: PathBuf,
+        /// The tenant; may be left out when the database holds one tenant, or none (then
+        /// `default` is created).
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Manages tenants (organisations).
     Tenant {
@@ -91,6 +102,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Some(Command::Export { tenant, output }) => {
             export(&mut store, tenant.as_deref(), output.as_deref())
         }
+        Some(Command::Import { file, tenant }) => import(&mut store, &file, tenant.as_deref()),
         Some(Command::Tenant {
             command: TenantCommand::Create { slug },
         }) => create_tenant(&mut store, &slug),
@@ -209,4 +221,68 @@ fn resolve_tenant(
             )
         }
     }
+}
+
+/// `import`: reads the file (bounded), parses it before touching the database, resolves or
+/// creates the tenant, then imports in one transaction. A new tenant is created only once the
+/// file parses; a refusal by the store after that leaves it empty.
+fn import(store: &mut SqliteStore, file: &Path, tenant: Option<&str>) -> anyhow::Result<ExitCode> {
+    let shown = file.display();
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {shown}"))?
+        .len();
+    if size > IMPORT_FILE_BYTES_MAX {
+        anyhow::bail!("{shown} is {size} bytes; an import reads at most {IMPORT_FILE_BYTES_MAX}");
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {shown}"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{shown} is not UTF-8 text"))?;
+    if let Err(problems) = parse_journal(&text) {
+        return Ok(report_problems(file, &ImportError::Problems(problems)));
+    }
+    let (id, slug) = import_tenant(store, tenant)?;
+    match import_journal(store, id, &text) {
+        Ok(summary) => {
+            println!(
+                "imported {} entries into tenant {slug}: {} new accounts, {} new commodities, \
+                 {} balance assertions held",
+                summary.entries, summary.accounts, summary.commodities, summary.assertions
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportError::Store(error)) => {
+            Err(error).with_context(|| format!("cannot import {shown}"))
+        }
+        Err(problems) => Ok(report_problems(file, &problems)),
+    }
+}
+
+fn report_problems(file: &Path, error: &ImportError) -> ExitCode {
+    if let ImportError::Problems(problems) = error {
+        for problem in &problems.shown {
+            eprintln!("{}:{}: {}", file.display(), problem.line, problem.reason);
+        }
+        if problems.not_shown > 0 {
+            eprintln!("and {} more problems not shown", problems.not_shown);
+        }
+    }
+    eprintln!("error: nothing imported from {}", file.display());
+    ExitCode::FAILURE
+}
+
+/// The tenant to import into: `--tenant` (created if the database holds no tenant), the only
+/// one, or a new `default` in an empty database.
+fn import_tenant(
+    store: &mut SqliteStore,
+    tenant: Option<&str>,
+) -> anyhow::Result<(TenantId, TenantSlug)> {
+    if !store.tenants()?.is_empty() {
+        return resolve_tenant(store, tenant);
+    }
+    let slug = tenant.unwrap_or("default");
+    let parsed = TenantSlug::new(slug).with_context(|| format!("bad tenant slug {slug:?}"))?;
+    let id = store
+        .create_tenant(&parsed)
+        .with_context(|| format!("cannot create tenant {parsed}"))?;
+    Ok((id, parsed))
 }

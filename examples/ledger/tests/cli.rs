@@ -2,10 +2,13 @@
 //! `check` and `export`, with `--database` before and after the command. The store's own
 //! tests are in `src/store/`; this file only pins what a person at a terminal sees (exit
 //! codes, messages). `cli/cross_check.rs` (a module of this one test binary) exports a
-//! 10,000-entry book and checks it with the real hledger and ledger-cli.
+//! 10,000-entry book and checks it with the real hledger and ledger-cli; `cli/import.rs`
+//! runs `import` (round trip, hledger's balances, every refusal).
 
 #[path = "cli/cross_check.rs"]
 mod cross_check;
+#[path = "cli/import.rs"]
+mod import;
 
 use ledger::domain::{
     Account, AccountName, AccountType, Commodity, Date, Decimal, NewEntry, NewPosting, TenantId,

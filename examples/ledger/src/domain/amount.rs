@@ -199,6 +199,11 @@ impl Decimal {
 }
 
 impl Decimal {
+    /// Digits after the decimal mark as written (`12.50` has 2).
+    pub fn scale(self) -> u8 {
+        self.scale
+    }
+
     /// Whether two decimals are the same number (`12.5` and `12.50` are). Exact: both are
     /// widened to the larger scale in an `i128` (at most `i64::MAX * 10^18`, which fits).
     pub fn same_value(self, other: Decimal) -> bool {

@@ -1,11 +1,18 @@
-//! Plain-text interop with hledger and ledger-cli. So far export only: `journal` formats a
-//! tenant's books as a journal both tools read (pure: store data in, text out), and `export`
-//! walks the store page by page and writes that text to any `io::Write`.
+//! Plain-text interop with hledger and ledger-cli. Export: `journal` formats a tenant's books
+//! as a journal both tools read (pure: store data in, text out), and `export` walks the store
+//! page by page and writes that text to any `io::Write`. Import: `parse` reads the common
+//! subset of both tools' journals (pure: text in, typed items or every problem with its line
+//! out), and `import` checks that against a tenant's books and writes it in one transaction.
 //!
-//! Not here yet: journal import, CSV bank statements (issue 11). Tests: unit tests in
-//! `journal.rs`; the cross-check against the real tools in `tests/cli/cross_check.rs`.
+//! Not here yet: CSV bank statements (issue 11). Tests: unit tests in `journal.rs` and
+//! `parse.rs`; `store/import_tests.rs`; the cross-check against the real tools in
+//! `tests/cli/cross_check.rs` and `tests/cli/import.rs`.
 
 pub mod export;
+pub mod import;
 pub mod journal;
+pub mod parse;
 
 pub use export::{ExportError, ExportSummary, export_journal};
+pub use import::{ImportError, ImportSummary, import_journal};
+pub use parse::{Journal, Problem, Problems, parse_journal};

@@ -13,6 +13,8 @@
 mod audit_tests;
 pub mod check;
 #[cfg(test)]
+mod import_tests;
+#[cfg(test)]
 mod model_tests;
 mod sqlite;
 #[cfg(test)]
@@ -70,6 +72,15 @@ pub struct BalanceLine {
     pub account: AccountName,
     pub commodity: CommodityCode,
     pub balance: Amount,
+}
+
+/// What an import writes in one transaction: commodities and accounts the tenant does not have
+/// yet (one it has is `AlreadyExists`), then entries in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BookImport {
+    pub commodities: Vec<Commodity>,
+    pub accounts: Vec<Account>,
+    pub entries: Vec<NewEntry>,
 }
 
 /// The result of each entry of a batch.
@@ -197,6 +208,14 @@ pub trait Store {
         requests: &[EntryRequest],
         mode: BatchMode,
     ) -> Result<BatchResults, StoreError>;
+    /// Writes a whole import in one transaction, all or nothing: the new entries' ids, or the
+    /// index of the first refused entry and why (and nothing written). Unlike a batch it has no
+    /// size limit of its own: the caller bounds it (the import file's size).
+    fn import_book(
+        &mut self,
+        tenant: TenantId,
+        book: &BookImport,
+    ) -> Result<Result<Vec<EntryId>, (usize, EntryError)>, StoreError>;
     /// Writes one entry.
     fn create_entry(
         &mut self,

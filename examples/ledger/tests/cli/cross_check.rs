@@ -138,7 +138,7 @@ fn hledger_and_ledger_agree_with_the_store_on_an_exported_book_of_10000_entries(
 }
 
 /// Panics with the install command if either tool is missing: never a silent skip.
-fn require_tools() {
+pub(super) fn require_tools() {
     for tool in ["hledger", "ledger"] {
         let found = Command::new(tool)
             .arg("--version")
@@ -174,7 +174,7 @@ fn ledger_args(file: &str) -> Vec<&str> {
 }
 
 /// Runs a tool, asserts it exited 0, returns its standard output.
-fn run_tool(tool: &str, args: &[&str]) -> String {
+pub(super) fn run_tool(tool: &str, args: &[&str]) -> String {
     let output = Command::new(tool)
         .args(args)
         .output()

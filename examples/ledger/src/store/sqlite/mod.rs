@@ -14,8 +14,8 @@ mod write;
 pub use schema::MIGRATIONS;
 
 use super::{
-    BalanceLine, BatchResults, CheckReport, EntryCursor, EntryRequest, Store, StoreError,
-    StoredEntry,
+    BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryRequest, Store,
+    StoreError, StoredEntry,
 };
 use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::{
@@ -347,6 +347,80 @@ impl TxChart {
     }
 }
 
+/// Inserts a commodity and its audit record in the caller's transaction.
+fn insert_commodity(
+    connection: &Connection,
+    tenant: TenantId,
+    commodity: &Commodity,
+    stamp: audit::Stamp<'_>,
+) -> Result<(), StoreError> {
+    if commodity_id(connection, tenant, &commodity.code).is_ok() {
+        return Err(StoreError::AlreadyExists {
+            what: "commodity",
+            name: commodity.code.to_string(),
+        });
+    }
+    connection.execute(
+        "INSERT INTO commodities (tenant_id, code, decimal_places) VALUES (?1, ?2, ?3)",
+        params![tenant.0, commodity.code.as_str(), commodity.precision],
+    )?;
+    let details = Json::object([
+        ("code", Json::text(&commodity.code)),
+        ("precision", Json::Int(commodity.precision.into())),
+    ]);
+    let action = Action::CommodityCreated;
+    audit::append(connection, tenant, stamp, action, &details)?;
+    Ok(())
+}
+
+/// Inserts an account (its commodities and constraints) and its audit record in the caller's
+/// transaction.
+fn insert_account(
+    connection: &Connection,
+    tenant: TenantId,
+    account: &Account,
+    stamp: audit::Stamp<'_>,
+) -> Result<(), StoreError> {
+    if account_id(connection, tenant, &account.name).is_ok() {
+        return Err(StoreError::AlreadyExists {
+            what: "account",
+            name: account.name.to_string(),
+        });
+    }
+    if account.closed.is_some_and(|closed| closed < account.opened) {
+        return Err(EntryError::invalid(
+            "closed",
+            "an account closes on or after the day it opens",
+        )
+        .into());
+    }
+    connection.execute(
+            "INSERT INTO accounts (tenant_id, name, account_type, opened, closed) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                tenant.0,
+                account.name.as_str(),
+                account.account_type.as_str(),
+                account.opened.days_since_epoch(),
+                account.closed.map(Date::days_since_epoch),
+            ],
+        )?;
+    let id = connection.last_insert_rowid();
+    for code in &account.commodities {
+        let commodity = commodity_id(connection, tenant, code)?;
+        connection.execute(
+                "INSERT INTO account_commodities (tenant_id, account_id, commodity_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, account_id, commodity_id) DO NOTHING",
+                params![tenant.0, id, commodity],
+            )?;
+    }
+    for constraint in &account.constraints {
+        write::set_constraint(connection, tenant, id, constraint)?;
+    }
+    let details = account_json(account);
+    audit::append(connection, tenant, stamp, Action::AccountCreated, &details)?;
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn create_tenant(&mut self, slug: &TenantSlug) -> Result<TenantId, StoreError> {
         let transaction = self
@@ -404,22 +478,7 @@ impl Store for SqliteStore {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         require_tenant(&transaction, tenant)?;
-        if commodity_id(&transaction, tenant, &commodity.code).is_ok() {
-            return Err(StoreError::AlreadyExists {
-                what: "commodity",
-                name: commodity.code.to_string(),
-            });
-        }
-        transaction.execute(
-            "INSERT INTO commodities (tenant_id, code, decimal_places) VALUES (?1, ?2, ?3)",
-            params![tenant.0, commodity.code.as_str(), commodity.precision],
-        )?;
-        let details = Json::object([
-            ("code", Json::text(&commodity.code)),
-            ("precision", Json::Int(commodity.precision.into())),
-        ]);
-        let action = Action::CommodityCreated;
-        audit::append(&transaction, tenant, self.audit.stamp(), action, &details)?;
+        insert_commodity(&transaction, tenant, commodity, self.audit.stamp())?;
         transaction.commit()?;
         Ok(())
     }
@@ -434,49 +493,7 @@ impl Store for SqliteStore {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         require_tenant(&transaction, tenant)?;
-        if account_id(&transaction, tenant, &account.name).is_ok() {
-            return Err(StoreError::AlreadyExists {
-                what: "account",
-                name: account.name.to_string(),
-            });
-        }
-        if account.closed.is_some_and(|closed| closed < account.opened) {
-            return Err(EntryError::invalid(
-                "closed",
-                "an account closes on or after the day it opens",
-            )
-            .into());
-        }
-        transaction.execute(
-            "INSERT INTO accounts (tenant_id, name, account_type, opened, closed) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                tenant.0,
-                account.name.as_str(),
-                account.account_type.as_str(),
-                account.opened.days_since_epoch(),
-                account.closed.map(Date::days_since_epoch),
-            ],
-        )?;
-        let id = transaction.last_insert_rowid();
-        for code in &account.commodities {
-            let commodity = commodity_id(&transaction, tenant, code)?;
-            transaction.execute(
-                "INSERT INTO account_commodities (tenant_id, account_id, commodity_id) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (tenant_id, account_id, commodity_id) DO NOTHING",
-                params![tenant.0, id, commodity],
-            )?;
-        }
-        for constraint in &account.constraints {
-            write::set_constraint(&transaction, tenant, id, constraint)?;
-        }
-        let details = account_json(account);
-        audit::append(
-            &transaction,
-            tenant,
-            self.audit.stamp(),
-            Action::AccountCreated,
-            &details,
-        )?;
+        insert_account(&transaction, tenant, account, self.audit.stamp())?;
         transaction.commit()?;
         Ok(())
     }
@@ -586,6 +603,29 @@ impl Store for SqliteStore {
             mode,
             self.audit.stamp(),
         )
+    }
+
+    fn import_book(
+        &mut self,
+        tenant: TenantId,
+        book: &BookImport,
+    ) -> Result<Result<Vec<EntryId>, (usize, EntryError)>, StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        require_tenant(&transaction, tenant)?;
+        let stamp = self.audit.stamp();
+        for commodity in &book.commodities {
+            insert_commodity(&transaction, tenant, commodity, stamp)?;
+        }
+        for account in &book.accounts {
+            insert_account(&transaction, tenant, account, stamp)?;
+        }
+        let written = write::import_entries(&transaction, tenant, &book.entries, stamp)?;
+        if written.is_ok() {
+            transaction.commit()?;
+        } // else: dropping `transaction` rolls everything back
+        Ok(written)
     }
 
     fn entry(&mut self, tenant: TenantId, id: EntryId) -> Result<Option<StoredEntry>, StoreError> {

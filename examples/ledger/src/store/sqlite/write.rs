@@ -19,8 +19,8 @@ use crate::domain::idempotency::{IdempotencyRecord, Replay, replay};
 use crate::domain::pending::PendingEntry;
 use crate::domain::{
     AccountName, Amount, BalanceConstraint, BalanceState, BatchMode, CommodityCode, Date, Entry,
-    EntryError, EntryId, EntryLink, IdempotencyKey, PendingStatus, PendingTerms, PostAmounts,
-    Posting, TenantId, Timestamp,
+    EntryError, EntryId, EntryLink, IdempotencyKey, NewEntry, PendingStatus, PendingTerms,
+    PostAmounts, Posting, TenantId, Timestamp,
 };
 use crate::limits::ENTRIES_PER_PAGE_MAX;
 use crate::store::{BatchResults, EntryCursor, EntryRequest, StoreError, StoredEntry};
@@ -75,6 +75,32 @@ pub(super) fn create_entries(
     };
     transaction.commit()?;
     Ok(results)
+}
+
+/// Writes `entries` in order in the caller's transaction (an import): the ids, or the index of
+/// the first refused entry and why (the caller then rolls the whole transaction back). No
+/// batch-size limit: the import is bounded by the file it came from (`IMPORT_FILE_BYTES_MAX`).
+pub(super) fn import_entries(
+    connection: &Connection,
+    tenant: TenantId,
+    entries: &[NewEntry],
+    stamp: Stamp<'_>,
+) -> Result<Result<Vec<EntryId>, (usize, EntryError)>, StoreError> {
+    let mut chart = TxChart::new(connection, tenant)?;
+    let mut ids = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let request = EntryRequest {
+            key: None,
+            entry: entry.clone(),
+        };
+        match attempt(connection, tenant, &mut chart, &request, stamp)? {
+            Attempt::Ran(Ok(id)) | Attempt::Replayed(Ok(id)) => ids.push(id),
+            Attempt::Ran(Err(error)) | Attempt::Replayed(Err(error)) => {
+                return Ok(Err((index, error)));
+            }
+        }
+    }
+    Ok(Ok(ids))
 }
 
 fn write_linked(

@@ -67,3 +67,15 @@ pub const IMPORT_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// Most problems an import reports (each with its line); it counts the rest. Bounds the report
 /// of a file that is not a journal at all.
 pub const IMPORT_PROBLEMS_MAX: usize = 50;
+
+/// Most fields in one CSV record (a bank statement has about ten columns). Bounds the work a
+/// single malformed line can cause (`interop/csv_reader.rs`).
+pub const CSV_FIELDS_PER_RECORD_MAX: usize = 256;
+
+/// Most `if TEXT -> ACCOUNT` rules in one CSV rules file; each row is matched against them in
+/// order, so this bounds the work per row (`interop/csv_rules.rs`).
+pub const CSV_MATCH_RULES_MAX: usize = 1_000;
+
+/// Largest CSV rules file `ledger import --csv-rules` reads, in bytes (a rules file is a few
+/// hundred lines at most).
+pub const CSV_RULES_FILE_BYTES_MAX: u64 = 1024 * 1024;

@@ -1,7 +1,8 @@
 //! `ledger`: the command line of the ledger example. It opens (or creates) the database,
 //! applying migrations, and runs one command: `check` (balances against postings, trial
 //! balances, the audit chain), `export` (a tenant's journal for hledger and ledger-cli),
-//! `import FILE` (such a journal, all or nothing) or `tenant create SLUG`; with no command it
+//! `import FILE` (such a journal, or with `--csv-rules RULES` a bank CSV statement, all or
+//! nothing) or `tenant create SLUG`; with no command it
 //! says what it found. `serve`, `bench` and `token` come with the rest of issue 11.
 //!
 //! Writes made here are recorded in the audit log as actor `cli`. Errors go to standard error
@@ -10,8 +11,11 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ledger::domain::{Actor, TenantId, TenantSlug};
-use ledger::interop::{ImportError, export_journal, import_journal, parse_journal};
-use ledger::limits::IMPORT_FILE_BYTES_MAX;
+use ledger::interop::{
+    CsvImportError, ImportError, Problems, export_journal, import_csv, import_journal,
+    parse_journal, parse_rules,
+};
+use ledger::limits::{CSV_RULES_FILE_BYTES_MAX, IMPORT_FILE_BYTES_MAX};
 use ledger::store::{CheckReport, SqliteStore, Store, StoreError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,6 +55,10 @@ enum Command {
         /// `default` is created).
         #[arg(long)]
         tenant: Option<String>,
+        /// Reads FILE as a bank CSV statement mapped by this rules file (see the ledger
+        /// README); rows imported before (same fingerprint) are skipped and counted.
+        #[arg(long, value_name = "RULES")]
+        csv_rules: Option<PathBuf>,
     },
     /// Manages tenants (organisations).
     Tenant {
@@ -102,7 +110,16 @@ fn run() -> anyhow::Result<ExitCode> {
         Some(Command::Export { tenant, output }) => {
             export(&mut store, tenant.as_deref(), output.as_deref())
         }
-        Some(Command::Import { file, tenant }) => import(&mut store, &file, tenant.as_deref()),
+        Some(Command::Import {
+            file,
+            tenant,
+            csv_rules: None,
+        }) => import(&mut store, &file, tenant.as_deref()),
+        Some(Command::Import {
+            file,
+            tenant,
+            csv_rules: Some(rules),
+        }) => import_csv_file(&mut store, &file, &rules, tenant.as_deref()),
         Some(Command::Tenant {
             command: TenantCommand::Create { slug },
         }) => create_tenant(&mut store, &slug),
@@ -228,15 +245,7 @@ fn resolve_tenant(
 /// file parses; a refusal by the store after that leaves it empty.
 fn import(store: &mut SqliteStore, file: &Path, tenant: Option<&str>) -> anyhow::Result<ExitCode> {
     let shown = file.display();
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("cannot read {shown}"))?
-        .len();
-    if size > IMPORT_FILE_BYTES_MAX {
-        anyhow::bail!("{shown} is {size} bytes; an import reads at most {IMPORT_FILE_BYTES_MAX}");
-    }
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {shown}"))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{shown} is not UTF-8 text"))?;
+    let text = read_text(file, IMPORT_FILE_BYTES_MAX)?;
     if let Err(problems) = parse_journal(&text) {
         return Ok(report_problems(file, &ImportError::Problems(problems)));
     }
@@ -257,14 +266,80 @@ fn import(store: &mut SqliteStore, file: &Path, tenant: Option<&str>) -> anyhow:
     }
 }
 
+/// Reads a UTF-8 file of at most `bytes_max` bytes.
+fn read_text(file: &Path, bytes_max: u64) -> anyhow::Result<String> {
+    let shown = file.display();
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {shown}"))?
+        .len();
+    if size > bytes_max {
+        anyhow::bail!("{shown} is {size} bytes; an import reads at most {bytes_max}");
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {shown}"))?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{shown} is not UTF-8 text"))
+}
+
+/// `import FILE --csv-rules RULES`: both files read (bounded) and the rules parsed before the
+/// database is touched; then the tenant, then one transaction. Problems are printed as
+/// `FILE:LINE: reason` with the file they are in (the rules or the statement).
+fn import_csv_file(
+    store: &mut SqliteStore,
+    file: &Path,
+    rules_file: &Path,
+    tenant: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let rules_text = read_text(rules_file, CSV_RULES_FILE_BYTES_MAX)?;
+    let text = read_text(file, IMPORT_FILE_BYTES_MAX)?;
+    let rules = match parse_rules(&rules_text) {
+        Ok(rules) => rules,
+        Err(problems) => {
+            return Ok(report_csv(
+                file,
+                rules_file,
+                &CsvImportError::Rules(problems),
+            ));
+        }
+    };
+    let (id, slug) = import_tenant(store, tenant)?;
+    match import_csv(store, id, &rules, &text) {
+        Ok(summary) => {
+            println!(
+                "imported {} entries into tenant {slug}, skipped {} already imported: \
+                 {} new accounts, {} new commodities",
+                summary.imported, summary.skipped, summary.accounts, summary.commodities
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CsvImportError::Store(error)) => {
+            Err(error).with_context(|| format!("cannot import {}", file.display()))
+        }
+        Err(error) => Ok(report_csv(file, rules_file, &error)),
+    }
+}
+
+fn report_csv(file: &Path, rules_file: &Path, error: &CsvImportError) -> ExitCode {
+    let (path, problems) = match error {
+        CsvImportError::Rules(problems) => (rules_file, problems),
+        CsvImportError::Csv(problems) => (file, problems),
+        CsvImportError::Store(_) => return ExitCode::FAILURE,
+    };
+    print_problems(path, problems);
+    eprintln!("error: nothing imported from {}", file.display());
+    ExitCode::FAILURE
+}
+
+fn print_problems(file: &Path, problems: &Problems) {
+    for problem in &problems.shown {
+        eprintln!("{}:{}: {}", file.display(), problem.line, problem.reason);
+    }
+    if problems.not_shown > 0 {
+        eprintln!("and {} more problems not shown", problems.not_shown);
+    }
+}
+
 fn report_problems(file: &Path, error: &ImportError) -> ExitCode {
     if let ImportError::Problems(problems) = error {
-        for problem in &problems.shown {
-            eprintln!("{}:{}: {}", file.display(), problem.line, problem.reason);
-        }
-        if problems.not_shown > 0 {
-            eprintln!("and {} more problems not shown", problems.not_shown);
-        }
+        print_problems(file, problems);
     }
     eprintln!("error: nothing imported from {}", file.display());
     ExitCode::FAILURE

@@ -3,10 +3,13 @@
 //! tests are in `src/store/`; this file only pins what a person at a terminal sees (exit
 //! codes, messages). `cli/cross_check.rs` (a module of this one test binary) exports a
 //! 10,000-entry book and checks it with the real hledger and ledger-cli; `cli/import.rs`
-//! runs `import` (round trip, hledger's balances, every refusal).
+//! runs `import` (round trip, hledger's balances, every refusal); `cli/csv.rs` runs `import
+//! --csv-rules` (overlapping statements, problems by file and line).
 
 #[path = "cli/cross_check.rs"]
 mod cross_check;
+#[path = "cli/csv.rs"]
+mod csv;
 #[path = "cli/import.rs"]
 mod import;
 

@@ -118,3 +118,33 @@ fn a_parse_error_imports_nothing_and_an_untyped_account_is_a_problem() {
     assert_eq!(found[0].0, 9);
     assert_eq!(footprint(&mut store, tenant), before, "nothing written");
 }
+
+const CSV_RULES: &str = "fields date, description, amount\ndate-format %Y-%m-%d\n\
+    account Assets:Bank\ncurrency USD\nprecision 2\ndefault-account Expenses:Unsorted\n";
+
+#[test]
+fn csv_fingerprints_are_tenant_scoped_and_a_reimport_skips_every_row() {
+    use crate::interop::{import_csv, parse_rules};
+    let db = TempDb::new("csv-scoped");
+    let mut store = db.open();
+    let acme = tenant(&mut store);
+    let other = store
+        .create_tenant(&TenantSlug::new("other").expect("slug"))
+        .expect("tenant");
+    let rules = parse_rules(CSV_RULES).expect("rules");
+    let csv = "2024-01-01,Coffee,-3.00\n2024-01-02,Salary,100\n";
+    let first = import_csv(&mut store, acme, &rules, csv).expect("imported");
+    assert_eq!((first.imported, first.skipped, first.accounts), (2, 0, 2));
+    let again = import_csv(&mut store, acme, &rules, csv).expect("re-imported");
+    assert_eq!((again.imported, again.skipped), (0, 2));
+    // The other tenant sees none of acme's fingerprints: it imports both rows.
+    let theirs = import_csv(&mut store, other, &rules, csv).expect("other tenant");
+    assert_eq!((theirs.imported, theirs.skipped), (2, 0));
+    let bank = name("Assets:Bank");
+    assert_eq!(
+        store
+            .balance(acme, &bank, &code("USD"), day("2024-12-31"))
+            .expect("balance"),
+        Amount(9_700)
+    );
+}

@@ -28,6 +28,7 @@ use crate::domain::{
     Commodity, CommodityCode, Date, Entry, EntryError, EntryId, IdempotencyKey, NewEntry,
     PendingStatus, PostAmounts, TenantId, TenantSlug, Timestamp,
 };
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// One entry of a batch, with its optional idempotency key.
@@ -216,6 +217,15 @@ pub trait Store {
         tenant: TenantId,
         book: &BookImport,
     ) -> Result<Result<Vec<EntryId>, (usize, EntryError)>, StoreError>;
+    /// Which of `values` the tenant's entries hold as metadata under `key` (a CSV import's
+    /// fingerprints, `csv-id`). Returns only values asked about, so its size is bounded by the
+    /// question, not by the book.
+    fn existing_metadata(
+        &mut self,
+        tenant: TenantId,
+        key: &str,
+        values: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, StoreError>;
     /// Writes one entry.
     fn create_entry(
         &mut self,

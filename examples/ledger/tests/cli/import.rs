@@ -15,16 +15,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// A file in the temporary directory, removed on drop.
-struct TempFile(PathBuf);
+pub(super) struct TempFile(pub(super) PathBuf);
 
 impl TempFile {
-    fn new(name: &str, contents: &str) -> TempFile {
+    pub(super) fn new(name: &str, contents: &str) -> TempFile {
         let file = std::env::temp_dir().join(format!("ledger-cli-{}-{name}", std::process::id()));
         std::fs::write(&file, contents).expect("the temp file is written");
         TempFile(file)
     }
 
-    fn path(&self) -> &str {
+    pub(super) fn path(&self) -> &str {
         self.0.to_str().expect("a UTF-8 temp path")
     }
 }

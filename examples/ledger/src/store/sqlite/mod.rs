@@ -24,7 +24,7 @@ use crate::domain::{
     TenantSlug, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The SQLite store. One connection; `&mut self` on every method, so calls never interleave.
@@ -626,6 +626,30 @@ impl Store for SqliteStore {
             transaction.commit()?;
         } // else: dropping `transaction` rolls everything back
         Ok(written)
+    }
+
+    fn existing_metadata(
+        &mut self,
+        tenant: TenantId,
+        key: &str,
+        values: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        // One pass over the tenant's entries (json_each: no path quoting of `key`); only the
+        // values asked about are kept.
+        let mut statement = self.connection.prepare_cached(
+            "SELECT item.value FROM entries, json_each(entries.metadata) AS item
+             WHERE entries.tenant_id = ?1 AND item.key = ?2",
+        )?;
+        let mut rows = statement.query(params![tenant.0, key])?;
+        let mut found = BTreeSet::new();
+        while let Some(row) = rows.next()? {
+            let value: String = row.get(0)?;
+            if values.contains(&value) {
+                found.insert(value);
+            }
+        }
+        Ok(found)
     }
 
     fn entry(&mut self, tenant: TenantId, id: EntryId) -> Result<Option<StoredEntry>, StoreError> {

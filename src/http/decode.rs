@@ -18,6 +18,7 @@
 
 mod chunked;
 mod head;
+mod host;
 mod scan;
 
 use bytes::{Buf, Bytes, BytesMut};

@@ -715,6 +715,16 @@ fn the_test_client_follows_redirects_and_hx_location() {
 
 // ---- per-worker copies -----------------------------------------------------------------------
 
+/// `GET /` over a real socket; the whole answer as text.
+fn get_root_over_a_socket(addr: std::net::SocketAddr) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let request = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    std::io::Write::write_all(&mut stream, request).unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    answer
+}
+
 #[test]
 fn each_worker_serves_with_its_own_copy_of_what_requests_clone() {
     // The state's `Arc`, the routing table and the middleware chain are per worker, so a
@@ -740,14 +750,7 @@ fn each_worker_serves_with_its_own_copy_of_what_requests_clone() {
         .workers(2)
         .start(built)
         .unwrap();
-    let mut stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
-    std::io::Write::write_all(
-        &mut stream,
-        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-    )
-    .unwrap();
-    let mut answer = String::new();
-    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    let answer = get_root_over_a_socket(server.local_addr());
     server.stop();
     assert!(
         answer.contains("x-content-type-options: nosniff"),
@@ -773,14 +776,7 @@ fn a_state_made_per_worker_is_made_once_per_worker() {
         .workers(2)
         .start(built)
         .unwrap();
-    let mut stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
-    std::io::Write::write_all(
-        &mut stream,
-        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-    )
-    .unwrap();
-    let mut answer = String::new();
-    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    let answer = get_root_over_a_socket(server.local_addr());
     server.stop();
     // One for the built app, one per worker.
     assert_eq!(MADE.load(Ordering::SeqCst), 3);

@@ -115,6 +115,8 @@ pub enum Action {
     PendingPosted,
     PendingVoided,
     PendingExpired,
+    TokenCreated,
+    TokenRevoked,
 }
 
 impl Action {
@@ -131,6 +133,8 @@ impl Action {
             Action::PendingPosted => "pending.posted",
             Action::PendingVoided => "pending.voided",
             Action::PendingExpired => "pending.expired",
+            Action::TokenCreated => "token.created",
+            Action::TokenRevoked => "token.revoked",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod idempotency;
 pub mod pending;
 pub mod tenant;
+pub mod token;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,7 @@ pub use error::EntryError;
 pub use idempotency::IdempotencyKey;
 pub use pending::{PendingStatus, PendingTerms, PostAmounts};
 pub use tenant::TenantSlug;
+pub use token::{Scope, TokenId};
 
 /// An entry's id, unique across the database (so it alone never reveals which tenant holds it:
 /// every lookup is scoped by tenant as well).

@@ -12,6 +12,9 @@
 #[cfg(test)]
 mod audit_tests;
 pub mod check;
+mod group;
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod import_tests;
 #[cfg(test)]
@@ -19,10 +22,14 @@ mod model_tests;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;
 
 pub use check::{Check, CheckReport, Problem};
+pub use group::{WriteOp, WriteOutcome, WriteRequest};
 pub use sqlite::{MIGRATIONS, Settings, SqliteStore, system_clock};
 
+use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, Actor, Amount, AuditRecord, BalanceConstraint, BalanceState, BatchMode,
     Commodity, CommodityCode, Date, Entry, EntryError, EntryId, IdempotencyKey, NewEntry,
@@ -82,6 +89,17 @@ pub struct BookImport {
     pub commodities: Vec<Commodity>,
     pub accounts: Vec<Account>,
     pub entries: Vec<NewEntry>,
+}
+
+/// An API token as stored: never the secret, only its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: TokenId,
+    pub tenant: TenantId,
+    pub scope: Scope,
+    pub hash: TokenHash,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// The result of each entry of a batch.
@@ -321,4 +339,39 @@ pub trait Store {
     /// Verifies one tenant (or all): balance tables against postings, trial balances zero per
     /// commodity, and the audit chain (the first broken record per tenant). Read-only.
     fn check(&mut self, tenant: Option<TenantId>) -> Result<crate::store::CheckReport, StoreError>;
+
+    /// Stores a new API token (its hash) for a tenant; the id is part of the token's text.
+    fn create_token(
+        &mut self,
+        tenant: TenantId,
+        scope: Scope,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<TokenId, StoreError>;
+    /// The token of this id, whatever its tenant: the one lookup not scoped by tenant, because
+    /// it is how a request's tenant is found. The caller compares the hash (`TokenHash::matches`)
+    /// and then works only in `record.tenant`.
+    fn token(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError>;
+    /// A tenant's tokens, revoked ones included, by id.
+    fn tokens(&mut self, tenant: TenantId) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Revokes a token (from then on it authenticates nothing); returns its record. Revoking
+    /// a revoked token keeps its first revocation time.
+    fn revoke_token(&mut self, id: TokenId, now: Timestamp) -> Result<TokenRecord, StoreError>;
+
+    /// Runs a group of writes, each with its own actor, and returns a result per write. The
+    /// default runs each in its own transaction; an implementation that can should run the
+    /// group in one transaction with a savepoint per write (`SqliteStore` does), so the group
+    /// costs one durable commit. `Err` means nothing of the group was written.
+    fn write_group(
+        &mut self,
+        requests: &[WriteRequest],
+    ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            self.set_actor(request.actor.clone());
+            results.push(group::run_alone(self, request));
+        }
+        self.set_actor(Actor::system());
+        Ok(results)
+    }
 }

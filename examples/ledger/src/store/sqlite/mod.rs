@@ -8,16 +8,19 @@
 
 mod audit;
 mod check;
+mod group;
 mod schema;
+mod tokens;
 mod write;
 
 pub use schema::MIGRATIONS;
 
 use super::{
     BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryRequest, Store,
-    StoreError, StoredEntry,
+    StoreError, StoredEntry, TokenRecord, WriteOutcome, WriteRequest,
 };
 use crate::domain::audit::{Action, Actor, AuditRecord, Json};
+use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, AccountType, Amount, BalanceConstraint, BalanceState, BatchMode,
     Commodity, CommodityCode, Date, EntryError, EntryId, MemoryChart, PostAmounts, TenantId,
@@ -421,6 +424,48 @@ fn insert_account(
     Ok(())
 }
 
+/// Runs `write` in one `IMMEDIATE` transaction: committed if it returns `Ok`, rolled back
+/// (when the transaction drops) if it returns `Err`.
+fn in_transaction<T>(
+    connection: &mut Connection,
+    write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = write(&transaction)?;
+    transaction.commit()?;
+    Ok(value)
+}
+
+/// Closes an account after `date`, in the caller's transaction.
+fn close_account(
+    connection: &Connection,
+    tenant: TenantId,
+    name: &AccountName,
+    date: Date,
+    stamp: audit::Stamp<'_>,
+) -> Result<(), StoreError> {
+    let Some((id, account)) = load_account(connection, tenant, name)? else {
+        return Err(StoreError::NotFound {
+            what: "account",
+            name: name.to_string(),
+        });
+    };
+    if date < account.opened {
+        return Err(EntryError::invalid(
+            "closed",
+            "an account closes on or after the day it opens",
+        )
+        .into());
+    }
+    connection.execute(
+        "UPDATE accounts SET closed = ?3 WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.0, id, date.days_since_epoch()],
+    )?;
+    let details = Json::object([("name", Json::text(name)), ("closed", Json::text(date))]);
+    audit::append(connection, tenant, stamp, Action::AccountClosed, &details)?;
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn create_tenant(&mut self, slug: &TenantSlug) -> Result<TenantId, StoreError> {
         let transaction = self
@@ -532,36 +577,10 @@ impl Store for SqliteStore {
         name: &AccountName,
         date: Date,
     ) -> Result<(), StoreError> {
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some((id, account)) = load_account(&transaction, tenant, name)? else {
-            return Err(StoreError::NotFound {
-                what: "account",
-                name: name.to_string(),
-            });
-        };
-        if date < account.opened {
-            return Err(EntryError::invalid(
-                "closed",
-                "an account closes on or after the day it opens",
-            )
-            .into());
-        }
-        transaction.execute(
-            "UPDATE accounts SET closed = ?3 WHERE tenant_id = ?1 AND id = ?2",
-            params![tenant.0, id, date.days_since_epoch()],
-        )?;
-        let details = Json::object([("name", Json::text(name)), ("closed", Json::text(date))]);
-        audit::append(
-            &transaction,
-            tenant,
-            self.audit.stamp(),
-            Action::AccountClosed,
-            &details,
-        )?;
-        transaction.commit()?;
-        Ok(())
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            close_account(connection, tenant, name, date, stamp)
+        })
     }
 
     fn set_constraint(
@@ -596,13 +615,10 @@ impl Store for SqliteStore {
         requests: &[EntryRequest],
         mode: BatchMode,
     ) -> Result<BatchResults, StoreError> {
-        write::create_entries(
-            &mut self.connection,
-            tenant,
-            requests,
-            mode,
-            self.audit.stamp(),
-        )
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            write::create_entries(connection, tenant, requests, mode, stamp)
+        })
     }
 
     fn import_book(
@@ -672,7 +688,10 @@ impl Store for SqliteStore {
         id: EntryId,
         date: Date,
     ) -> Result<EntryId, StoreError> {
-        write::reverse_entry(&mut self.connection, tenant, id, date, self.audit.stamp())
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            write::reverse_entry(connection, tenant, id, date, stamp)
+        })
     }
 
     fn post_pending(
@@ -684,7 +703,9 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<EntryId, StoreError> {
         let stamp = self.audit.stamp();
-        write::post_pending(&mut self.connection, tenant, id, amounts, date, now, stamp)
+        in_transaction(&mut self.connection, |connection| {
+            write::post_pending(connection, tenant, id, amounts, date, now, stamp)
+        })
     }
 
     fn void_pending(
@@ -693,7 +714,10 @@ impl Store for SqliteStore {
         id: EntryId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        write::void_pending(&mut self.connection, tenant, id, now, self.audit.stamp())
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            write::void_pending(connection, tenant, id, now, stamp)
+        })
     }
 
     fn expire_pending(
@@ -701,7 +725,10 @@ impl Store for SqliteStore {
         tenant: TenantId,
         now: Timestamp,
     ) -> Result<Vec<EntryId>, StoreError> {
-        write::expire_pending(&mut self.connection, tenant, now, self.audit.stamp())
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            write::expire_pending(connection, tenant, now, stamp)
+        })
     }
 
     fn balance(
@@ -783,6 +810,41 @@ impl Store for SqliteStore {
 
     fn check(&mut self, tenant: Option<TenantId>) -> Result<CheckReport, StoreError> {
         check::check(&mut self.connection, tenant)
+    }
+
+    fn create_token(
+        &mut self,
+        tenant: TenantId,
+        scope: Scope,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<TokenId, StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            tokens::create(connection, tenant, scope, hash, now, stamp)
+        })
+    }
+
+    fn token(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        tokens::find(&self.connection, id)
+    }
+
+    fn tokens(&mut self, tenant: TenantId) -> Result<Vec<TokenRecord>, StoreError> {
+        tokens::list(&self.connection, tenant)
+    }
+
+    fn revoke_token(&mut self, id: TokenId, now: Timestamp) -> Result<TokenRecord, StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            tokens::revoke(connection, id, now, stamp)
+        })
+    }
+
+    fn write_group(
+        &mut self,
+        requests: &[WriteRequest],
+    ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+        self.write_group_in_one_transaction(requests)
     }
 }
 

@@ -153,6 +153,18 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ",
+    r"
+-- API tokens: only SHA-256 of the secret (32 bytes, hex), never the secret itself.
+CREATE TABLE api_tokens (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    UNIQUE (tenant_id, id)
+);
+",
 ];
 
 /// The schema version this binary writes.

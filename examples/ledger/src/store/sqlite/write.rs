@@ -1,5 +1,5 @@
 //! Entry writes on SQLite: batches (independent or linked), reversals, pending transitions,
-//! and the balances each write maintains in its own transaction (`balances` per account and
+//! and the balances each write maintains in the caller's transaction (`balances` per account and
 //! commodity, `daily_balances` per day), with balance constraints checked before commit and
 //! the audit record of each write appended in the same transaction (one per entry written,
 //! one per pending transition).
@@ -24,7 +24,7 @@ use crate::domain::{
 };
 use crate::limits::ENTRIES_PER_PAGE_MAX;
 use crate::store::{BatchResults, EntryCursor, EntryRequest, StoreError, StoredEntry};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
 /// What one entry of a batch came to.
@@ -44,37 +44,81 @@ impl Attempt {
     }
 }
 
+/// Writes a batch in the caller's transaction: each entry of an independent batch in its own
+/// savepoint (a refused entry's writes are undone, its key recorded), a linked batch in one.
 pub(super) fn create_entries(
-    connection: &mut Connection,
+    connection: &Connection,
     tenant: TenantId,
     requests: &[EntryRequest],
     mode: BatchMode,
     stamp: Stamp<'_>,
 ) -> Result<BatchResults, StoreError> {
     check_batch_size(requests.len())?;
-    let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    require_tenant(&transaction, tenant)?;
-    let mut chart = TxChart::new(&transaction, tenant)?;
-    let results = match mode {
+    require_tenant(connection, tenant)?;
+    let mut chart = TxChart::new(connection, tenant)?;
+    match mode {
         BatchMode::Independent => {
             let mut results = Vec::with_capacity(requests.len());
             for request in requests {
-                let savepoint = transaction.savepoint()?;
-                let attempt = attempt(&savepoint, tenant, &mut chart, request, stamp)?;
+                let savepoint = Savepoint::begin(connection)?;
+                let attempt = attempt(connection, tenant, &mut chart, request, stamp)?;
                 if attempt.result().is_ok() {
-                    savepoint.commit()?;
+                    savepoint.release()?;
                 } else {
-                    savepoint.finish()?; // its drop behaviour is Rollback: undoes this entry's writes
-                    record_failure(&transaction, tenant, request, &attempt)?;
+                    savepoint.roll_back()?; // undoes this entry's writes
+                    record_failure(connection, tenant, request, &attempt)?;
                 }
                 results.push(attempt.result().clone());
             }
-            results
+            Ok(results)
         }
-        BatchMode::Linked => write_linked(&mut transaction, tenant, &mut chart, requests, stamp)?,
-    };
-    transaction.commit()?;
-    Ok(results)
+        BatchMode::Linked => write_linked(connection, tenant, &mut chart, requests, stamp),
+    }
+}
+
+/// A savepoint in the caller's transaction, by SQL (so it needs only `&Connection` and nests:
+/// each `SAVEPOINT` shadows the outer one of the same name until it is released). Dropped
+/// without `release`, it rolls back: a `?` that leaves early undoes the savepoint's writes.
+pub(super) struct Savepoint<'c> {
+    connection: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Savepoint<'c> {
+    pub(super) fn begin(connection: &'c Connection) -> Result<Savepoint<'c>, StoreError> {
+        connection.execute_batch("SAVEPOINT write_step")?;
+        Ok(Savepoint {
+            connection,
+            open: true,
+        })
+    }
+
+    /// Keeps the writes made since `begin` (they commit with the enclosing transaction).
+    pub(super) fn release(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        self.connection.execute_batch("RELEASE write_step")?;
+        Ok(())
+    }
+
+    /// Undoes the writes made since `begin`.
+    pub(super) fn roll_back(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        self.connection
+            .execute_batch("ROLLBACK TO write_step; RELEASE write_step")?;
+        Ok(())
+    }
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // An error here means the transaction itself is gone (SQLite rolled it back after
+            // an I/O error); the caller's own error already says the write failed.
+            let _ = self
+                .connection
+                .execute_batch("ROLLBACK TO write_step; RELEASE write_step");
+        }
+    }
 }
 
 /// Writes `entries` in order in the caller's transaction (an import): the ids, or the index of
@@ -104,16 +148,16 @@ pub(super) fn import_entries(
 }
 
 fn write_linked(
-    transaction: &mut rusqlite::Transaction<'_>,
+    connection: &Connection,
     tenant: TenantId,
     chart: &mut TxChart,
     requests: &[EntryRequest],
     stamp: Stamp<'_>,
 ) -> Result<BatchResults, StoreError> {
-    let savepoint = transaction.savepoint()?;
+    let savepoint = Savepoint::begin(connection)?;
     let mut attempts = Vec::new();
     for request in requests {
-        let attempt = attempt(&savepoint, tenant, chart, request, stamp)?;
+        let attempt = attempt(connection, tenant, chart, request, stamp)?;
         let stop = stops_after(BatchMode::Linked, attempt.result());
         attempts.push(attempt);
         if stop {
@@ -123,12 +167,12 @@ fn write_linked(
     let ran = attempts.iter().map(|a| a.result().clone()).collect();
     let (commit, results) = settle(BatchMode::Linked, requests.len(), ran);
     if commit {
-        savepoint.commit()?;
+        savepoint.release()?;
     } else {
-        savepoint.finish()?; // its drop behaviour is Rollback: undoes the whole batch
+        savepoint.roll_back()?; // undoes the whole batch
         if let (Some(attempt), Some(request)) = (attempts.last(), requests.get(attempts.len() - 1))
         {
-            record_failure(transaction, tenant, request, attempt)?;
+            record_failure(connection, tenant, request, attempt)?;
         }
     }
     Ok(results)
@@ -647,31 +691,29 @@ fn load_existing(
 }
 
 pub(super) fn reverse_entry(
-    connection: &mut Connection,
+    connection: &Connection,
     tenant: TenantId,
     id: EntryId,
     date: Date,
     stamp: Stamp<'_>,
 ) -> Result<EntryId, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let original = load_existing(&transaction, tenant, id)?;
+    let original = load_existing(connection, tenant, id)?;
     let target = ReversalTarget {
         id,
         entry: &original.entry,
         reversed: original.reversed_by.is_some(),
     };
     let reversing = reversal(target, date)?;
-    let mut chart = TxChart::new(&transaction, tenant)?;
+    let mut chart = TxChart::new(connection, tenant)?;
     chart.load(
-        &transaction,
+        connection,
         tenant,
         reversing.postings.iter().map(|p| &p.account),
     )?;
     check_postings(&reversing, &chart.chart)?;
-    let reversal_id = insert_entry(&transaction, tenant, &chart, &reversing)?;
+    let reversal_id = insert_entry(connection, tenant, &chart, &reversing)?;
     let details = entry_json(reversal_id, &reversing);
-    audit::append(&transaction, tenant, stamp, Action::EntryReversed, &details)?;
-    transaction.commit()?;
+    audit::append(connection, tenant, stamp, Action::EntryReversed, &details)?;
     Ok(reversal_id)
 }
 
@@ -700,7 +742,7 @@ fn pending_view(stored: &StoredEntry) -> PendingEntry<'_> {
 }
 
 pub(super) fn post_pending(
-    connection: &mut Connection,
+    connection: &Connection,
     tenant: TenantId,
     id: EntryId,
     amounts: &PostAmounts,
@@ -708,51 +750,46 @@ pub(super) fn post_pending(
     now: Timestamp,
     stamp: Stamp<'_>,
 ) -> Result<EntryId, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (stored, chart) = load_pending(&transaction, tenant, id)?;
+    let (stored, chart) = load_pending(connection, tenant, id)?;
     let posting = pending_view(&stored).post(amounts, date, now)?;
     check_postings(&posting, &chart.chart)?;
-    release(&transaction, tenant, &chart, &stored.entry)?;
-    set_status(&transaction, tenant, id, PendingStatus::Posted)?;
-    let posting_id = insert_entry(&transaction, tenant, &chart, &posting)?;
+    release(connection, tenant, &chart, &stored.entry)?;
+    set_status(connection, tenant, id, PendingStatus::Posted)?;
+    let posting_id = insert_entry(connection, tenant, &chart, &posting)?;
     let details = entry_json(posting_id, &posting);
-    audit::append(&transaction, tenant, stamp, Action::PendingPosted, &details)?;
-    transaction.commit()?;
+    audit::append(connection, tenant, stamp, Action::PendingPosted, &details)?;
     Ok(posting_id)
 }
 
 pub(super) fn void_pending(
-    connection: &mut Connection,
+    connection: &Connection,
     tenant: TenantId,
     id: EntryId,
     now: Timestamp,
     stamp: Stamp<'_>,
 ) -> Result<(), StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (stored, chart) = load_pending(&transaction, tenant, id)?;
+    let (stored, chart) = load_pending(connection, tenant, id)?;
     let status = pending_view(&stored).void(now)?;
-    release(&transaction, tenant, &chart, &stored.entry)?;
-    set_status(&transaction, tenant, id, status)?;
+    release(connection, tenant, &chart, &stored.entry)?;
+    set_status(connection, tenant, id, status)?;
     audit::append(
-        &transaction,
+        connection,
         tenant,
         stamp,
         Action::PendingVoided,
         &status_json(id, status),
     )?;
-    transaction.commit()?;
     Ok(())
 }
 
 pub(super) fn expire_pending(
-    connection: &mut Connection,
+    connection: &Connection,
     tenant: TenantId,
     now: Timestamp,
     stamp: Stamp<'_>,
 ) -> Result<Vec<EntryId>, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    require_tenant(&transaction, tenant)?;
-    let due: Vec<i64> = transaction
+    require_tenant(connection, tenant)?;
+    let due: Vec<i64> = connection
         .prepare(
             "SELECT id FROM entries WHERE tenant_id = ?1 AND pending_status = 'pending'
              AND expires_at IS NOT NULL AND expires_at <= ?2 ORDER BY id",
@@ -761,21 +798,14 @@ pub(super) fn expire_pending(
         .collect::<Result<_, _>>()?;
     let mut expired = Vec::with_capacity(due.len());
     for id in due.into_iter().map(EntryId) {
-        let (stored, chart) = load_pending(&transaction, tenant, id)?;
+        let (stored, chart) = load_pending(connection, tenant, id)?;
         let status = pending_view(&stored).expire(now)?;
-        release(&transaction, tenant, &chart, &stored.entry)?;
-        set_status(&transaction, tenant, id, status)?;
+        release(connection, tenant, &chart, &stored.entry)?;
+        set_status(connection, tenant, id, status)?;
         let details = status_json(id, status);
-        audit::append(
-            &transaction,
-            tenant,
-            stamp,
-            Action::PendingExpired,
-            &details,
-        )?;
+        audit::append(connection, tenant, stamp, Action::PendingExpired, &details)?;
         expired.push(id);
     }
-    transaction.commit()?;
     Ok(expired)
 }
 

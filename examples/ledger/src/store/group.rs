@@ -1,0 +1,107 @@
+//! What the group-commit writer (`crate::writer`) hands the store: a list of writes, each with
+//! its tenant and actor, to run in one transaction with a result each (`Store::write_group`).
+//!
+//! Each write runs in its own savepoint, so a refused write undoes only itself; the group
+//! commits once, so many concurrent requests share one `fsync`. The default `write_group`
+//! (any `Store`) runs each write in a transaction of its own: correct, only slower. Not here:
+//! queueing and batching (that is `kiln::batch`, driven by `crate::writer`).
+
+use super::{BatchResults, EntryRequest};
+use crate::domain::{
+    Account, AccountName, Actor, BatchMode, Date, EntryId, PostAmounts, TenantId, Timestamp,
+};
+
+/// One write of a group: who asks, for which tenant, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteRequest {
+    pub tenant: TenantId,
+    /// Recorded in the audit log with the write.
+    pub actor: Actor,
+    pub op: WriteOp,
+}
+
+/// A write the writer can group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOp {
+    CreateAccount(Account),
+    CloseAccount {
+        name: AccountName,
+        date: Date,
+    },
+    /// A batch (or a single entry: a batch of one): `WriteOutcome::Entries`.
+    CreateEntries {
+        requests: Vec<EntryRequest>,
+        mode: BatchMode,
+    },
+    /// `WriteOutcome::Entry`: the reversing entry.
+    ReverseEntry {
+        id: EntryId,
+        date: Date,
+    },
+    /// `WriteOutcome::Entry`: the posting entry.
+    PostPending {
+        id: EntryId,
+        amounts: PostAmounts,
+        date: Date,
+        now: Timestamp,
+    },
+    VoidPending {
+        id: EntryId,
+        now: Timestamp,
+    },
+}
+
+impl WriteOp {
+    /// Entries this write may create: what it weighs in a group (see `crate::writer`).
+    pub fn weight(&self) -> usize {
+        match self {
+            WriteOp::CreateEntries { requests, .. } => requests.len().max(1),
+            _ => 1,
+        }
+    }
+}
+
+/// What a write came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// An account created or closed, a pending entry voided.
+    Done,
+    /// A batch's per-entry results.
+    Entries(BatchResults),
+    /// The entry a reversal or a pending post created.
+    Entry(EntryId),
+}
+
+/// Runs one write through the `Store`'s own methods (each its own transaction): the default
+/// `Store::write_group`, and the per-request baseline of `ledger bench`.
+pub(super) fn run_alone<S: super::Store + ?Sized>(
+    store: &mut S,
+    request: &WriteRequest,
+) -> Result<WriteOutcome, super::StoreError> {
+    let tenant = request.tenant;
+    match &request.op {
+        WriteOp::CreateAccount(account) => store
+            .create_account(tenant, account)
+            .map(|()| WriteOutcome::Done),
+        WriteOp::CloseAccount { name, date } => store
+            .close_account(tenant, name, *date)
+            .map(|()| WriteOutcome::Done),
+        WriteOp::CreateEntries { requests, mode } => store
+            .create_entries(tenant, requests, *mode)
+            .map(WriteOutcome::Entries),
+        WriteOp::ReverseEntry { id, date } => store
+            .reverse_entry(tenant, *id, *date)
+            .map(WriteOutcome::Entry),
+        WriteOp::PostPending {
+            id,
+            amounts,
+            date,
+            now,
+        } => store
+            .post_pending(tenant, *id, amounts, *date, *now)
+            .map(WriteOutcome::Entry),
+        WriteOp::VoidPending { id, now } => store
+            .void_pending(tenant, *id, *now)
+            .map(|()| WriteOutcome::Done),
+    }
+}

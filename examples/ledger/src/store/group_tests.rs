@@ -1,0 +1,249 @@
+//! `Store::write_group`: a group in one transaction gives each write its own result, a refused
+//! write undoes only itself, each write is audited as its own actor, and the grouped path
+//! agrees with running each write alone (`group::run_alone`, the default method).
+
+use super::tests::{TempDb, code, day, name, seed, transfer};
+use super::*;
+use crate::domain::{AccountType, PendingTerms};
+
+fn actor(who: &str) -> Actor {
+    Actor::new(who, Some("127.0.0.1")).expect("actor")
+}
+
+fn entry_request(entry: NewEntry) -> EntryRequest {
+    EntryRequest { key: None, entry }
+}
+
+/// A mixed group: good and refused entries, a linked batch that fails, an account, a hold
+/// that is then voided in the same group, a reversal and a close that is refused.
+fn group(tenant: TenantId) -> Vec<WriteRequest> {
+    let mut hold = transfer("2024-02-01", "Expenses:Food", "Assets:Bank", "5.00", "USD");
+    hold.pending = Some(PendingTerms { expires_at: None });
+    let write = |who: &str, op: WriteOp| WriteRequest {
+        tenant,
+        actor: actor(who),
+        op,
+    };
+    let entries = |entries: Vec<NewEntry>, mode: BatchMode| WriteOp::CreateEntries {
+        requests: entries.into_iter().map(entry_request).collect(),
+        mode,
+    };
+    vec![
+        write(
+            "token:1",
+            entries(
+                vec![transfer(
+                    "2024-02-01",
+                    "Assets:Bank",
+                    "Income:Salary",
+                    "100.00",
+                    "USD",
+                )],
+                BatchMode::Independent,
+            ),
+        ),
+        write(
+            "token:2",
+            entries(
+                vec![
+                    transfer("2024-02-02", "Expenses:Food", "Assets:Bank", "1.00", "USD"),
+                    transfer(
+                        "2024-02-02",
+                        "Expenses:Food",
+                        "Assets:Nowhere",
+                        "1.00",
+                        "USD",
+                    ),
+                ],
+                BatchMode::Linked,
+            ),
+        ),
+        write(
+            "token:3",
+            WriteOp::CreateAccount(Account::new(
+                name("Assets:Savings"),
+                AccountType::Asset,
+                day("2024-01-01"),
+            )),
+        ),
+        write(
+            "token:4",
+            WriteOp::CloseAccount {
+                name: name("Assets:Missing"),
+                date: day("2024-03-01"),
+            },
+        ),
+        write(
+            "token:5",
+            entries(
+                vec![
+                    transfer(
+                        "2024-02-03",
+                        "Assets:Savings",
+                        "Assets:Bank",
+                        "10.00",
+                        "USD",
+                    ),
+                    hold,
+                ],
+                BatchMode::Independent,
+            ),
+        ),
+        write(
+            "token:6",
+            WriteOp::ReverseEntry {
+                id: EntryId(999_999),
+                date: day("2024-02-04"),
+            },
+        ),
+    ]
+}
+
+fn outcomes(results: &[Result<WriteOutcome, StoreError>]) -> Vec<String> {
+    results
+        .iter()
+        .map(|result| match result {
+            Ok(WriteOutcome::Entries(entries)) => entries
+                .iter()
+                .map(|e| {
+                    e.as_ref()
+                        .map_or_else(|e| e.code().to_owned(), |_| "ok".into())
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Ok(other) => format!("{other:?}")
+                .split('(')
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+            Err(error) => error.code().to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_group_gives_each_write_its_own_result_and_actor() {
+    let db = TempDb::new("group");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    let before = store.audit_records(tenant, 0, 10_000).expect("audit").len();
+    let results = store.write_group(&group(tenant)).expect("group commits");
+    assert_eq!(
+        outcomes(&results),
+        [
+            "ok",
+            "linked_failed,unknown_account",
+            "Done",
+            "not_found",
+            "ok,ok",
+            "entry_not_found"
+        ]
+    );
+    // The refused linked batch left nothing; the others are there.
+    let usd = code("USD");
+    let at = day("2024-12-31");
+    let bank = store
+        .balance(tenant, &name("Assets:Bank"), &usd, at)
+        .expect("balance");
+    assert_eq!(bank, Amount(100_00 - 10_00));
+    let savings = store.balance(tenant, &name("Assets:Savings"), &usd, at);
+    assert_eq!(savings.expect("balance"), Amount(10_00));
+    let food = store
+        .balance(tenant, &name("Expenses:Food"), &usd, at)
+        .expect("balance");
+    assert_eq!(food, Amount(0), "the hold only reserves");
+    // One record per written entry or account, each with its request's actor.
+    let records = store.audit_records(tenant, 0, 10_000).expect("audit");
+    let actors: Vec<(&str, &str)> = records[before..]
+        .iter()
+        .map(|r| (r.actor.as_str(), r.action.as_str()))
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            ("token:1", "entry.created"),
+            ("token:3", "account.created"),
+            ("token:5", "entry.created"),
+            ("token:5", "entry.created"),
+        ]
+    );
+    assert!(store.check(Some(tenant)).expect("check").is_clean());
+}
+
+#[test]
+fn the_grouped_path_agrees_with_writes_run_alone() {
+    let grouped_db = TempDb::new("grouped");
+    let alone_db = TempDb::new("alone");
+    let mut grouped = grouped_db.open();
+    let mut alone = alone_db.open();
+    let tenant = seed(&mut grouped, "acme");
+    assert_eq!(seed(&mut alone, "acme"), tenant);
+    let requests = group(tenant);
+    let together = grouped.write_group(&requests).expect("group");
+    let one_by_one: Vec<_> = requests
+        .iter()
+        .map(|request| {
+            alone.set_actor(request.actor.clone());
+            group::run_alone(&mut alone, request)
+        })
+        .collect();
+    assert_eq!(outcomes(&together), outcomes(&one_by_one));
+    let at = day("2024-12-31");
+    assert_eq!(
+        grouped.balances(tenant, at).expect("balances"),
+        alone.balances(tenant, at).expect("balances")
+    );
+}
+
+#[test]
+fn a_group_for_another_tenant_changes_nothing_here() {
+    let db = TempDb::new("group-tenants");
+    let mut store = db.open();
+    let mine = seed(&mut store, "mine");
+    let theirs = seed(&mut store, "theirs");
+    let entry = store
+        .create_entry(
+            mine,
+            &entry_request(transfer(
+                "2024-02-01",
+                "Assets:Bank",
+                "Income:Salary",
+                "7.00",
+                "USD",
+            )),
+        )
+        .expect("entry");
+    // Their token cannot reverse my entry, even by its id.
+    let results = store
+        .write_group(&[WriteRequest {
+            tenant: theirs,
+            actor: actor("token:9"),
+            op: WriteOp::ReverseEntry {
+                id: entry,
+                date: day("2024-02-02"),
+            },
+        }])
+        .expect("group");
+    assert_eq!(outcomes(&results), ["entry_not_found"]);
+    assert!(
+        store
+            .entry(mine, entry)
+            .expect("read")
+            .expect("still mine")
+            .reversed_by
+            .is_none()
+    );
+    // An unknown tenant is refused per write.
+    let results = store
+        .write_group(&[WriteRequest {
+            tenant: TenantId(12_345),
+            actor: actor("token:9"),
+            op: WriteOp::CreateAccount(Account::new(
+                name("Assets:X"),
+                AccountType::Asset,
+                day("2024-01-01"),
+            )),
+        }])
+        .expect("group");
+    assert_eq!(outcomes(&results), ["unknown_tenant"]);
+}

@@ -1,0 +1,81 @@
+//! `Store::write_group` on SQLite: one `IMMEDIATE` transaction for the whole group, a
+//! savepoint per write (a refused write undoes only its own rows), one commit, so the group
+//! pays for one `fsync` (`synchronous=FULL`). A backend failure (I/O, a full disk, a corrupt
+//! row) fails the whole group and writes nothing: after some I/O errors SQLite has already
+//! rolled the transaction back, so no later write of the group may run outside it.
+
+use super::audit::Stamp;
+use super::write::{self, Savepoint};
+use super::{SqliteStore, close_account, insert_account, require_tenant};
+use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
+use rusqlite::{Connection, TransactionBehavior};
+
+impl SqliteStore {
+    pub(super) fn write_group_in_one_transaction(
+        &mut self,
+        requests: &[WriteRequest],
+    ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+        let clock = self.audit.clock;
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            let savepoint = Savepoint::begin(&transaction)?;
+            let stamp = Stamp {
+                actor: &request.actor,
+                at: clock(),
+            };
+            let result = run(&transaction, request, stamp);
+            match result {
+                Ok(outcome) => {
+                    savepoint.release()?;
+                    results.push(Ok(outcome));
+                }
+                Err(error @ (StoreError::Backend(_) | StoreError::Corrupt(_))) => {
+                    return Err(error); // dropping `transaction` rolls the group back
+                }
+                Err(refusal) => {
+                    savepoint.roll_back()?;
+                    results.push(Err(refusal));
+                }
+            }
+        }
+        transaction.commit()?;
+        Ok(results)
+    }
+}
+
+fn run(
+    connection: &Connection,
+    request: &WriteRequest,
+    stamp: Stamp<'_>,
+) -> Result<WriteOutcome, StoreError> {
+    let tenant = request.tenant;
+    match &request.op {
+        WriteOp::CreateAccount(account) => {
+            require_tenant(connection, tenant)?;
+            insert_account(connection, tenant, account, stamp).map(|()| WriteOutcome::Done)
+        }
+        WriteOp::CloseAccount { name, date } => {
+            close_account(connection, tenant, name, *date, stamp).map(|()| WriteOutcome::Done)
+        }
+        WriteOp::CreateEntries { requests, mode } => {
+            write::create_entries(connection, tenant, requests, *mode, stamp)
+                .map(WriteOutcome::Entries)
+        }
+        WriteOp::ReverseEntry { id, date } => {
+            write::reverse_entry(connection, tenant, *id, *date, stamp).map(WriteOutcome::Entry)
+        }
+        WriteOp::PostPending {
+            id,
+            amounts,
+            date,
+            now,
+        } => write::post_pending(connection, tenant, *id, amounts, *date, *now, stamp)
+            .map(WriteOutcome::Entry),
+        WriteOp::VoidPending { id, now } => {
+            write::void_pending(connection, tenant, *id, *now, stamp).map(|()| WriteOutcome::Done)
+        }
+    }
+}

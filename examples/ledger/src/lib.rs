@@ -12,4 +12,5 @@
 pub mod domain;
 pub mod interop;
 pub mod limits;
+pub mod service;
 pub mod store;

@@ -79,3 +79,29 @@ pub const CSV_MATCH_RULES_MAX: usize = 1_000;
 /// Largest CSV rules file `ledger import --csv-rules` reads, in bytes (a rules file is a few
 /// hundred lines at most).
 pub const CSV_RULES_FILE_BYTES_MAX: u64 = 1024 * 1024;
+
+/// Most write requests the group-commit writer puts in one group (`service::writer`). A
+/// group is one `kiln::batch` batch; the writer commits it in transactions of at most
+/// `WRITER_GROUP_ENTRIES_MAX` entries.
+pub const WRITER_GROUP_WRITES_MAX: usize = 256;
+
+/// Most entries in one transaction of the writer (a single request heavier than this, a
+/// batch of up to 8,190 entries, is a transaction of its own). Bounds how long one commit
+/// holds the write lock.
+pub const WRITER_GROUP_ENTRIES_MAX: usize = 16_384;
+
+/// Most write requests waiting for the writer; beyond it a write is refused at once with 503
+/// and `Retry-After` (`service::writer` test `writes_beyond_the_queue_are_refused_at_once`).
+pub const WRITER_QUEUE_WRITES_MAX: usize = 4_096;
+
+/// Most idle reader connections the server keeps (`service::Readers`); a request that finds
+/// none idle opens one. The number in use is bounded by the worker threads, since a read runs
+/// to completion on its worker without yielding.
+pub const READER_CONNECTIONS_IDLE_MAX: usize = 16;
+
+/// Largest request body the ledger's server accepts, in bytes: a batch of 8,190 entries with
+/// long descriptions and metadata fits. Beyond it the server answers 413 before the app runs.
+pub const API_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+/// Most entries one `GET /api/v1/entries` page returns (the default is 100).
+pub const API_ENTRIES_PER_PAGE_MAX: usize = 1_000;

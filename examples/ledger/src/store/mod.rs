@@ -21,7 +21,7 @@ mod import_tests;
 mod model_tests;
 mod sqlite;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod token_tests;
 

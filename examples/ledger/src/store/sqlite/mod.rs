@@ -26,7 +26,7 @@ use crate::domain::{
     Commodity, CommodityCode, Date, EntryError, EntryId, MemoryChart, PostAmounts, TenantId,
     TenantSlug, Timestamp,
 };
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -78,6 +78,31 @@ impl SqliteStore {
         let mut connection = Connection::open(path)?;
         configure(&connection)?;
         schema::migrate(&mut connection)?;
+        let audit = AuditSettings {
+            actor: Actor::system(),
+            clock: system_clock,
+        };
+        Ok(SqliteStore { connection, audit })
+    }
+
+    /// Opens an existing database for reads only (`PRAGMA query_only`): a reader connection of
+    /// the server, which never waits for the writer (WAL). Refuses a database whose schema is
+    /// not this binary's (the writer's `open` migrates it first).
+    pub fn open_reader(path: &Path) -> Result<SqliteStore, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags)?;
+        configure(&connection)?;
+        connection.execute_batch("PRAGMA query_only = ON")?;
+        let database = schema::current_version(&connection)?;
+        let binary = schema::binary_version();
+        if database > binary {
+            return Err(StoreError::DatabaseTooNew { database, binary });
+        }
+        if database < binary {
+            return Err(StoreError::Corrupt(format!(
+                "the database has schema version {database}; open it for writing first to migrate it to {binary}"
+            )));
+        }
         let audit = AuditSettings {
             actor: Actor::system(),
             clock: system_clock,

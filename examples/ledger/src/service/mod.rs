@@ -1,0 +1,159 @@
+//! The ledger's use cases as the server runs them: who is calling (an API token, checked
+//! against its stored hash), what they may do (read or write scope), and where it runs
+//! (reads on a reader connection of their own, writes through the group-commit writer).
+//!
+//! Every call is scoped to the caller's tenant here, once: a handler gets a `Caller` from
+//! `authenticate` and can only pass it back, so no handler chooses a tenant (the store scopes
+//! each query by it as well). Not here: HTTP and JSON (`crate::api`), the rules of the books
+//! (`crate::domain`), SQL (`crate::store`).
+
+mod readers;
+pub mod writer;
+
+pub use readers::Readers;
+pub use writer::{WriteError, Writer, WriterConfig};
+
+use crate::domain::token::{PresentedToken, Scope, TOKEN_SECRET_BYTES, TokenHash, TokenId};
+use crate::domain::{Actor, TenantId, Timestamp};
+use crate::store::{SqliteStore, Store, StoreError, WriteOp, WriteOutcome, WriteRequest};
+use std::path::Path;
+use std::sync::Arc;
+
+/// An authenticated caller: the tenant its token belongs to, and what it may do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: TenantId,
+    pub token: TokenId,
+    pub scope: Scope,
+}
+
+impl Caller {
+    /// Who the audit log names for this caller's writes: `token:{id}`.
+    pub fn actor(&self) -> Actor {
+        Actor::new(&format!("token:{}", self.token), None).unwrap_or_else(|_| Actor::system())
+    }
+}
+
+/// Why a use case did not run or did not succeed.
+#[derive(Debug)]
+pub enum ServiceError {
+    /// No token, an unknown or malformed one, a wrong secret or a revoked token (401). Which
+    /// of these is not said.
+    Unauthorized,
+    /// The token's scope does not allow this (403).
+    Forbidden { needed: Scope },
+    /// The store refused or failed.
+    Store(StoreError),
+    /// The writer is full or shutting down (503).
+    Unavailable(&'static str),
+    /// The writer failed on this request (500).
+    Failed(&'static str),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> ServiceError {
+        ServiceError::Store(error)
+    }
+}
+
+impl From<WriteError> for ServiceError {
+    fn from(error: WriteError) -> ServiceError {
+        match error {
+            WriteError::Store(error) => ServiceError::Store(error),
+            WriteError::Unavailable(why) => ServiceError::Unavailable(why),
+            WriteError::Failed(why) => ServiceError::Failed(why),
+        }
+    }
+}
+
+/// The running ledger: its writer and its readers. Cheap to clone (handles).
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    writer: Writer,
+    readers: Arc<Readers>,
+    clock: fn() -> Timestamp,
+}
+
+impl Ledger {
+    /// Opens the database at `path` (creating and migrating it), starts the writer on that
+    /// connection, and prepares reader connections.
+    pub fn open(path: &Path, config: &WriterConfig) -> Result<Ledger, StoreError> {
+        let store = SqliteStore::open(path)?;
+        let writer = Writer::start(store, config).map_err(|error| {
+            StoreError::Backend(format!("cannot start the writer thread: {error}").into())
+        })?;
+        Ok(Ledger {
+            writer,
+            readers: Arc::new(Readers::new(path)),
+            clock: crate::store::system_clock,
+        })
+    }
+
+    /// The time the service uses for pending entries (the system clock).
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// The writer (for its statistics, or to shut it down).
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Checks a presented token (`ldg_{id}_{secret}`): its row exists, the secret's hash
+    /// matches, it is not revoked.
+    pub fn authenticate(&self, token: &str) -> Result<Caller, ServiceError> {
+        let presented = PresentedToken::parse(token).ok_or(ServiceError::Unauthorized)?;
+        let record = self.readers.with(|store| store.token(presented.id))?;
+        match record {
+            Some(record)
+                if record.revoked_at.is_none() && record.hash.matches(&presented.hash()) =>
+            {
+                Ok(Caller {
+                    tenant: record.tenant,
+                    token: record.id,
+                    scope: record.scope,
+                })
+            }
+            _ => Err(ServiceError::Unauthorized),
+        }
+    }
+
+    /// Runs a read for the caller's tenant on a reader connection (never waits for the writer).
+    pub fn read<T>(
+        &self,
+        caller: &Caller,
+        read: impl FnOnce(&mut dyn Store, TenantId) -> Result<T, StoreError>,
+    ) -> Result<T, ServiceError> {
+        Ok(self.readers.with(|store| read(store, caller.tenant))?)
+    }
+
+    /// Runs a write for the caller's tenant through the writer; answers once it is durable.
+    pub async fn write(&self, caller: &Caller, op: WriteOp) -> Result<WriteOutcome, ServiceError> {
+        if !caller.scope.allows(Scope::Write) {
+            return Err(ServiceError::Forbidden {
+                needed: Scope::Write,
+            });
+        }
+        let request = WriteRequest {
+            tenant: caller.tenant,
+            actor: caller.actor(),
+            op,
+        };
+        Ok(self.writer.write(request).await?)
+    }
+}
+
+/// Makes a new token for `tenant` in `store` with a fresh secret from the operating system;
+/// returns its text, to be shown once (only its hash is stored).
+pub fn create_token(
+    store: &mut dyn Store,
+    tenant: TenantId,
+    scope: Scope,
+    now: Timestamp,
+) -> Result<(TokenId, String), StoreError> {
+    let mut secret = [0u8; TOKEN_SECRET_BYTES];
+    getrandom::fill(&mut secret)
+        .map_err(|error| StoreError::Backend(format!("no secure randomness: {error}").into()))?;
+    let id = store.create_token(tenant, scope, &TokenHash::of(&secret), now)?;
+    Ok((id, PresentedToken { id, secret }.to_text()))
+}

@@ -23,10 +23,12 @@ impl StatusCode {
     pub const SEE_OTHER: StatusCode = StatusCode(303);
     pub const NOT_MODIFIED: StatusCode = StatusCode(304);
     pub const BAD_REQUEST: StatusCode = StatusCode(400);
+    pub const UNAUTHORIZED: StatusCode = StatusCode(401);
     pub const FORBIDDEN: StatusCode = StatusCode(403);
     pub const NOT_FOUND: StatusCode = StatusCode(404);
     pub const METHOD_NOT_ALLOWED: StatusCode = StatusCode(405);
     pub const REQUEST_TIMEOUT: StatusCode = StatusCode(408);
+    pub const CONFLICT: StatusCode = StatusCode(409);
     pub const LENGTH_REQUIRED: StatusCode = StatusCode(411);
     pub const PAYLOAD_TOO_LARGE: StatusCode = StatusCode(413);
     pub const URI_TOO_LONG: StatusCode = StatusCode(414);

@@ -127,6 +127,16 @@ impl Server {
 
     /// Serves until SIGINT/SIGTERM, then shuts down gracefully and returns.
     pub fn serve(self, service: impl IntoService) -> io::Result<()> {
+        self.serve_then(service, |_| {})
+    }
+
+    /// `serve`, calling `ready` with the bound address once the server accepts connections
+    /// (to log it, or to tell a test which port `127.0.0.1:0` got).
+    pub fn serve_then(
+        self,
+        service: impl IntoService,
+        ready: impl FnOnce(SocketAddr),
+    ) -> io::Result<()> {
         let pending: Arc<Mutex<(bool, Option<ShutdownTrigger>)>> = Arc::default();
         let on_signal = pending.clone();
         runtime::on_shutdown_signal(move || {
@@ -144,6 +154,7 @@ impl Server {
             }
             pending.1 = Some(handle.runtime.shutdown_trigger());
         }
+        ready(handle.local_addr());
         handle.join();
         tracing::info!("server stopped");
         Ok(())

@@ -9,6 +9,7 @@
 //! Not here yet: the JSON API, the web app, CSV import, the group-commit writer
 //! (see issue 11 and `examples/ledger/README.md`).
 
+pub mod api;
 pub mod domain;
 pub mod interop;
 pub mod limits;

@@ -10,7 +10,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ledger::domain::{Actor, TenantId, TenantSlug};
+use ledger::domain::{Actor, Date, Scope, TenantId, TenantSlug, TokenId};
 use ledger::interop::{
     CsvImportError, ImportError, Problems, export_journal, import_csv, import_journal,
     parse_journal, parse_rules,
@@ -64,6 +64,41 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// Manages API tokens (per tenant, scoped read or write, stored hashed).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Serves the JSON API (`/api/v1`) on the database. On a database without tenants it
+    /// first creates the `demo` tenant with a year of books and a write token for it.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Worker threads (one io_uring each); default: one per core.
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Makes a token and prints it once (only its hash is stored).
+    Create {
+        /// The tenant; may be left out when the database holds exactly one.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// `read` (GET routes) or `write` (everything).
+        #[arg(long)]
+        scope: String,
+    },
+    /// Revokes a token by its id (the number after `ldg_`); it authenticates nothing after.
+    Revoke { id: i64 },
+    /// Lists a tenant's tokens (ids, scopes, dates; never secrets).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -120,6 +155,8 @@ fn run() -> anyhow::Result<ExitCode> {
             tenant,
             csv_rules: Some(rules),
         }) => import_csv_file(&mut store, &file, &rules, tenant.as_deref()),
+        Some(Command::Token { command }) => token(&mut store, command),
+        Some(Command::Serve { addr, workers }) => serve(store, &args.database, &addr, workers),
         Some(Command::Tenant {
             command: TenantCommand::Create { slug },
         }) => create_tenant(&mut store, &slug),
@@ -238,6 +275,99 @@ fn resolve_tenant(
             )
         }
     }
+}
+
+fn token(store: &mut SqliteStore, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let now = ledger::store::system_clock();
+    match command {
+        TokenCommand::Create { tenant, scope } => {
+            let scope = Scope::parse(&scope)
+                .map_err(|_| anyhow::anyhow!("bad scope {scope:?}: a scope is read or write"))?;
+            let (tenant, slug) = resolve_tenant(store, tenant.as_deref())?;
+            let (id, text) = ledger::service::create_token(store, tenant, scope, now)?;
+            eprintln!(
+                "token {id} for tenant {slug}, scope {}: shown once, keep it (only its hash is stored)",
+                scope.as_str()
+            );
+            println!("{text}");
+        }
+        TokenCommand::Revoke { id } => {
+            let record = store.revoke_token(TokenId(id), now)?;
+            println!("token {id} revoked");
+            if record.revoked_at != Some(now) {
+                eprintln!("(it had been revoked before)");
+            }
+        }
+        TokenCommand::List { tenant } => {
+            let (tenant, _) = resolve_tenant(store, tenant.as_deref())?;
+            for record in store.tokens(tenant)? {
+                let state = match record.revoked_at {
+                    Some(at) => format!("revoked at {}", at.0),
+                    None => "active".to_owned(),
+                };
+                println!(
+                    "{}\t{}\tcreated at {}\t{state}",
+                    record.id,
+                    record.scope.as_str(),
+                    record.created_at.0
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `serve`: seeds a database without tenants (the demo tenant and a write token, printed
+/// once), then serves the API until SIGINT or SIGTERM, and drains the writer.
+fn serve(
+    mut store: SqliteStore,
+    database: &Path,
+    addr: &str,
+    workers: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    if store.tenants()?.is_empty() {
+        seed_demo(&mut store)?;
+    }
+    drop(store); // the writer opens its own connection
+    let ledger = ledger::service::Ledger::open(database, &ledger::service::WriterConfig::default())
+        .with_context(|| format!("cannot open the ledger database {}", database.display()))?;
+    let app = ledger::api::app(ledger.clone());
+    let limits = kiln::limits::HttpLimits {
+        body_bytes_max: ledger::limits::API_BODY_BYTES_MAX,
+        ..kiln::limits::HttpLimits::default()
+    };
+    let mut server = kiln::Server::bind(addr).http_limits(limits);
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    server
+        .serve_then(app, |local| {
+            tracing::info!(
+                "ledger serving {} on http://{local} (JSON API under /api/v1)",
+                database.display()
+            );
+        })
+        .with_context(|| format!("cannot serve on {addr}"))?;
+    ledger.writer().shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the `demo` tenant with a year of books ending today and a write token for it,
+/// and logs where to log in (the token is shown this once).
+fn seed_demo(store: &mut SqliteStore) -> anyhow::Result<()> {
+    let now = ledger::store::system_clock();
+    let today = Date::of_timestamp(now).context("the system clock is outside the calendar")?;
+    let tenant = ledger::seed::seed_demo(store, today).context("cannot seed the demo tenant")?;
+    let (id, text) = ledger::service::create_token(store, tenant, Scope::Write, now)?;
+    tracing::info!(
+        "new database: created tenant `{}` with a year of books ending {today}",
+        ledger::seed::DEMO_TENANT
+    );
+    tracing::info!(
+        "demo login: API token {id} (write scope, shown once): {text}  \
+         e.g. curl -H 'Authorization: Bearer {text}' http://HOST:PORT/api/v1/trial-balance"
+    );
+    Ok(())
 }
 
 /// `import`: reads the file (bounded), parses it before touching the database, resolves or

@@ -6,10 +6,14 @@
 //! runs `import` (round trip, hledger's balances, every refusal); `cli/csv.rs` runs `import
 //! --csv-rules` (overlapping statements, problems by file and line).
 
+#[path = "cli/api.rs"]
+mod api;
 #[path = "cli/cross_check.rs"]
 mod cross_check;
 #[path = "cli/csv.rs"]
 mod csv;
+#[path = "cli/durability.rs"]
+mod durability;
 #[path = "cli/import.rs"]
 mod import;
 

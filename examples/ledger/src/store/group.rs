@@ -8,7 +8,8 @@
 
 use super::{BatchResults, EntryRequest};
 use crate::domain::{
-    Account, AccountName, Actor, BatchMode, Date, EntryId, PostAmounts, TenantId, Timestamp,
+    Account, AccountName, Actor, BatchMode, Commodity, Date, EntryId, PostAmounts, TenantId,
+    Timestamp,
 };
 
 /// One write of a group: who asks, for which tenant, and what.
@@ -23,6 +24,7 @@ pub struct WriteRequest {
 /// A write the writer can group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteOp {
+    CreateCommodity(Commodity),
     CreateAccount(Account),
     CloseAccount {
         name: AccountName,
@@ -80,6 +82,9 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
 ) -> Result<WriteOutcome, super::StoreError> {
     let tenant = request.tenant;
     match &request.op {
+        WriteOp::CreateCommodity(commodity) => store
+            .create_commodity(tenant, commodity)
+            .map(|()| WriteOutcome::Done),
         WriteOp::CreateAccount(account) => store
             .create_account(tenant, account)
             .map(|()| WriteOutcome::Done),

@@ -12,6 +12,8 @@
 #[cfg(test)]
 mod audit_tests;
 pub mod check;
+#[cfg(test)]
+mod filter_tests;
 mod group;
 #[cfg(test)]
 mod group_tests;
@@ -72,6 +74,17 @@ impl StoredEntry {
             id: self.id,
         }
     }
+}
+
+/// Which entries `Store::entries_matching` lists: all of these that are set must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// On or after this day.
+    pub from: Option<Date>,
+    /// On or before this day.
+    pub to: Option<Date>,
+    /// With a posting to this account (exactly this one, not its sub-accounts).
+    pub account: Option<AccountName>,
 }
 
 /// One line of a trial balance: an account's posted balance in one commodity at a date.
@@ -272,6 +285,15 @@ pub trait Store {
     fn entries(
         &mut self,
         tenant: TenantId,
+        after: Option<EntryCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError>;
+    /// A page of the tenant's entries that match `filter`, as `entries` pages (an unknown
+    /// account in the filter is `NotFound`).
+    fn entries_matching(
+        &mut self,
+        tenant: TenantId,
+        filter: &EntryFilter,
         after: Option<EntryCursor>,
         limit: usize,
     ) -> Result<Vec<StoredEntry>, StoreError>;

@@ -6,7 +6,7 @@
 
 use super::audit::Stamp;
 use super::write::{self, Savepoint};
-use super::{SqliteStore, close_account, insert_account, require_tenant};
+use super::{SqliteStore, close_account, insert_account, insert_commodity, require_tenant};
 use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -53,6 +53,10 @@ fn run(
 ) -> Result<WriteOutcome, StoreError> {
     let tenant = request.tenant;
     match &request.op {
+        WriteOp::CreateCommodity(commodity) => {
+            require_tenant(connection, tenant)?;
+            insert_commodity(connection, tenant, commodity, stamp).map(|()| WriteOutcome::Done)
+        }
         WriteOp::CreateAccount(account) => {
             require_tenant(connection, tenant)?;
             insert_account(connection, tenant, account, stamp).map(|()| WriteOutcome::Done)

@@ -16,8 +16,8 @@ mod write;
 pub use schema::MIGRATIONS;
 
 use super::{
-    BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryRequest, Store,
-    StoreError, StoredEntry, TokenRecord, WriteOutcome, WriteRequest,
+    BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryFilter, EntryRequest,
+    Store, StoreError, StoredEntry, TokenRecord, WriteOutcome, WriteRequest,
 };
 use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::token::{Scope, TokenHash, TokenId};
@@ -704,7 +704,24 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<StoredEntry>, StoreError> {
         require_tenant(&self.connection, tenant)?;
-        write::entries_page(&self.connection, tenant, after, limit)
+        write::entries_page(
+            &self.connection,
+            tenant,
+            &EntryFilter::default(),
+            after,
+            limit,
+        )
+    }
+
+    fn entries_matching(
+        &mut self,
+        tenant: TenantId,
+        filter: &EntryFilter,
+        after: Option<EntryCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        write::entries_page(&self.connection, tenant, filter, after, limit)
     }
 
     fn reverse_entry(

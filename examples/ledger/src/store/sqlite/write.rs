@@ -23,7 +23,7 @@ use crate::domain::{
     PostAmounts, Posting, TenantId, Timestamp,
 };
 use crate::limits::ENTRIES_PER_PAGE_MAX;
-use crate::store::{BatchResults, EntryCursor, EntryRequest, StoreError, StoredEntry};
+use crate::store::{BatchResults, EntryCursor, EntryFilter, EntryRequest, StoreError, StoredEntry};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
@@ -633,6 +633,7 @@ pub(super) fn load_entry(
 pub(super) fn entries_page(
     connection: &Connection,
     tenant: TenantId,
+    filter: &EntryFilter,
     after: Option<EntryCursor>,
     limit: usize,
 ) -> Result<Vec<StoredEntry>, StoreError> {
@@ -640,13 +641,29 @@ pub(super) fn entries_page(
     let (day, id) = after.map_or((i64::MIN, i64::MIN), |cursor| {
         (i64::from(cursor.date.days_since_epoch()), cursor.id.0)
     });
+    let from = filter
+        .from
+        .map_or(i64::MIN, |date| i64::from(date.days_since_epoch()));
+    let to = filter
+        .to
+        .map_or(i64::MAX, |date| i64::from(date.days_since_epoch()));
+    let account = match &filter.account {
+        Some(name) => Some(super::account_id(connection, tenant, name)?),
+        None => None,
+    };
     let mut statement = connection.prepare_cached(
         "SELECT id FROM entries WHERE tenant_id = ?1 AND (day > ?2 OR (day = ?2 AND id > ?3))
+         AND day >= ?5 AND day <= ?6
+         AND (?7 IS NULL OR id IN
+              (SELECT entry_id FROM postings WHERE tenant_id = ?1 AND account_id = ?7))
          ORDER BY day, id LIMIT ?4",
     )?;
     let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
     let ids = statement
-        .query_map(params![tenant.0, day, id, limit_sql], |row| row.get(0))?
+        .query_map(
+            params![tenant.0, day, id, limit_sql, from, to, account],
+            |row| row.get(0),
+        )?
         .collect::<Result<Vec<i64>, _>>()?;
     let mut page = Vec::with_capacity(ids.len());
     for id in ids {

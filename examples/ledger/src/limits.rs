@@ -79,3 +79,11 @@ pub const CSV_MATCH_RULES_MAX: usize = 1_000;
 /// Largest CSV rules file `ledger import --csv-rules` reads, in bytes (a rules file is a few
 /// hundred lines at most).
 pub const CSV_RULES_FILE_BYTES_MAX: u64 = 1024 * 1024;
+
+/// Most digits after the decimal mark a price's rate may have (`domain::price::Rate`). 18 keeps
+/// every conversion inside an `i128`: the widest scaling is 10^36 (18 digits of rate and 18
+/// of precision), under `i128::MAX` (about 1.7 * 10^38).
+pub const PRICE_RATE_SCALE_MAX: u8 = 18;
+
+/// Longest decimal text a price's rate may be parsed from, in bytes.
+pub const PRICE_RATE_TEXT_BYTES_MAX: usize = 48;

@@ -115,6 +115,7 @@ pub enum Action {
     PendingPosted,
     PendingVoided,
     PendingExpired,
+    PriceSet,
 }
 
 impl Action {
@@ -131,6 +132,7 @@ impl Action {
             Action::PendingPosted => "pending.posted",
             Action::PendingVoided => "pending.voided",
             Action::PendingExpired => "pending.expired",
+            Action::PriceSet => "price.set",
         }
     }
 }

@@ -80,6 +80,14 @@ pub const CSV_MATCH_RULES_MAX: usize = 1_000;
 /// hundred lines at most).
 pub const CSV_RULES_FILE_BYTES_MAX: u64 = 1024 * 1024;
 
+/// Most digits after the decimal mark a price's rate may have (`domain::price::Rate`). 18 keeps
+/// every conversion inside an `i128`: the widest scaling is 10^36 (18 digits of rate and 18
+/// of precision), under `i128::MAX` (about 1.7 * 10^38).
+pub const PRICE_RATE_SCALE_MAX: u8 = 18;
+
+/// Longest decimal text a price's rate may be parsed from, in bytes.
+pub const PRICE_RATE_TEXT_BYTES_MAX: usize = 48;
+
 /// Most write requests the group-commit writer puts in one group (`service::writer`). A
 /// group is one `kiln::batch` batch; the writer commits it in transactions of at most
 /// `WRITER_GROUP_ENTRIES_MAX` entries.

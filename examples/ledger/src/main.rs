@@ -384,8 +384,12 @@ fn import(store: &mut SqliteStore, file: &Path, tenant: Option<&str>) -> anyhow:
         Ok(summary) => {
             println!(
                 "imported {} entries into tenant {slug}: {} new accounts, {} new commodities, \
-                 {} balance assertions held",
-                summary.entries, summary.accounts, summary.commodities, summary.assertions
+                 {} balance assertions held, {} prices",
+                summary.entries,
+                summary.accounts,
+                summary.commodities,
+                summary.assertions,
+                summary.prices
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -4,7 +4,8 @@
 //! codes, messages). `cli/cross_check.rs` (a module of this one test binary) exports a
 //! 10,000-entry book and checks it with the real hledger and ledger-cli; `cli/import.rs`
 //! runs `import` (round trip, hledger's balances, every refusal); `cli/csv.rs` runs `import
-//! --csv-rules` (overlapping statements, problems by file and line).
+//! --csv-rules` (overlapping statements, problems by file and line); `cli/prices.rs` exports
+//! a book with prices and checks `-X USD` in both tools against `domain::value_at`.
 
 #[path = "cli/api.rs"]
 mod api;
@@ -16,6 +17,8 @@ mod csv;
 mod durability;
 #[path = "cli/import.rs"]
 mod import;
+#[path = "cli/prices.rs"]
+mod prices;
 
 use ledger::domain::{
     Account, AccountName, AccountType, Commodity, Date, Decimal, NewEntry, NewPosting, TenantId,

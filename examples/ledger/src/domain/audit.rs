@@ -115,6 +115,7 @@ pub enum Action {
     PendingPosted,
     PendingVoided,
     PendingExpired,
+    PriceSet,
     TokenCreated,
     TokenRevoked,
 }
@@ -133,6 +134,7 @@ impl Action {
             Action::PendingPosted => "pending.posted",
             Action::PendingVoided => "pending.voided",
             Action::PendingExpired => "pending.expired",
+            Action::PriceSet => "price.set",
             Action::TokenCreated => "token.created",
             Action::TokenRevoked => "token.revoked",
         }

@@ -2,9 +2,10 @@
 //!
 //! Read in this order: `date`, `amount` (money in minor units), `account` (the chart),
 //! `entry` (validation, reversal), `constraint` (balance bounds), `pending` (two-phase
-//! entries), `idempotency`, `batch`, `audit` (the hash-chained log's rules) and `error`
-//! (every refusal with its stable code). Each file carries its own unit tests. Storage is
-//! `crate::store`; nothing here knows it exists.
+//! entries), `price` (exchange rates, valuation for reports), `idempotency`, `batch`,
+//! `audit` (the hash-chained log's rules) and `error` (every refusal with its stable code).
+//! Each file carries its own unit tests. Storage is `crate::store`; nothing here knows it
+//! exists.
 
 pub mod account;
 pub mod amount;
@@ -16,6 +17,7 @@ pub mod entry;
 pub mod error;
 pub mod idempotency;
 pub mod pending;
+pub mod price;
 pub mod tenant;
 pub mod token;
 
@@ -31,6 +33,7 @@ pub use entry::{Chart, Entry, EntryLink, MemoryChart, NewEntry, NewPosting, Post
 pub use error::EntryError;
 pub use idempotency::IdempotencyKey;
 pub use pending::{PendingStatus, PendingTerms, PostAmounts};
+pub use price::{Holding, Price, PriceError, PriceUsed, Rate, RateError, Valuation, value_at};
 pub use tenant::TenantSlug;
 pub use token::{Scope, TokenId};
 

@@ -267,6 +267,7 @@ pub fn import_csv(
     let book = BookImport {
         commodities,
         accounts,
+        prices: Vec::new(),
         entries: fresh.iter().map(|row| row.entry.clone()).collect(),
     };
     match store.import_book(tenant, &book)? {

@@ -1,5 +1,7 @@
 //! `export_journal`: walks one tenant's books out of a `Store` page by page and writes them,
-//! as `journal::JournalWriter` formats them, to any `io::Write` (a file, standard output).
+//! as `journal::JournalWriter` formats them, to any `io::Write` (a file, standard output):
+//! the header, the tenant's prices (`P` lines, read in one go like the chart), the entries,
+//! the closing assertions.
 //!
 //! Memory is bounded by one page of entries (`ENTRIES_PER_PAGE_MAX`) and its text, whatever
 //! the size of the book. The closing balance assertions are the store's `balances` at the last
@@ -85,6 +87,7 @@ pub fn export_journal(
     let writer = JournalWriter::new(&store.commodities(tenant)?);
     let mut text = String::new();
     writer.header(&mut text, slug, &store.accounts(tenant)?);
+    writer.prices(&mut text, &store.prices(tenant, None)?);
     out.write_all(text.as_bytes())?;
     let mut summary = ExportSummary::default();
     let mut cursor = None;

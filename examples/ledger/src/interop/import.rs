@@ -9,7 +9,9 @@
 //! running balance in date order (file order within a day, as hledger does), starting from
 //! the tenant's balances the day before the file's first transaction. A transaction whose
 //! postings are all zero (an export's closing assertions) is checked but writes no entry.
-//! The transaction code (an export's entry id) is not kept: the store gives new ids.
+//! The transaction code (an export's entry id) is not kept: the store gives new ids. `P`
+//! lines are written as prices in the same transaction (a tenant's price for the same
+//! commodity, quote and date is replaced, as a later `P` line replaces an earlier one).
 //!
 //! Not done: entries already in the store dated inside the file's range are not interleaved
 //! with the file's for the assertions; pending entries (an export's comment lines) and posting
@@ -29,6 +31,8 @@ pub struct ImportSummary {
     pub accounts: usize,
     pub commodities: usize,
     pub assertions: usize,
+    /// `P` lines written (each sets or replaces one price).
+    pub prices: usize,
 }
 
 /// Why nothing was imported.
@@ -107,6 +111,7 @@ pub fn import_parsed(
     let book = BookImport {
         commodities,
         accounts,
+        prices: journal.prices.iter().map(|p| p.price.clone()).collect(),
         entries,
     };
     match store.import_book(tenant, &book)? {
@@ -115,6 +120,7 @@ pub fn import_parsed(
             accounts: book.accounts.len(),
             commodities: book.commodities.len(),
             assertions,
+            prices: book.prices.len(),
         }),
         Err((index, error)) => {
             let line = lines.get(index).copied().unwrap_or(0);

@@ -3,10 +3,13 @@
 //!
 //! `JournalWriter` turns store data into text, appended to a `String`: `header` (a comment,
 //! one bare `commodity CODE` line per commodity, one `account NAME  ; type: A, opened: DATE`
-//! line per account), `entry` (one transaction per stored entry, in the order the caller
-//! gives) and `assertions` (a last, all-zero transaction whose postings assert every
-//! account's balance per commodity, `ACCOUNT  0.00 USD = 87.50 USD`, so both tools check the
-//! store's balance tables against their own sums of the postings). Pure: no I/O, no store.
+//! line per account), `prices` (one `P DATE COMMODITY RATE QUOTE` line per price, the rate
+//! exactly as stored; hledger lets a rate's decimals widen how it displays the quote,
+//! `1000.00 JPY`, but its assertions compare exact amounts, as ledger's do), `entry` (one
+//! transaction per stored entry, in the order the caller gives) and `assertions` (a last,
+//! all-zero transaction whose postings assert every account's balance per commodity,
+//! `ACCOUNT  0.00 USD = 87.50 USD`, so both tools check the store's balance tables against
+//! their own sums of the postings). Pure: no I/O, no store.
 //!
 //! The forms were chosen because both tools parse them alike (checked on this machine):
 //! - Amounts are `QUANTITY CODE` with exactly the commodity's precision (`-12.50 USD`, `5 JPY`,
@@ -28,7 +31,9 @@
 //! an ordinary entry with `; posts: ID`). Tests at the bottom; the cross-check against the
 //! real tools is `tests/cli/cross_check.rs`.
 
-use crate::domain::{Account, AccountType, Amount, Commodity, CommodityCode, Date, EntryLink};
+use crate::domain::{
+    Account, AccountType, Amount, Commodity, CommodityCode, Date, EntryLink, Price,
+};
 use crate::store::{BalanceLine, StoredEntry};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
@@ -95,6 +100,26 @@ impl JournalWriter {
             push_line(out, format_args!("account {}  ; {tags}", account.name));
         }
         out.push('\n');
+    }
+
+    /// The tenant's prices as `P DATE COMMODITY RATE QUOTE` lines in the order given, then a
+    /// blank line (nothing for none).
+    pub fn prices(&self, out: &mut String, prices: &[Price]) {
+        for price in prices {
+            push_line(
+                out,
+                format_args!(
+                    "P {} {} {} {}",
+                    price.date,
+                    commodity_text(&price.commodity),
+                    price.rate,
+                    commodity_text(&price.quote)
+                ),
+            );
+        }
+        if !prices.is_empty() {
+            out.push('\n');
+        }
     }
 
     /// One stored entry as a transaction (or, for a pending entry, a one-line comment),
@@ -240,7 +265,8 @@ fn transaction_text(payee: Option<&str>, description: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccountName, Entry, EntryId, PendingStatus, PendingTerms, Posting};
+    use crate::domain::{AccountName, Entry, EntryId, PendingStatus, PendingTerms, Posting, Rate};
+    use crate::interop::price_directive::parse_price_directive;
     use std::collections::BTreeSet;
 
     fn code(text: &str) -> CommodityCode {
@@ -396,6 +422,40 @@ mod tests {
         writer()
             .assertions(&mut empty, day("2024-12-31"), &[])
             .expect("written");
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn prices_are_p_lines_that_the_parser_reads_back() {
+        let price = |date: &str, commodity: &str, rate: &str, quote: &str| {
+            Price::new(
+                day(date),
+                code(commodity),
+                code(quote),
+                Rate::parse(rate).expect(rate),
+            )
+            .expect("price")
+        };
+        let prices = [
+            price("2024-03-01", "EUR", "1.0842", "USD"),
+            price("2024-03-01", "USD", "150.25", "JPY"),
+            price("2024-03-02", "€", "0.00001234", "BTC"),
+        ];
+        let mut out = String::new();
+        writer().prices(&mut out, &prices);
+        assert_eq!(
+            out,
+            "P 2024-03-01 EUR 1.0842 USD\nP 2024-03-01 USD 150.25 JPY\n\
+             P 2024-03-02 \"€\" 0.00001234 BTC\n\n"
+        );
+        let read: Vec<Price> = out
+            .lines()
+            .filter_map(|line| line.strip_prefix("P "))
+            .map(|rest| parse_price_directive(rest).expect(rest))
+            .collect();
+        assert_eq!(read, prices);
+        let mut empty = String::new();
+        writer().prices(&mut empty, &[]);
         assert!(empty.is_empty());
     }
 

@@ -2,7 +2,8 @@
 //! as a journal both tools read (pure: store data in, text out), and `export` walks the store
 //! page by page and writes that text to any `io::Write`. Import: `parse` reads the common
 //! subset of both tools' journals (pure: text in, typed items or every problem with its line
-//! out), and `import` checks that against a tenant's books and writes it in one transaction.
+//! out; `price_directive` reads its `P` lines), and `import` checks that against a tenant's
+//! books and writes it in one transaction.
 //!
 //! Bank CSV statements: `csv_reader` (RFC 4180 records), `csv_rules` (the mapping file) and
 //! `csv_import` (rows to entries, duplicate fingerprints, the write). Tests: unit tests in `journal.rs` and
@@ -16,6 +17,7 @@ pub mod export;
 pub mod import;
 pub mod journal;
 pub mod parse;
+pub mod price_directive;
 
 pub use csv_import::{CsvImportError, CsvSummary, import_csv};
 pub use csv_rules::{CsvRules, parse_rules};

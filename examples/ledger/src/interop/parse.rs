@@ -12,10 +12,12 @@
 //! tags in transaction comments before the first posting (`; NAME:` is a tag, `; KEY: VALUE`
 //! metadata, the whole rest of the comment being the value); `account NAME  ; type: A,
 //! opened: DATE, closed: DATE` (every part optional) and `commodity CODE` or `commodity
-//! SAMPLE` (`commodity 1,000.00 USD`) with an optional indented `format SAMPLE` line; `payee`
-//! and `tag` declarations are read and ignored.
+//! SAMPLE` (`commodity 1,000.00 USD`) with an optional indented `format SAMPLE` line; market
+//! prices `P DATE COMMODITY AMOUNT` (read by `price_directive.rs`; both commodities count as
+//! named, and a rate's decimals are not an amount's, so they set no precision); `payee` and
+//! `tag` declarations are read and ignored.
 //!
-//! Refused, with a reason on the line: virtual postings, prices (`@`), total assertions
+//! Refused, with a reason on the line: virtual postings, transaction prices (`@`), total assertions
 //! (`==`), balance assignments (an assertion without an amount), amounts without a commodity,
 //! digit group separators in amounts, `include` and every other directive. Precision: a
 //! commodity's is its directive's sample, else the most decimals its amounts are written with;
@@ -23,8 +25,9 @@
 //! Posting comments (after the first posting) are read and dropped. Every problem is kept, up
 //! to `IMPORT_PROBLEMS_MAX` (the rest are counted). Tests at the bottom.
 
+use super::price_directive::parse_price_directive;
 use crate::domain::{
-    AccountName, AccountType, Amount, CommodityCode, Date, Decimal, NewEntry, NewPosting,
+    AccountName, AccountType, Amount, CommodityCode, Date, Decimal, NewEntry, NewPosting, Price,
 };
 use crate::limits::IMPORT_PROBLEMS_MAX;
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,6 +117,13 @@ impl Transaction {
     }
 }
 
+/// A `P` directive: the price and its line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceLine {
+    pub line: usize,
+    pub price: Price,
+}
+
 /// A parsed journal.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Journal {
@@ -123,6 +133,9 @@ pub struct Journal {
     pub accounts: BTreeMap<AccountName, AccountDirective>,
     /// In file order.
     pub transactions: Vec<Transaction>,
+    /// `P` directives, in file order (a later one for the same commodity, quote and date
+    /// replaces an earlier one when written).
+    pub prices: Vec<PriceLine>,
 }
 
 /// A posting as read, before an elided amount is inferred.
@@ -214,6 +227,10 @@ impl Parser {
                 Some(code) => Block::Commodity(code),
                 None => Block::Ignored,
             },
+            "P" => {
+                self.price_directive(line, rest);
+                Block::Ignored
+            }
             "payee" | "tag" => Block::Ignored,
             "include" => {
                 self.problems.push(
@@ -344,7 +361,8 @@ impl Parser {
             }
         };
         if amounts.contains('@') {
-            self.problems.push(line, "prices (@, @@) are not supported");
+            let reason = "transaction prices (@, @@) are not supported: use `P` lines";
+            self.problems.push(line, reason);
             return None;
         }
         if amounts.contains("==") || amounts.contains("=*") {
@@ -454,6 +472,20 @@ impl Parser {
             return;
         }
         self.journal.accounts.insert(account, directive);
+    }
+
+    /// `P DATE COMMODITY AMOUNT`: both commodities are named (created if new, with the
+    /// precision their amounts or directive give, else 0).
+    fn price_directive(&mut self, line: usize, rest: &str) {
+        match parse_price_directive(rest) {
+            Ok(price) => {
+                for code in [&price.commodity, &price.quote] {
+                    self.seen.entry(code.clone()).or_insert(0);
+                }
+                self.journal.prices.push(PriceLine { line, price });
+            }
+            Err(reason) => self.problems.push(line, reason),
+        }
     }
 
     /// `commodity CODE` or `commodity SAMPLE`: the code, with the sample's precision declared.
@@ -627,6 +659,15 @@ fn infer_elided(postings: &[RawPosting]) -> Result<Option<(CommodityCode, Decima
 
 /// `-12.50 USD`, `12.50USD`, `-12.50 "X"`, `USD -12.50`, `$12.50`, `-$12.50`, `$-12.50`.
 pub fn parse_amount(text: &str) -> Result<(CommodityCode, Decimal), String> {
+    let (code, signed) = split_amount(text)?;
+    let decimal = Decimal::parse(&signed).map_err(|error| error.to_string())?;
+    Ok((code, decimal))
+}
+
+/// An amount's commodity and its number as text, signed and without digit groups (`USD
+/// -12.50` -> `USD`, `-12.50`), for a caller that reads the number its own way (a price's
+/// rate).
+pub(crate) fn split_amount(text: &str) -> Result<(CommodityCode, String), String> {
     let text = text.trim();
     let (mut negative, rest) = match text.strip_prefix('-') {
         Some(rest) => (true, rest.trim_start()),
@@ -673,8 +714,7 @@ pub fn parse_amount(text: &str) -> Result<(CommodityCode, Decimal), String> {
     } else {
         number
     };
-    let decimal = Decimal::parse(&signed).map_err(|error| error.to_string())?;
-    Ok((code, decimal))
+    Ok((code, signed))
 }
 
 /// `1,234,567.89` without its digit group separators; a `,` anywhere else (a decimal comma,
@@ -911,11 +951,8 @@ mod tests {
             ("2024-01-01 x\n  a  10\n  b\n", 2, "needs a commodity"),
             ("2024-01-01 x\n  a  1,5 EUR\n  b\n", 2, "decimal commas"),
             ("include other.journal\n", 1, "`include` is not supported"),
-            (
-                "P 2024-01-01 EUR 1.1 USD\n",
-                1,
-                "directive `P` is not supported",
-            ),
+            ("D 1000.00 USD\n", 1, "directive `D` is not supported"),
+            ("P 2024-01-01 EUR 0 USD\n", 1, "greater than zero"),
             ("2024-13-01 x\n", 1, "not a date"),
             ("account X  ; type: Q\n", 1, "not an account type"),
             ("  a  1 USD\n", 1, "indented line outside"),
@@ -924,6 +961,20 @@ mod tests {
         for (text, line, fragment) in cases {
             assert_refused(text, line, fragment);
         }
+    }
+
+    #[test]
+    fn price_directives_are_read_with_their_line_and_set_no_precision() {
+        let text = "commodity 1.00 USD\nP 2024-03-01 EUR 1.0842 USD\nP 2024/03/02 \"€\" $1.1\n";
+        let journal = parsed(text);
+        let lines: Vec<usize> = journal.prices.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 3]);
+        assert_eq!(journal.prices[1].price.quote, code("$"));
+        // Every commodity named is created; a rate's decimals are not an amount's.
+        let precisions: Vec<(&str, u8)> = (journal.commodities.iter())
+            .map(|(code, precision)| (code.as_str(), *precision))
+            .collect();
+        assert_eq!(precisions, vec![("$", 0), ("EUR", 0), ("USD", 2), ("€", 0)]);
     }
 
     #[test]

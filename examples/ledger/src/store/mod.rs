@@ -21,6 +21,8 @@ mod group_tests;
 mod import_tests;
 #[cfg(test)]
 mod model_tests;
+#[cfg(test)]
+mod price_tests;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -35,7 +37,7 @@ use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, Actor, Amount, AuditRecord, BalanceConstraint, BalanceState, BatchMode,
     Commodity, CommodityCode, Date, Entry, EntryError, EntryId, IdempotencyKey, NewEntry,
-    PendingStatus, PostAmounts, TenantId, TenantSlug, Timestamp,
+    PendingStatus, PostAmounts, Price, TenantId, TenantSlug, Timestamp,
 };
 use std::collections::BTreeSet;
 use std::fmt;
@@ -96,11 +98,13 @@ pub struct BalanceLine {
 }
 
 /// What an import writes in one transaction: commodities and accounts the tenant does not have
-/// yet (one it has is `AlreadyExists`), then entries in order.
+/// yet (one it has is `AlreadyExists`), prices (each as `Store::set_price`: a later one for the
+/// same commodity, quote and date replaces an earlier one), then entries in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BookImport {
     pub commodities: Vec<Commodity>,
     pub accounts: Vec<Account>,
+    pub prices: Vec<Price>,
     pub entries: Vec<NewEntry>,
 }
 
@@ -231,6 +235,20 @@ pub trait Store {
         name: &AccountName,
         constraint: &BalanceConstraint,
     ) -> Result<(), StoreError>;
+
+    /// Sets the price of `price.commodity` in `price.quote` on `price.date`, replacing the one
+    /// the tenant had for that commodity, quote and date (both commodities must be the
+    /// tenant's: `NotFound` otherwise; the same commodity twice is `Refused`). Audited as
+    /// `price.set`, with the rate it replaced. Prices only value reports: no entry or balance
+    /// changes.
+    fn set_price(&mut self, tenant: TenantId, price: &Price) -> Result<(), StoreError>;
+    /// The tenant's prices of `commodity` (as the commodity priced, any quote), or all of them,
+    /// by date, then commodity, then quote. A chart-sized read like `commodities`: not paged.
+    fn prices(
+        &mut self,
+        tenant: TenantId,
+        commodity: Option<&CommodityCode>,
+    ) -> Result<Vec<Price>, StoreError>;
 
     /// Writes a batch in one transaction: per-entry results (independent) or all or nothing
     /// (linked). A refused batch as a whole (empty, too large) is `Err(Refused)`.

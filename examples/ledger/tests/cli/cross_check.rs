@@ -1,10 +1,10 @@
 //! The oracle: a book of 10,000 generated entries (USD with 2 decimals, JPY with 0, BTC with
 //! 8; eleven accounts of all five types; payees, tags, metadata and awkward descriptions;
-//! reversals and pending entries posted, voided and left open) is written through the store
-//! API, exported with the real `ledger export`, and read by the real `hledger` and `ledger`
-//! (Debian's packages). Both must exit 0 (so every balance assertion in the export holds) and
-//! print, per account and commodity, exactly the store's `balances` to the minor unit. A
-//! journal with one wrong assertion appended must make both fail.
+//! reversals and pending entries posted, voided and left open; monthly prices) is written
+//! through the store API, exported with the real `ledger export`, and read by the real
+//! `hledger` and `ledger` (Debian's packages). Both must exit 0 (so every balance assertion in
+//! the export holds) and print, per account and commodity, exactly the store's `balances` to
+//! the minor unit. A journal with one wrong assertion appended must make both fail.
 //!
 //! The generator is a seeded SplitMix64, so every run builds the same book. Missing tools fail
 //! the test with the install command; they are never skipped. Timings go to standard error
@@ -13,7 +13,8 @@
 use super::{TempDb, ledger, path, text};
 use ledger::domain::{
     Account, AccountName, AccountType, Amount, BatchMode, Commodity, CommodityCode, Date, Decimal,
-    EntryId, NewEntry, NewPosting, PendingTerms, PostAmounts, TenantId, TenantSlug, Timestamp,
+    EntryId, NewEntry, NewPosting, PendingTerms, PostAmounts, Price, Rate, TenantId, TenantSlug,
+    Timestamp,
 };
 use ledger::limits::ENTRIES_PER_BATCH_MAX;
 use ledger::store::{EntryRequest, SqliteStore, Store};
@@ -318,7 +319,31 @@ fn build_book(store: &mut SqliteStore) -> TenantId {
         }
     }
     reversals_and_pending(store, tenant, &mut rng, &ids);
+    set_prices(store, tenant);
     tenant
+}
+
+/// A price per month for BTC in USD and JPY in USD (4 decimals: hledger then displays USD
+/// with 4, which the parsers read as the same amounts), and USD in JPY: the export's `P`
+/// lines must leave both tools' balances exact.
+fn set_prices(store: &mut SqliteStore, tenant: TenantId) {
+    for month in 1..=12 {
+        let date = Date::from_ymd(2024, month, 1).expect("date");
+        for (commodity, rate, quote) in [
+            ("BTC", format!("{}.5", 40_000 + month * 1_000), "USD"),
+            ("JPY", format!("0.00{}", 60 + month), "USD"),
+            ("USD", format!("{}.25", 140 + month), "JPY"),
+        ] {
+            let price = Price::new(
+                date,
+                CommodityCode::new(commodity).expect("code"),
+                CommodityCode::new(quote).expect("code"),
+                Rate::parse(&rate).expect("rate"),
+            )
+            .expect("price");
+            store.set_price(tenant, &price).expect("price");
+        }
+    }
 }
 
 fn reversals_and_pending(

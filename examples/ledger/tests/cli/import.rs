@@ -7,7 +7,8 @@
 use super::cross_check::{require_tools, run_tool};
 use super::{TempDb, ledger, open_store, path, text};
 use ledger::domain::{
-    Account, AccountName, AccountType, Commodity, Date, Decimal, NewEntry, NewPosting, TenantSlug,
+    Account, AccountName, AccountType, Commodity, Date, Decimal, NewEntry, NewPosting, Price, Rate,
+    TenantSlug,
 };
 use ledger::limits::IMPORT_FILE_BYTES_MAX;
 use ledger::store::{EntryRequest, Store};
@@ -162,6 +163,10 @@ fn export_import_export_is_byte_identical() {
         std::fs::read_to_string(&second.0).expect("second export"),
     );
     assert!(a.contains("(4) Café | lunch"), "{a}");
+    assert!(
+        a.contains("\nP 2024-01-02 USD 148.9 JPY\nP 2024-01-03 BTC 42000.12345678 USD\n"),
+        "{a}"
+    );
     assert_eq!(a, b);
 }
 
@@ -235,6 +240,20 @@ fn hand_written_book(store: &mut impl Store) {
             "99.99",
         ),
     ];
+    for (date, commodity, rate, quote) in [
+        ("2024-01-02", "USD", "148.9", "JPY"),
+        ("2024-01-03", "BTC", "42000.12345678", "USD"),
+    ] {
+        let code = |text: &str| ledger::domain::CommodityCode::new(text).expect("code");
+        let price = Price::new(
+            Date::parse(date).expect("date"),
+            code(commodity),
+            code(quote),
+            Rate::parse(rate).expect("rate"),
+        )
+        .expect("price");
+        store.set_price(tenant, &price).expect("price");
+    }
     for (date, description, payee, debit, credit, code, quantity) in entries {
         let amount = Decimal::parse(quantity).expect("amount");
         let negated = Decimal::parse(&format!("-{quantity}")).expect("amount");
@@ -272,7 +291,10 @@ fn a_bad_line_is_reported_as_file_line_reason_and_nothing_is_imported() {
     let refused = ledger(&["--database", path(&db), "import", journal.path()]);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = text(&refused.stderr);
-    let expected = format!("{}:18: prices (@, @@) are not supported", journal.path());
+    let expected = format!(
+        "{}:18: transaction prices (@, @@) are not supported",
+        journal.path()
+    );
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("nothing imported"), "{stderr}");
     // Nothing was written, not even the tenant (the file is parsed first).

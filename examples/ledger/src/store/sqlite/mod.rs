@@ -2,13 +2,15 @@
 //! through one connection.
 //!
 //! This file opens the database and holds the chart (tenants, commodities, accounts) and the
-//! reads; `write.rs` holds entry writes and the balances they maintain; `schema.rs` the
-//! migrations. Every statement names `tenant_id` in its `WHERE` clause or its inserted row.
-//! Not here: connection pools, the group-commit writer, PostgreSQL. Tests: `store/tests.rs`.
+//! reads; `write.rs` holds entry writes and the balances they maintain; `prices.rs` prices;
+//! `schema.rs` the migrations. Every statement names `tenant_id` in its `WHERE` clause or its
+//! inserted row. Not here: connection pools, the group-commit writer, PostgreSQL. Tests:
+//! `store/tests.rs` (prices: `store/price_tests.rs`).
 
 mod audit;
 mod check;
 mod group;
+mod prices;
 mod schema;
 mod tokens;
 mod write;
@@ -23,7 +25,7 @@ use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, AccountType, Amount, BalanceConstraint, BalanceState, BatchMode,
-    Commodity, CommodityCode, Date, EntryError, EntryId, MemoryChart, PostAmounts, TenantId,
+    Commodity, CommodityCode, Date, EntryError, EntryId, MemoryChart, PostAmounts, Price, TenantId,
     TenantSlug, Timestamp,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
@@ -634,6 +636,25 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn set_price(&mut self, tenant: TenantId, price: &Price) -> Result<(), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        require_tenant(&transaction, tenant)?;
+        prices::set_price(&transaction, tenant, price, self.audit.stamp())?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    fn prices(
+        &mut self,
+        tenant: TenantId,
+        commodity: Option<&CommodityCode>,
+    ) -> Result<Vec<Price>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        prices::prices(&self.connection, tenant, commodity)
+    }
+
     fn create_entries(
         &mut self,
         tenant: TenantId,
@@ -661,6 +682,9 @@ impl Store for SqliteStore {
         }
         for account in &book.accounts {
             insert_account(&transaction, tenant, account, stamp)?;
+        }
+        for price in &book.prices {
+            prices::set_price(&transaction, tenant, price, stamp)?;
         }
         let written = write::import_entries(&transaction, tenant, &book.entries, stamp)?;
         if written.is_ok() {

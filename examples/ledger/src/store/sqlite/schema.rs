@@ -9,7 +9,7 @@
 //! foreign key that includes it, so even a wrong id in a query cannot link two tenants' rows.
 //! The SQL sticks to what SQLite and PostgreSQL both accept (`ON CONFLICT`, composite keys, no
 //! SQLite-only types), apart from `INTEGER PRIMARY KEY` for row ids and the triggers that make
-//! `audit_log` append-only (migration 2).
+//! `audit_log` append-only (migration 2). Migration 3 adds `prices`.
 
 use super::super::StoreError;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -152,6 +152,24 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+",
+    r"
+-- Prices (domain::price): on `day`, one unit of the commodity is worth
+-- rate_units * 10^-rate_scale units of the quote. One per tenant, commodity, quote and day;
+-- setting it again replaces the rate. Reports only: no posting refers to a price.
+CREATE TABLE prices (
+    tenant_id INTEGER NOT NULL,
+    commodity_id INTEGER NOT NULL,
+    quote_id INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    rate_units INTEGER NOT NULL CHECK (rate_units > 0),
+    rate_scale INTEGER NOT NULL CHECK (rate_scale BETWEEN 0 AND 18),
+    PRIMARY KEY (tenant_id, commodity_id, quote_id, day),
+    CHECK (commodity_id <> quote_id),
+    FOREIGN KEY (tenant_id, commodity_id) REFERENCES commodities (tenant_id, id),
+    FOREIGN KEY (tenant_id, quote_id) REFERENCES commodities (tenant_id, id)
+);
+CREATE INDEX prices_by_day ON prices (tenant_id, day);
 ",
     r"
 -- API tokens: only SHA-256 of the secret (32 bytes, hex), never the secret itself.

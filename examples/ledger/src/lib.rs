@@ -15,3 +15,4 @@ pub mod interop;
 pub mod limits;
 pub mod service;
 pub mod store;
+pub mod write_bench;

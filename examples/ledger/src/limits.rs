@@ -113,3 +113,7 @@ pub const API_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
 
 /// Most entries one `GET /api/v1/entries` page returns (the default is 100).
 pub const API_ENTRIES_PER_PAGE_MAX: usize = 1_000;
+
+/// How long the write half of `ledger bench` may run before it gives up, in milliseconds
+/// (`write_bench`): bounds every client loop in time as well as in count.
+pub const BENCH_WRITE_DEADLINE_MS: u64 = 600_000;

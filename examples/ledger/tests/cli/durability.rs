@@ -6,9 +6,9 @@
 //! that is allowed (the client retries with the same key and gets the same id).
 
 use super::{TempDb, ledger, path, text};
+use ledger::write_bench::client::Connection;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,59 +56,8 @@ fn serve(db: &TempDb) -> (Child, String) {
     (child, addr)
 }
 
-/// One HTTP/1.1 request on a kept-alive connection; the status and body.
-fn request(
-    stream: &mut BufReader<TcpStream>,
-    method: &str,
-    target: &str,
-    token: &str,
-    body: &str,
-) -> std::io::Result<(u16, String)> {
-    let head = format!(
-        "{method} {target} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    let connection = stream.get_mut();
-    connection.write_all(head.as_bytes())?;
-    connection.write_all(body.as_bytes())?;
-    let mut status_line = String::new();
-    if stream.read_line(&mut status_line)? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or(std::io::ErrorKind::InvalidData)?;
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if stream.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value
-                .trim()
-                .parse()
-                .map_err(|_| std::io::ErrorKind::InvalidData)?;
-        }
-    }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body)?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-fn connect(addr: &str) -> BufReader<TcpStream> {
-    let stream = TcpStream::connect(addr).expect("connects");
-    stream.set_read_timeout(Some(WAIT)).expect("sets a timeout");
-    BufReader::new(stream)
+fn connect(addr: &str, token: &str) -> Connection {
+    Connection::open(addr, token).expect("connects")
 }
 
 fn entry_body(client: usize, n: usize) -> String {
@@ -135,7 +84,7 @@ fn acknowledged_entries_survive_sigkill_and_nothing_is_half_written() {
     let token = text(&token.stdout).trim().to_owned();
 
     let (mut server, addr) = serve(&db);
-    let mut setup = connect(&addr);
+    let mut setup = connect(&addr, &token);
     for (route, body) in [
         ("/api/v1/commodities", r#"{"code":"USD","precision":2}"#),
         (
@@ -147,7 +96,7 @@ fn acknowledged_entries_survive_sigkill_and_nothing_is_half_written() {
             r#"{"name":"Income:Sales","opened":"2024-01-01"}"#,
         ),
     ] {
-        let (status, answer) = request(&mut setup, "POST", route, &token, body).expect("set-up");
+        let (status, answer) = setup.post(route, body).expect("set-up");
         assert_eq!(status, 201, "{answer}");
     }
 
@@ -161,10 +110,10 @@ fn acknowledged_entries_survive_sigkill_and_nothing_is_half_written() {
             let (acknowledged, count, killed) =
                 (acknowledged.clone(), count.clone(), killed.clone());
             std::thread::spawn(move || {
-                let mut stream = connect(&addr);
+                let mut stream = connect(&addr, &token);
                 for n in 0..ENTRIES_PER_CLIENT_MAX {
                     let body = entry_body(client, n);
-                    match request(&mut stream, "POST", "/api/v1/entries", &token, &body) {
+                    match stream.post("/api/v1/entries", &body) {
                         Ok((201, answer)) => {
                             let value: sonic_rs::Value = sonic_rs::from_str(&answer).expect("JSON");
                             let id = sonic_rs::JsonValueTrait::as_i64(&value["id"]).expect("id");
@@ -207,37 +156,24 @@ fn acknowledged_entries_survive_sigkill_and_nothing_is_half_written() {
 
     // Every acknowledged entry is there, with its key; the server comes back and serves it.
     let (mut server, addr) = serve(&db);
-    let mut stream = connect(&addr);
+    let mut stream = connect(&addr, &token);
     for (key, id) in &acknowledged {
         let (client, n) = key[1..].split_once('-').expect("key");
         let body = entry_body(client.parse().unwrap(), n.parse().unwrap());
-        let (status, answer) =
-            request(&mut stream, "POST", "/api/v1/entries", &token, &body).expect("replay");
+        let (status, answer) = stream.post("/api/v1/entries", &body).expect("replay");
         assert_eq!(status, 201, "{answer}");
         assert!(
             answer.contains(&format!("\"id\":{id}")),
             "{key}: {answer} (acknowledged {id})"
         );
-        let (status, stored) = request(
-            &mut stream,
-            "GET",
-            &format!("/api/v1/entries/{id}"),
-            &token,
-            "",
-        )
-        .expect("get");
+        let (status, stored) = stream.get(&format!("/api/v1/entries/{id}")).expect("get");
         assert_eq!(status, 200, "{stored}");
         let description = format!("client {client} entry {n}");
         assert!(stored.contains(&description), "{key}: {stored}");
     }
-    let (status, answer) = request(
-        &mut stream,
-        "GET",
-        "/api/v1/trial-balance?date=2024-12-31",
-        &token,
-        "",
-    )
-    .expect("trial balance");
+    let (status, answer) = stream
+        .get("/api/v1/trial-balance?date=2024-12-31")
+        .expect("trial balance");
     assert_eq!(status, 200);
     assert!(answer.contains("\"balanced\":true"), "{answer}");
     server.kill().expect("stops");

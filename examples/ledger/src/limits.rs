@@ -79,3 +79,22 @@ pub const CSV_MATCH_RULES_MAX: usize = 1_000;
 /// Largest CSV rules file `ledger import --csv-rules` reads, in bytes (a rules file is a few
 /// hundred lines at most).
 pub const CSV_RULES_FILE_BYTES_MAX: u64 = 1024 * 1024;
+
+/// Most postings `ledger bench` builds its book with (two per entry). Two million keeps the
+/// build under a few minutes and hledger's memory (it holds the whole journal) in a few GB.
+pub const BENCH_POSTINGS_MAX: usize = 2_000_000;
+
+/// Most transactions in the journal `ledger bench` imports and hands to hledger (about 20 MB
+/// of text at 100,000; the limit stays far below `IMPORT_FILE_BYTES_MAX`).
+pub const BENCH_IMPORT_TRANSACTIONS_MAX: usize = 200_000;
+
+/// Most timed runs of each in-process read `ledger bench` makes (min and median are reported).
+pub const BENCH_RUNS_MAX: usize = 100;
+
+/// Most entries the bench generates and writes per `Store::import_book` call while it builds its
+/// book: bounds the generator's memory whatever the size asked for.
+pub const BENCH_BOOK_CHUNK_ENTRIES: usize = 50_000;
+
+/// Longest `ledger bench` waits for hledger or ledger on one file before it kills the tool and
+/// reports the timeout.
+pub const BENCH_TOOL_TIMEOUT_MS: u64 = 10 * 60 * 1_000;

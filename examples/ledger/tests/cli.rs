@@ -4,12 +4,15 @@
 //! codes, messages). `cli/cross_check.rs` (a module of this one test binary) exports a
 //! 10,000-entry book and checks it with the real hledger and ledger-cli; `cli/import.rs`
 //! runs `import` (round trip, hledger's balances, every refusal); `cli/csv.rs` runs `import
-//! --csv-rules` (overlapping statements, problems by file and line).
+//! --csv-rules` (overlapping statements, problems by file and line); `cli/demo.rs` exports
+//! the demo book (`ledger::seed`) and checks it, and its balance sheet, with the real tools.
 
 #[path = "cli/cross_check.rs"]
 mod cross_check;
 #[path = "cli/csv.rs"]
 mod csv;
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/import.rs"]
 mod import;
 

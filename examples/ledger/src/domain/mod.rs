@@ -16,6 +16,7 @@ pub mod entry;
 pub mod error;
 pub mod idempotency;
 pub mod pending;
+pub mod report;
 pub mod tenant;
 
 use serde::{Deserialize, Serialize};

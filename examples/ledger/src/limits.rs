@@ -115,5 +115,28 @@ pub const API_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
 pub const API_ENTRIES_PER_PAGE_MAX: usize = 1_000;
 
 /// How long the write half of `ledger bench` may run before it gives up, in milliseconds
-/// (`write_bench`): bounds every client loop in time as well as in count.
+/// (`bench::writes`): bounds every client loop in time as well as in count.
 pub const BENCH_WRITE_DEADLINE_MS: u64 = 600_000;
+
+/// Most postings `ledger bench` builds its book with (two per entry). Two million keeps the
+/// build under a few minutes and hledger's memory (it holds the whole journal) in a few GB.
+pub const BENCH_POSTINGS_MAX: usize = 2_000_000;
+
+/// Most transactions in the journal `ledger bench` imports and hands to hledger (about 20 MB
+/// of text at 100,000; the limit stays far below `IMPORT_FILE_BYTES_MAX`).
+pub const BENCH_IMPORT_TRANSACTIONS_MAX: usize = 200_000;
+
+/// Most timed runs of each in-process read `ledger bench` makes (min and median are reported).
+pub const BENCH_RUNS_MAX: usize = 100;
+
+/// Most entries the bench generates and writes per `Store::import_book` call while it builds its
+/// book: bounds the generator's memory whatever the size asked for.
+pub const BENCH_BOOK_CHUNK_ENTRIES: usize = 50_000;
+
+/// Longest `ledger bench` waits for hledger or ledger on one file before it kills the tool and
+/// reports the timeout.
+pub const BENCH_TOOL_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
+
+/// Most concurrent clients `ledger bench --clients` starts for the single-entry POSTs (each is
+/// a thread with its own connection).
+pub const BENCH_CLIENTS_MAX: usize = 256;

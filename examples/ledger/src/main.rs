@@ -2,8 +2,9 @@
 //! applying migrations, and runs one command: `check` (balances against postings, trial
 //! balances, the audit chain), `export` (a tenant's journal for hledger and ledger-cli),
 //! `import FILE` (such a journal, or with `--csv-rules RULES` a bank CSV statement, all or
-//! nothing) or `tenant create SLUG`; with no command it
-//! says what it found. `serve`, `bench` and `token` come with the rest of issue 11.
+//! nothing), `tenant create SLUG` or `bench` (timings against hledger and ledger-cli, in a
+//! temporary directory: `ledger::bench`); with no command it says what it found. `serve` and
+//! `token` come with the rest of issue 11.
 //!
 //! Writes made here are recorded in the audit log as actor `cli`. Errors go to standard error
 //! with a non-zero exit. Tests: `tests/cli.rs` runs this binary.
@@ -65,6 +66,10 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Times the trial balance and balance sheet on a generated book, and a journal import,
+    /// against hledger and ledger on the same files; prints a markdown table. Works in a
+    /// temporary directory (removed after); ignores --database.
+    Bench(ledger::bench::BenchArgs),
     /// Manages API tokens (per tenant, scoped read or write, stored hashed).
     Token {
         #[command(subcommand)]
@@ -125,6 +130,10 @@ fn run() -> anyhow::Result<ExitCode> {
         )
         .init();
     let args = Args::parse();
+    if let Some(Command::Bench(bench)) = &args.command {
+        ledger::bench::command(bench)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut store = SqliteStore::open(&args.database).with_context(|| {
         format!(
             "cannot open the ledger database {}",
@@ -160,6 +169,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Some(Command::Tenant {
             command: TenantCommand::Create { slug },
         }) => create_tenant(&mut store, &slug),
+        Some(Command::Bench(_)) => Ok(ExitCode::SUCCESS), // run above, before the database
     }
 }
 

@@ -5,7 +5,10 @@
 //! 10,000-entry book and checks it with the real hledger and ledger-cli; `cli/import.rs`
 //! runs `import` (round trip, hledger's balances, every refusal); `cli/csv.rs` runs `import
 //! --csv-rules` (overlapping statements, problems by file and line); `cli/prices.rs` exports
-//! a book with prices and checks `-X USD` in both tools against `domain::value_at`.
+//! a book with prices and checks `-X USD` in both tools against `domain::value_at`;
+//! `cli/demo.rs` exports the demo book (`ledger::seed`) and checks it, and its balance sheet,
+//! with the real tools; `cli/api.rs` drives the JSON API through `kiln::test::TestClient`;
+//! `cli/durability.rs` kills `ledger serve` with SIGKILL mid-stream and checks what is left.
 
 #[path = "cli/api.rs"]
 mod api;
@@ -13,6 +16,8 @@ mod api;
 mod cross_check;
 #[path = "cli/csv.rs"]
 mod csv;
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/durability.rs"]
 mod durability;
 #[path = "cli/import.rs"]

@@ -18,6 +18,7 @@ pub mod error;
 pub mod idempotency;
 pub mod pending;
 pub mod price;
+pub mod report;
 pub mod tenant;
 pub mod token;
 

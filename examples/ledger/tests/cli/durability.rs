@@ -6,7 +6,7 @@
 //! that is allowed (the client retries with the same key and gets the same id).
 
 use super::{TempDb, ledger, path, text};
-use ledger::write_bench::client::Connection;
+use ledger::bench::writes::client::Connection;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -25,6 +25,12 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// Starts `ledger serve` on a free port and returns it with its address.
 fn serve(db: &TempDb) -> (Child, String) {
+    let (child, addr, _) = serve_logged(db);
+    (child, addr)
+}
+
+/// `serve`, also returning the log lines up to the one with the address.
+fn serve_logged(db: &TempDb) -> (Child, String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
         .args([
             "serve",
@@ -43,17 +49,63 @@ fn serve(db: &TempDb) -> (Child, String) {
     let stderr = child.stderr.take().expect("stderr");
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut log = Vec::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("on http://").nth(1) {
                 let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                let _ = sender.send(addr);
+                let _ = sender.send((addr, std::mem::take(&mut log)));
+            } else {
+                log.push(line);
             }
         }
     });
-    let addr = receiver
+    let (addr, log) = receiver
         .recv_timeout(WAIT)
         .expect("the server logs its address");
-    (child, addr)
+    (child, addr, log)
+}
+
+/// A new database: `serve` creates the demo tenant with its books and logs a write token
+/// once; the token works; a restart neither seeds again nor shows a token.
+#[test]
+fn serve_seeds_a_new_database_and_logs_the_demo_login() {
+    let db = TempDb::new("serve-demo");
+    let (mut server, addr, log) = serve_logged(&db);
+    let token = log
+        .iter()
+        .find_map(|line| line.split("shown once): ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no demo token in the log: {log:?}"))
+        .to_owned();
+    let mut connection = connect(&addr, &token);
+    let (status, accounts) = connection.get("/api/v1/accounts").expect("accounts");
+    assert_eq!(status, 200, "{accounts}");
+    assert!(accounts.contains("Assets:Bank:Checking"), "{accounts}");
+    let (status, trial) = connection
+        .get("/api/v1/trial-balance")
+        .expect("trial balance");
+    assert_eq!(status, 200, "{trial}");
+    assert!(trial.contains("\"balanced\":true"), "{trial}");
+    let (status, page) = connection
+        .get("/api/v1/entries?limit=1000")
+        .expect("entries");
+    assert_eq!(status, 200);
+    assert!(
+        page.matches("\"description\"").count() > 300,
+        "a year of books"
+    );
+    server.kill().expect("stops");
+    server.wait().expect("reaped");
+
+    let (mut again, _, log) = serve_logged(&db);
+    assert!(
+        log.iter().all(|line| !line.contains("shown once")),
+        "{log:?}"
+    );
+    again.kill().expect("stops");
+    again.wait().expect("reaped");
+    let check = ledger(&["check", "--database", path(&db)]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
 }
 
 fn connect(addr: &str, token: &str) -> Connection {

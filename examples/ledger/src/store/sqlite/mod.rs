@@ -822,14 +822,20 @@ impl Store for SqliteStore {
     fn balances(&mut self, tenant: TenantId, date: Date) -> Result<Vec<BalanceLine>, StoreError> {
         require_tenant(&self.connection, tenant)?;
         let mut statement = self.connection.prepare_cached(
-            "SELECT a.name, c.code, d.closing FROM daily_balances d
-             JOIN accounts a ON a.tenant_id = d.tenant_id AND a.id = d.account_id
-             JOIN commodities c ON c.tenant_id = d.tenant_id AND c.id = d.commodity_id
-             WHERE d.tenant_id = ?1 AND d.day = (
-                 SELECT MAX(x.day) FROM daily_balances x
-                 WHERE x.tenant_id = d.tenant_id AND x.account_id = d.account_id
-                   AND x.commodity_id = d.commodity_id AND x.day <= ?2)
-             ORDER BY a.name, c.code",
+            // One index seek per account and commodity (the last day on or before the date),
+            // however many days the book has: `balances` lists the pairs.
+            "SELECT name, code, closing FROM (
+                 SELECT a.name AS name, c.code AS code,
+                        (SELECT d.closing FROM daily_balances d
+                         WHERE d.tenant_id = b.tenant_id AND d.account_id = b.account_id
+                           AND d.commodity_id = b.commodity_id AND d.day <= ?2
+                         ORDER BY d.day DESC LIMIT 1) AS closing
+                 FROM balances b
+                 JOIN accounts a ON a.tenant_id = b.tenant_id AND a.id = b.account_id
+                 JOIN commodities c ON c.tenant_id = b.tenant_id AND c.id = b.commodity_id
+                 WHERE b.tenant_id = ?1) AS lines
+             WHERE closing IS NOT NULL
+             ORDER BY name, code",
         )?;
         let mut rows = statement.query(params![tenant.0, date.days_since_epoch()])?;
         let mut lines = Vec::new();

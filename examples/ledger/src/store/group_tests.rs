@@ -247,3 +247,58 @@ fn a_group_for_another_tenant_changes_nothing_here() {
         .expect("group");
     assert_eq!(outcomes(&results), ["unknown_tenant"]);
 }
+
+/// A refusal on an entry's second account (after its first passed every check) writes
+/// nothing at all: no balance, no per-day row, no posting, no audit record.
+#[test]
+fn an_entry_refused_on_its_second_account_writes_nothing() {
+    let db = TempDb::new("refused-second");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    let owe_at_most_one = BalanceConstraint {
+        commodity: code("USD"),
+        min: Some(Amount(-100)),
+        max: None,
+    };
+    store
+        .set_constraint(tenant, &name("Liabilities:Card"), &owe_at_most_one)
+        .expect("constraint");
+    let records = store.audit_records(tenant, 0, 10_000).expect("audit").len();
+    let ok = transfer("2024-02-01", "Assets:Bank", "Income:Salary", "3.00", "USD");
+    let refused = transfer(
+        "2024-02-02",
+        "Assets:Bank",
+        "Liabilities:Card",
+        "5.00",
+        "USD",
+    );
+    let results = store
+        .create_entries(
+            tenant,
+            &[entry_request(ok), entry_request(refused)],
+            BatchMode::Independent,
+        )
+        .expect("batch");
+    assert!(results[0].is_ok());
+    assert_eq!(
+        results[1].as_ref().expect_err("refused").code(),
+        "constraint"
+    );
+    let at = day("2024-12-31");
+    let bank = store.balance(tenant, &name("Assets:Bank"), &code("USD"), at);
+    assert_eq!(bank.expect("balance"), Amount(300));
+    let day_after = store.balance(
+        tenant,
+        &name("Assets:Bank"),
+        &code("USD"),
+        day("2024-02-02"),
+    );
+    assert_eq!(day_after.expect("balance"), Amount(300));
+    let written = store.audit_records(tenant, 0, 10_000).expect("audit").len();
+    assert_eq!(
+        written,
+        records + 1,
+        "one record: the entry that was written"
+    );
+    assert!(store.check(Some(tenant)).expect("check").is_clean());
+}

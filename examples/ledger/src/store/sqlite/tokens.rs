@@ -21,8 +21,8 @@ pub(super) fn create(
     stamp: Stamp<'_>,
 ) -> Result<TokenId, StoreError> {
     require_tenant(connection, tenant)?;
-    connection.execute(
-        "INSERT INTO api_tokens (tenant_id, scope, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+    connection.prepare_cached("INSERT INTO api_tokens (tenant_id, scope, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)")?
+.execute(
         params![tenant.0, scope.as_str(), hex(hash), now.0],
     )?;
     let id = TokenId(connection.last_insert_rowid());
@@ -76,10 +76,9 @@ pub(super) fn revoke(
     if record.revoked_at.is_some() {
         return Ok(record);
     }
-    connection.execute(
-        "UPDATE api_tokens SET revoked_at = ?3 WHERE tenant_id = ?1 AND id = ?2",
-        params![record.tenant.0, id.0, now.0],
-    )?;
+    connection
+        .prepare_cached("UPDATE api_tokens SET revoked_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
+        .execute(params![record.tenant.0, id.0, now.0])?;
     let details = Json::object([("id", Json::Int(id.0))]);
     audit::append(
         connection,

@@ -44,8 +44,8 @@ impl Attempt {
     }
 }
 
-/// Writes a batch in the caller's transaction: each entry of an independent batch in its own
-/// savepoint (a refused entry's writes are undone, its key recorded), a linked batch in one.
+/// Writes a batch in the caller's transaction: the entries of an independent batch one by one
+/// (a refused entry writes nothing but its key), a linked batch in one savepoint.
 pub(super) fn create_entries(
     connection: &Connection,
     tenant: TenantId,
@@ -58,14 +58,11 @@ pub(super) fn create_entries(
     let mut chart = TxChart::new(connection, tenant)?;
     match mode {
         BatchMode::Independent => {
+            // No savepoint per entry: `attempt` refuses before it writes (see `insert_entry`).
             let mut results = Vec::with_capacity(requests.len());
             for request in requests {
-                let savepoint = Savepoint::begin(connection)?;
                 let attempt = attempt(connection, tenant, &mut chart, request, stamp)?;
-                if attempt.result().is_ok() {
-                    savepoint.release()?;
-                } else {
-                    savepoint.roll_back()?; // undoes this entry's writes
+                if attempt.result().is_err() {
                     record_failure(connection, tenant, request, &attempt)?;
                 }
                 results.push(attempt.result().clone());
@@ -86,7 +83,9 @@ pub(super) struct Savepoint<'c> {
 
 impl<'c> Savepoint<'c> {
     pub(super) fn begin(connection: &'c Connection) -> Result<Savepoint<'c>, StoreError> {
-        connection.execute_batch("SAVEPOINT write_step")?;
+        connection
+            .prepare_cached("SAVEPOINT write_step")?
+            .execute([])?;
         Ok(Savepoint {
             connection,
             open: true,
@@ -96,17 +95,28 @@ impl<'c> Savepoint<'c> {
     /// Keeps the writes made since `begin` (they commit with the enclosing transaction).
     pub(super) fn release(mut self) -> Result<(), StoreError> {
         self.open = false;
-        self.connection.execute_batch("RELEASE write_step")?;
+        self.connection
+            .prepare_cached("RELEASE write_step")?
+            .execute([])?;
         Ok(())
     }
 
     /// Undoes the writes made since `begin`.
     pub(super) fn roll_back(mut self) -> Result<(), StoreError> {
         self.open = false;
-        self.connection
-            .execute_batch("ROLLBACK TO write_step; RELEASE write_step")?;
-        Ok(())
+        roll_back_to(self.connection)
     }
+}
+
+/// `ROLLBACK TO` then `RELEASE` (a rolled-back savepoint stays open until released).
+fn roll_back_to(connection: &Connection) -> Result<(), StoreError> {
+    connection
+        .prepare_cached("ROLLBACK TO write_step")?
+        .execute([])?;
+    connection
+        .prepare_cached("RELEASE write_step")?
+        .execute([])?;
+    Ok(())
 }
 
 impl Drop for Savepoint<'_> {
@@ -114,9 +124,7 @@ impl Drop for Savepoint<'_> {
         if self.open {
             // An error here means the transaction itself is gone (SQLite rolled it back after
             // an I/O error); the caller's own error already says the write failed.
-            let _ = self
-                .connection
-                .execute_batch("ROLLBACK TO write_step; RELEASE write_step");
+            let _ = roll_back_to(self.connection);
         }
     }
 }
@@ -246,11 +254,12 @@ fn load_key(
     key: &IdempotencyKey,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
     let row: Option<(String, String)> = connection
-        .query_row(
+        .prepare_cached(
             "SELECT body, outcome FROM idempotency_keys WHERE tenant_id = ?1 AND key = ?2",
-            params![tenant.0, key.as_str()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        )?
+        .query_row(params![tenant.0, key.as_str()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?;
     let Some((body, outcome)) = row else {
         return Ok(None);
@@ -270,30 +279,50 @@ fn save_key(
 ) -> Result<(), StoreError> {
     let body = sonic_rs::to_string(&request.entry).map_err(corrupt)?;
     let outcome = sonic_rs::to_string(outcome).map_err(corrupt)?;
-    connection.execute(
-        "INSERT INTO idempotency_keys (tenant_id, key, body, outcome) VALUES (?1, ?2, ?3, ?4)",
-        params![tenant.0, key.as_str(), body, outcome],
-    )?;
+    connection
+        .prepare_cached(
+            "INSERT INTO idempotency_keys (tenant_id, key, body, outcome) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![tenant.0, key.as_str(), body, outcome])?;
     Ok(())
 }
 
 /// Inserts a validated entry and applies its postings to the balances (reservations for a
-/// pending entry), checking constraints. A refusal leaves partial writes for the caller's
-/// savepoint or transaction to roll back.
+/// pending entry). Every check (constraints, overflow) comes before the first write, so a
+/// refusal writes nothing; only a backend failure can stop it half-way (and that fails the
+/// whole transaction).
 fn insert_entry(
     connection: &Connection,
     tenant: TenantId,
     chart: &TxChart,
     entry: &Entry,
 ) -> Result<EntryId, StoreError> {
+    let kind = if entry.pending.is_some() {
+        ChangeKind::Pending
+    } else {
+        ChangeKind::Posted
+    };
+    // Every check first (constraints, overflow): a refusal leaves nothing written, so a batch
+    // needs no savepoint per entry.
+    let mut planned = Vec::new();
+    for ((account, commodity), delta) in net_changes(&entry.postings)? {
+        let change = Change {
+            account,
+            commodity,
+            delta,
+            kind,
+            date: entry.date,
+        };
+        planned.push(plan_change(connection, tenant, chart, change)?);
+    }
     let (reverses, posts) = match entry.link {
         Some(EntryLink::Reverses(id)) => (Some(id.0), None),
         Some(EntryLink::Posts(id)) => (None, Some(id.0)),
         None => (None, None),
     };
-    connection.execute(
-        "INSERT INTO entries (tenant_id, day, description, payee, tags, metadata, pending_status, expires_at, reverses, posts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    connection.prepare_cached("INSERT INTO entries (tenant_id, day, description, payee, tags, metadata, pending_status, expires_at, reverses, posts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?
+.execute(
         params![
             tenant.0,
             entry.date.days_since_epoch(),
@@ -326,24 +355,8 @@ fn insert_entry(
             posting.amount.0
         ])?;
     }
-    let kind = if entry.pending.is_some() {
-        ChangeKind::Pending
-    } else {
-        ChangeKind::Posted
-    };
-    for ((account, commodity), delta) in net_changes(&entry.postings)? {
-        apply_change(
-            connection,
-            tenant,
-            chart,
-            Change {
-                account,
-                commodity,
-                delta,
-                kind,
-                date: entry.date,
-            },
-        )?;
+    for change in planned {
+        write_change(connection, tenant, change)?;
     }
     Ok(EntryId(id))
 }
@@ -372,17 +385,27 @@ struct Change<'a> {
     date: Date,
 }
 
-fn apply_change(
+/// A change to one account and commodity, checked and ready to write.
+struct PlannedChange {
+    pair: (i64, i64),
+    after: BalanceState,
+    /// For a posted change: its date, delta and per-day plan.
+    daily: Option<(Date, Amount, DailyPlan)>,
+}
+
+/// Checks a change against the balance as it stands (overflow, the account's constraint) and
+/// plans its writes; writes nothing, so a refusal here leaves nothing to undo.
+fn plan_change(
     connection: &Connection,
     tenant: TenantId,
     chart: &TxChart,
     change: Change<'_>,
-) -> Result<(), StoreError> {
-    let (account, commodity) = (
+) -> Result<PlannedChange, StoreError> {
+    let pair = (
         chart.account_id(change.account)?,
         chart.commodity_id(change.commodity)?,
     );
-    let before = balance_state(connection, tenant, account, commodity)?;
+    let before = balance_state(connection, tenant, pair.0, pair.1)?;
     let after = before
         .apply(change.delta, change.kind)
         .map_err(|_| EntryError::Overflow)?;
@@ -404,15 +427,31 @@ fn apply_change(
                 ConstraintError::Overflow => EntryError::Overflow,
             })?;
     }
-    save_balance_state(connection, tenant, account, commodity, after)?;
-    if change.kind == ChangeKind::Posted {
-        add_to_daily(
+    let daily = if change.kind == ChangeKind::Posted {
+        let plan = plan_daily(
             connection,
             tenant,
-            (account, commodity),
+            pair,
             change.date,
             change.delta,
+            before.posted,
         )?;
+        Some((change.date, change.delta, plan))
+    } else {
+        None
+    };
+    Ok(PlannedChange { pair, after, daily })
+}
+
+fn write_change(
+    connection: &Connection,
+    tenant: TenantId,
+    planned: PlannedChange,
+) -> Result<(), StoreError> {
+    let (account, commodity) = planned.pair;
+    save_balance_state(connection, tenant, account, commodity, planned.after)?;
+    if let Some((date, delta, plan)) = planned.daily {
+        write_daily(connection, tenant, planned.pair, date, delta, plan)?;
     }
     Ok(())
 }
@@ -424,18 +463,17 @@ pub(super) fn balance_state(
     commodity: i64,
 ) -> Result<BalanceState, StoreError> {
     let state = connection
-        .query_row(
+        .prepare_cached(
             "SELECT posted, pending_debits, pending_credits FROM balances
              WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3",
-            params![tenant.0, account, commodity],
-            |row| {
-                Ok(BalanceState {
-                    posted: Amount(row.get(0)?),
-                    pending_debits: Amount(row.get(1)?),
-                    pending_credits: Amount(row.get(2)?),
-                })
-            },
-        )
+        )?
+        .query_row(params![tenant.0, account, commodity], |row| {
+            Ok(BalanceState {
+                posted: Amount(row.get(0)?),
+                pending_debits: Amount(row.get(1)?),
+                pending_credits: Amount(row.get(2)?),
+            })
+        })
         .optional()?;
     Ok(state.unwrap_or_default())
 }
@@ -460,54 +498,102 @@ fn save_balance_state(
     Ok(())
 }
 
-/// Moves the closing balance of `date` and of every later day by `delta`, creating the row for
-/// `date` from the closing before it. Refuses (`overflow`) before writing if any would not fit.
-fn add_to_daily(
+/// How a posted change moves the per-day closings of its account and commodity, decided (and
+/// checked for overflow) before anything is written.
+enum DailyPlan {
+    /// No row on or after the date: a new row with this closing (the common case, entries
+    /// written in date order; the closing before the date is the posted balance before).
+    Append { closing: Amount },
+    /// Rows on or after the date: add the delta to them, after creating the date's own row
+    /// from the closing before it when it has none.
+    Shift { new_row: Option<i64> },
+}
+
+/// Plans the per-day closings for a posted change of `delta` on `date` to a pair whose posted
+/// balance over all dates is `posted_before`. Refuses (`overflow`) if any closing would not
+/// fit; writes nothing.
+fn plan_daily(
     connection: &Connection,
     tenant: TenantId,
     (account, commodity): (i64, i64),
     date: Date,
     delta: Amount,
-) -> Result<(), StoreError> {
+    posted_before: Amount,
+) -> Result<DailyPlan, StoreError> {
     let key = params![tenant.0, account, commodity, date.days_since_epoch()];
-    let (low, high, has_day): (Option<i64>, Option<i64>, i64) = connection.query_row(
-        "SELECT MIN(closing), MAX(closing), SUM(CASE WHEN day = ?4 THEN 1 ELSE 0 END) FROM daily_balances
-         WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day >= ?4",
-        key,
-        |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, Option<i64>>(2)?.unwrap_or(0))),
-    )?;
-    let previous: i64 = connection
-        .query_row(
-            "SELECT closing FROM daily_balances
-             WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day < ?4
-             ORDER BY day DESC LIMIT 1",
-            key,
-            |row| row.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
-    let new_row = (has_day == 0).then_some(previous);
+    let (low, high, has_day): (Option<i64>, Option<i64>, i64) = connection
+        .prepare_cached(
+            "SELECT MIN(closing), MAX(closing), SUM(CASE WHEN day = ?4 THEN 1 ELSE 0 END)
+             FROM daily_balances
+             WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day >= ?4",
+        )?
+        .query_row(key, |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get::<_, Option<i64>>(2)?.unwrap_or(0),
+            ))
+        })?;
+    if low.is_none() {
+        let closing = posted_before
+            .checked_add(delta)
+            .map_err(|_| EntryError::Overflow)?;
+        return Ok(DailyPlan::Append { closing });
+    }
+    // A new row for `date` starts from the closing of the day before it.
+    let new_row = if has_day == 0 {
+        let previous: Option<i64> = connection
+            .prepare_cached(
+                "SELECT closing FROM daily_balances
+                 WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day < ?4
+                 ORDER BY day DESC LIMIT 1",
+            )?
+            .query_row(key, |row| row.get(0))
+            .optional()?;
+        Some(previous.unwrap_or(0))
+    } else {
+        None
+    };
     for closing in [low, high, new_row].into_iter().flatten() {
         closing.checked_add(delta.0).ok_or(EntryError::Overflow)?;
     }
-    if let Some(previous) = new_row {
-        connection.execute(
-            "INSERT INTO daily_balances (tenant_id, account_id, commodity_id, day, closing) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![tenant.0, account, commodity, date.days_since_epoch(), previous],
-        )?;
+    Ok(DailyPlan::Shift { new_row })
+}
+
+/// Writes a planned change to the per-day closings.
+fn write_daily(
+    connection: &Connection,
+    tenant: TenantId,
+    (account, commodity): (i64, i64),
+    date: Date,
+    delta: Amount,
+    plan: DailyPlan,
+) -> Result<(), StoreError> {
+    let day = date.days_since_epoch();
+    let insert = |closing: i64| -> Result<(), StoreError> {
+        connection
+            .prepare_cached(
+                "INSERT INTO daily_balances (tenant_id, account_id, commodity_id, day, closing)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![tenant.0, account, commodity, day, closing])?;
+        Ok(())
+    };
+    match plan {
+        DailyPlan::Append { closing } => insert(closing.0),
+        DailyPlan::Shift { new_row } => {
+            if let Some(previous) = new_row {
+                insert(previous)?;
+            }
+            connection
+                .prepare_cached(
+                    "UPDATE daily_balances SET closing = closing + ?5
+                     WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day >= ?4",
+                )?
+                .execute(params![tenant.0, account, commodity, day, delta.0])?;
+            Ok(())
+        }
     }
-    connection.execute(
-        "UPDATE daily_balances SET closing = closing + ?5
-         WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day >= ?4",
-        params![
-            tenant.0,
-            account,
-            commodity,
-            date.days_since_epoch(),
-            delta.0
-        ],
-    )?;
-    Ok(())
 }
 
 /// Releases every reservation of a pending entry (posted, voided or expired).
@@ -534,10 +620,9 @@ fn set_status(
     id: EntryId,
     status: PendingStatus,
 ) -> Result<(), StoreError> {
-    connection.execute(
-        "UPDATE entries SET pending_status = ?3 WHERE tenant_id = ?1 AND id = ?2",
-        params![tenant.0, id.0, status.as_str()],
-    )?;
+    connection
+        .prepare_cached("UPDATE entries SET pending_status = ?3 WHERE tenant_id = ?1 AND id = ?2")?
+        .execute(params![tenant.0, id.0, status.as_str()])?;
     Ok(())
 }
 
@@ -553,11 +638,11 @@ pub(super) fn set_constraint(
         return Err(EntryError::invalid("constraint", "min is at most max").into());
     }
     let commodity = super::commodity_id(connection, tenant, &constraint.commodity)?;
-    connection.execute(
-        "INSERT INTO balance_constraints (tenant_id, account_id, commodity_id, min_amount, max_amount)
+    connection.prepare_cached("INSERT INTO balance_constraints (tenant_id, account_id, commodity_id, min_amount, max_amount)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (tenant_id, account_id, commodity_id) DO UPDATE SET
-             min_amount = excluded.min_amount, max_amount = excluded.max_amount",
+             min_amount = excluded.min_amount, max_amount = excluded.max_amount")?
+.execute(
         params![tenant.0, account, commodity, constraint.min.map(|a| a.0), constraint.max.map(|a| a.0)],
     )?;
     Ok(())
@@ -582,9 +667,9 @@ pub(super) fn load_entry(
         Option<i64>,
     );
     let row: Option<EntryRow> = connection
-        .query_row(
-            "SELECT day, description, payee, tags, metadata, pending_status, expires_at, reverses, posts
-             FROM entries WHERE tenant_id = ?1 AND id = ?2",
+        .prepare_cached("SELECT day, description, payee, tags, metadata, pending_status, expires_at, reverses, posts
+             FROM entries WHERE tenant_id = ?1 AND id = ?2")?
+.query_row(
             params![tenant.0, id.0],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
         )
@@ -614,11 +699,8 @@ pub(super) fn load_entry(
         link,
     };
     let reversed_by: Option<i64> = connection
-        .query_row(
-            "SELECT id FROM entries WHERE tenant_id = ?1 AND reverses = ?2",
-            params![tenant.0, id.0],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM entries WHERE tenant_id = ?1 AND reverses = ?2")?
+        .query_row(params![tenant.0, id.0], |r| r.get(0))
         .optional()?;
     Ok(Some(StoredEntry {
         id,

@@ -7,6 +7,7 @@
 //! `store/tests.rs`.
 
 use super::corrupt;
+use super::tx::Tx;
 use crate::domain::audit::{
     Action, Actor, AuditRecord, GENESIS, Json, RecordFields, RecordHash, seal,
 };
@@ -23,18 +24,21 @@ pub(super) struct Stamp<'a> {
 
 /// Appends the tenant's next record. Call it inside the write's transaction (or savepoint).
 pub(super) fn append(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     stamp: Stamp<'_>,
     action: Action,
     details: &Json,
 ) -> Result<(), StoreError> {
-    let last: Option<(i64, String)> = connection
-        .prepare_cached(
-            "SELECT sequence, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY sequence DESC LIMIT 1",
-        )?
-        .query_row([tenant.0], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
+    let last: Option<(i64, String)> = match connection.audit_tip(tenant) {
+        Some(tip) => Some(tip),
+        None => connection
+            .prepare_cached(
+                "SELECT sequence, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY sequence DESC LIMIT 1",
+            )?
+            .query_row([tenant.0], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?,
+    };
     let (sequence, previous) = match last {
         None => (1, GENESIS),
         Some((sequence, hash)) => (
@@ -70,6 +74,7 @@ pub(super) fn append(
             previous.to_string(),
             hash.to_string(),
         ])?;
+    connection.set_audit_tip(tenant, sequence, hash.to_string());
     Ok(())
 }
 

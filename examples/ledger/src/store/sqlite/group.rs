@@ -1,14 +1,16 @@
 //! `Store::write_group` on SQLite: one `IMMEDIATE` transaction for the whole group, a
-//! savepoint per write (a refused write undoes only its own rows), one commit, so the group
+//! savepoint per write that could be refused half-way (a refused write undoes only its own
+//! rows; entries are checked before they are written and need none), one commit, so the group
 //! pays for one `fsync` (`synchronous=FULL`). A backend failure (I/O, a full disk, a corrupt
 //! row) fails the whole group and writes nothing: after some I/O errors SQLite has already
 //! rolled the transaction back, so no later write of the group may run outside it.
 
 use super::audit::Stamp;
+use super::tx::Tx;
 use super::write::{self, Savepoint};
 use super::{SqliteStore, close_account, insert_account, insert_commodity, require_tenant};
 use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::TransactionBehavior;
 
 impl SqliteStore {
     pub(super) fn write_group_in_one_transaction(
@@ -16,12 +18,18 @@ impl SqliteStore {
         requests: &[WriteRequest],
     ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
         let clock = self.audit.clock;
-        let transaction = self
+        let outer = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = Tx::new(&outer);
         let mut results = Vec::with_capacity(requests.len());
         for request in requests {
-            let savepoint = Savepoint::begin(&transaction)?;
+            // Entries refuse before they write (`write::insert_entry`), and a linked batch has
+            // a savepoint of its own: only the other writes need one here.
+            let savepoint = match request.op {
+                WriteOp::CreateEntries { .. } => None,
+                _ => Some(Savepoint::begin(&transaction)?),
+            };
             let stamp = Stamp {
                 actor: &request.actor,
                 at: clock(),
@@ -29,25 +37,31 @@ impl SqliteStore {
             let result = run(&transaction, request, stamp);
             match result {
                 Ok(outcome) => {
-                    savepoint.release()?;
+                    if let Some(savepoint) = savepoint {
+                        savepoint.release()?;
+                    }
                     results.push(Ok(outcome));
                 }
                 Err(error @ (StoreError::Backend(_) | StoreError::Corrupt(_))) => {
-                    return Err(error); // dropping `transaction` rolls the group back
+                    return Err(error); // dropping `outer` rolls the group back
                 }
                 Err(refusal) => {
-                    savepoint.roll_back()?;
+                    if let Some(savepoint) = savepoint {
+                        savepoint.roll_back()?;
+                    }
                     results.push(Err(refusal));
                 }
             }
         }
-        transaction.commit()?;
+        transaction.flush()?;
+        drop(transaction);
+        outer.commit()?;
         Ok(results)
     }
 }
 
 fn run(
-    connection: &Connection,
+    connection: &Tx<'_>,
     request: &WriteRequest,
     stamp: Stamp<'_>,
 ) -> Result<WriteOutcome, StoreError> {

@@ -13,9 +13,12 @@ mod group;
 mod prices;
 mod schema;
 mod tokens;
+mod tx;
 mod write;
 
 pub use schema::MIGRATIONS;
+
+use tx::Tx;
 
 use super::{
     BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryFilter, EntryRequest,
@@ -386,7 +389,7 @@ impl TxChart {
 
 /// Inserts a commodity and its audit record in the caller's transaction.
 fn insert_commodity(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     commodity: &Commodity,
     stamp: audit::Stamp<'_>,
@@ -418,7 +421,7 @@ fn insert_commodity(
 /// Inserts an account (its commodities and constraints) and its audit record in the caller's
 /// transaction.
 fn insert_account(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     account: &Account,
     stamp: audit::Stamp<'_>,
@@ -467,17 +470,20 @@ fn insert_account(
 /// (when the transaction drops) if it returns `Err`.
 fn in_transaction<T>(
     connection: &mut Connection,
-    write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    write: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let value = write(&transaction)?;
+    let tx = Tx::new(&transaction);
+    let value = write(&tx)?;
+    tx.flush()?;
+    drop(tx);
     transaction.commit()?;
     Ok(value)
 }
 
 /// Closes an account after `date`, in the caller's transaction.
 fn close_account(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     name: &AccountName,
     date: Date,
@@ -506,9 +512,10 @@ fn close_account(
 
 impl Store for SqliteStore {
     fn create_tenant(&mut self, slug: &TenantSlug) -> Result<TenantId, StoreError> {
-        let transaction = self
+        let outer = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = Tx::new(&outer);
         let exists: Option<i64> = transaction
             .prepare_cached("SELECT id FROM tenants WHERE slug = ?1")?
             .query_row([slug.as_str()], |row| row.get(0))
@@ -531,7 +538,9 @@ impl Store for SqliteStore {
             Action::TenantCreated,
             &details,
         )?;
-        transaction.commit()?;
+        transaction.flush()?;
+        drop(transaction);
+        outer.commit()?;
         Ok(id)
     }
 
@@ -553,12 +562,15 @@ impl Store for SqliteStore {
         tenant: TenantId,
         commodity: &Commodity,
     ) -> Result<(), StoreError> {
-        let transaction = self
+        let outer = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = Tx::new(&outer);
         require_tenant(&transaction, tenant)?;
         insert_commodity(&transaction, tenant, commodity, self.audit.stamp())?;
-        transaction.commit()?;
+        transaction.flush()?;
+        drop(transaction);
+        outer.commit()?;
         Ok(())
     }
 
@@ -568,12 +580,15 @@ impl Store for SqliteStore {
     }
 
     fn create_account(&mut self, tenant: TenantId, account: &Account) -> Result<(), StoreError> {
-        let transaction = self
+        let outer = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = Tx::new(&outer);
         require_tenant(&transaction, tenant)?;
         insert_account(&transaction, tenant, account, self.audit.stamp())?;
-        transaction.commit()?;
+        transaction.flush()?;
+        drop(transaction);
+        outer.commit()?;
         Ok(())
     }
 
@@ -623,9 +638,10 @@ impl Store for SqliteStore {
         name: &AccountName,
         constraint: &BalanceConstraint,
     ) -> Result<(), StoreError> {
-        let transaction = self
+        let outer = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = Tx::new(&outer);
         let id = account_id(&transaction, tenant, name)?;
         write::set_constraint(&transaction, tenant, id, constraint)?;
         let mut details = constraint_json(constraint);
@@ -639,17 +655,22 @@ impl Store for SqliteStore {
             Action::ConstraintSet,
             &details,
         )?;
-        transaction.commit()?;
+        transaction.flush()?;
+        drop(transaction);
+        outer.commit()?;
         Ok(())
     }
 
     fn set_price(&mut self, tenant: TenantId, price: &Price) -> Result<(), StoreError> {
-        let transaction = self
+        let outer = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = Tx::new(&outer);
         require_tenant(&transaction, tenant)?;
         prices::set_price(&transaction, tenant, price, self.audit.stamp())?;
-        transaction.commit()?;
+        transaction.flush()?;
+        drop(transaction);
+        outer.commit()?;
         Ok(())
     }
 
@@ -679,9 +700,10 @@ impl Store for SqliteStore {
         tenant: TenantId,
         book: &BookImport,
     ) -> Result<Result<Vec<EntryId>, (usize, EntryError)>, StoreError> {
-        let transaction = self
+        let outer = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = Tx::new(&outer);
         require_tenant(&transaction, tenant)?;
         let stamp = self.audit.stamp();
         for commodity in &book.commodities {
@@ -695,7 +717,9 @@ impl Store for SqliteStore {
         }
         let written = write::import_entries(&transaction, tenant, &book.entries, stamp)?;
         if written.is_ok() {
-            transaction.commit()?;
+            transaction.flush()?;
+            drop(transaction);
+            outer.commit()?;
         } // else: dropping `transaction` rolls everything back
         Ok(written)
     }

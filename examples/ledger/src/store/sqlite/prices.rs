@@ -8,6 +8,7 @@
 //! prices are never read or replaced. Not here: valuation (pure, `domain::price`), the
 //! journal's `P` lines (`interop`). Tests: `store/price_tests.rs`.
 
+use super::tx::Tx;
 use super::{audit, commodity_id, corrupt, date_of};
 use crate::domain::audit::{Action, Json};
 use crate::domain::{CommodityCode, EntryError, Price, Rate, TenantId};
@@ -16,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 /// Inserts or replaces a price and appends its audit record, in the caller's transaction.
 pub(super) fn set_price(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     price: &Price,
     stamp: audit::Stamp<'_>,

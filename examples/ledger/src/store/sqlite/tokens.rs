@@ -3,6 +3,7 @@
 //! stored (hex). The token rules are `domain::token`; minting the secret is the caller's.
 
 use super::audit::{self, Stamp};
+use super::tx::Tx;
 use super::{corrupt, require_tenant};
 use crate::domain::audit::{Action, Json};
 use crate::domain::token::{Scope, TokenHash, TokenId};
@@ -13,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 const COLUMNS: &str = "id, tenant_id, scope, secret_hash, created_at, revoked_at";
 
 pub(super) fn create(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     scope: Scope,
     hash: &TokenHash,
@@ -62,7 +63,7 @@ pub(super) fn list(
 }
 
 pub(super) fn revoke(
-    connection: &Connection,
+    connection: &Tx<'_>,
     id: TokenId,
     now: Timestamp,
     stamp: Stamp<'_>,

@@ -10,6 +10,7 @@
 //! Tests: `store/tests.rs`.
 
 use super::audit::{self, Stamp};
+use super::tx::Tx;
 use super::{TxChart, account_commodity_amount, corrupt, date_of, require_tenant};
 use crate::domain::audit::{Action, Json, entry_json};
 use crate::domain::batch::{check_batch_size, settle, stops_after};
@@ -47,7 +48,7 @@ impl Attempt {
 /// Writes a batch in the caller's transaction: the entries of an independent batch one by one
 /// (a refused entry writes nothing but its key), a linked batch in one savepoint.
 pub(super) fn create_entries(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     requests: &[EntryRequest],
     mode: BatchMode,
@@ -73,16 +74,19 @@ pub(super) fn create_entries(
     }
 }
 
-/// A savepoint in the caller's transaction, by SQL (so it needs only `&Connection` and nests:
+/// A savepoint in the caller's transaction, by SQL (so it needs only a shared `Tx` and nests:
 /// each `SAVEPOINT` shadows the outer one of the same name until it is released). Dropped
 /// without `release`, it rolls back: a `?` that leaves early undoes the savepoint's writes.
-pub(super) struct Savepoint<'c> {
-    connection: &'c Connection,
+pub(super) struct Savepoint<'a, 'c> {
+    connection: &'a Tx<'c>,
     open: bool,
 }
 
-impl<'c> Savepoint<'c> {
-    pub(super) fn begin(connection: &'c Connection) -> Result<Savepoint<'c>, StoreError> {
+impl<'a, 'c> Savepoint<'a, 'c> {
+    /// Flushes the transaction's held balances (so a rollback to here loses nothing the cache
+    /// held), then begins.
+    pub(super) fn begin(connection: &'a Tx<'c>) -> Result<Savepoint<'a, 'c>, StoreError> {
+        connection.flush()?;
         connection
             .prepare_cached("SAVEPOINT write_step")?
             .execute([])?;
@@ -109,7 +113,9 @@ impl<'c> Savepoint<'c> {
 }
 
 /// `ROLLBACK TO` then `RELEASE` (a rolled-back savepoint stays open until released).
-fn roll_back_to(connection: &Connection) -> Result<(), StoreError> {
+fn roll_back_to(connection: &Tx<'_>) -> Result<(), StoreError> {
+    // The cache may hold what the rollback undoes: SQL has the truth again.
+    connection.forget();
     connection
         .prepare_cached("ROLLBACK TO write_step")?
         .execute([])?;
@@ -119,7 +125,7 @@ fn roll_back_to(connection: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-impl Drop for Savepoint<'_> {
+impl Drop for Savepoint<'_, '_> {
     fn drop(&mut self) {
         if self.open {
             // An error here means the transaction itself is gone (SQLite rolled it back after
@@ -133,7 +139,7 @@ impl Drop for Savepoint<'_> {
 /// the first refused entry and why (the caller then rolls the whole transaction back). No
 /// batch-size limit: the import is bounded by the file it came from (`IMPORT_FILE_BYTES_MAX`).
 pub(super) fn import_entries(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     entries: &[NewEntry],
     stamp: Stamp<'_>,
@@ -156,7 +162,7 @@ pub(super) fn import_entries(
 }
 
 fn write_linked(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     chart: &mut TxChart,
     requests: &[EntryRequest],
@@ -188,7 +194,7 @@ fn write_linked(
 
 /// Runs one entry: replays its key, or validates and writes it with its audit record.
 fn attempt(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     chart: &mut TxChart,
     request: &EntryRequest,
@@ -235,7 +241,7 @@ fn refusal_or_backend<T>(
 
 /// Records a refused entry's key, so that it keeps failing the same way.
 fn record_failure(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     request: &EntryRequest,
     attempt: &Attempt,
@@ -271,7 +277,7 @@ fn load_key(
 }
 
 fn save_key(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     key: &IdempotencyKey,
     request: &EntryRequest,
@@ -292,7 +298,7 @@ fn save_key(
 /// refusal writes nothing; only a backend failure can stop it half-way (and that fails the
 /// whole transaction).
 fn insert_entry(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     chart: &TxChart,
     entry: &Entry,
@@ -396,7 +402,7 @@ struct PlannedChange {
 /// Checks a change against the balance as it stands (overflow, the account's constraint) and
 /// plans its writes; writes nothing, so a refusal here leaves nothing to undo.
 fn plan_change(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     chart: &TxChart,
     change: Change<'_>,
@@ -405,7 +411,7 @@ fn plan_change(
         chart.account_id(change.account)?,
         chart.commodity_id(change.commodity)?,
     );
-    let before = balance_state(connection, tenant, pair.0, pair.1)?;
+    let before = connection.balance(tenant, pair.0, pair.1)?;
     let after = before
         .apply(change.delta, change.kind)
         .map_err(|_| EntryError::Overflow)?;
@@ -444,12 +450,12 @@ fn plan_change(
 }
 
 fn write_change(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     planned: PlannedChange,
 ) -> Result<(), StoreError> {
     let (account, commodity) = planned.pair;
-    save_balance_state(connection, tenant, account, commodity, planned.after)?;
+    connection.set_balance(tenant, account, commodity, planned.after);
     if let Some((date, delta, plan)) = planned.daily {
         write_daily(connection, tenant, planned.pair, date, delta, plan)?;
     }
@@ -478,26 +484,6 @@ pub(super) fn balance_state(
     Ok(state.unwrap_or_default())
 }
 
-fn save_balance_state(
-    connection: &Connection,
-    tenant: TenantId,
-    account: i64,
-    commodity: i64,
-    state: BalanceState,
-) -> Result<(), StoreError> {
-    connection
-        .prepare_cached(
-            "INSERT INTO balances (tenant_id, account_id, commodity_id, posted, pending_debits, pending_credits)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (tenant_id, account_id, commodity_id) DO UPDATE SET
-                 posted = excluded.posted,
-                 pending_debits = excluded.pending_debits,
-                 pending_credits = excluded.pending_credits",
-        )?
-        .execute(params![tenant.0, account, commodity, state.posted.0, state.pending_debits.0, state.pending_credits.0])?;
-    Ok(())
-}
-
 /// How a posted change moves the per-day closings of its account and commodity, decided (and
 /// checked for overflow) before anything is written.
 enum DailyPlan {
@@ -513,14 +499,26 @@ enum DailyPlan {
 /// balance over all dates is `posted_before`. Refuses (`overflow`) if any closing would not
 /// fit; writes nothing.
 fn plan_daily(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     (account, commodity): (i64, i64),
     date: Date,
     delta: Amount,
     posted_before: Amount,
 ) -> Result<DailyPlan, StoreError> {
-    let key = params![tenant.0, account, commodity, date.days_since_epoch()];
+    let day = date.days_since_epoch();
+    match connection.last_day(tenant, account, commodity)? {
+        // No row on or after the date.
+        None => return append(posted_before, delta),
+        Some((last, _)) if last < day => return append(posted_before, delta),
+        // The date is the last day with a row: only that row moves.
+        Some((last, closing)) if last == day => {
+            closing.checked_add(delta.0).ok_or(EntryError::Overflow)?;
+            return Ok(DailyPlan::Shift { new_row: None });
+        }
+        Some(_) => {} // back-dated: rows after the date move too
+    }
+    let key = params![tenant.0, account, commodity, day];
     let (low, high, has_day): (Option<i64>, Option<i64>, i64) = connection
         .prepare_cached(
             "SELECT MIN(closing), MAX(closing), SUM(CASE WHEN day = ?4 THEN 1 ELSE 0 END)
@@ -535,10 +533,7 @@ fn plan_daily(
             ))
         })?;
     if low.is_none() {
-        let closing = posted_before
-            .checked_add(delta)
-            .map_err(|_| EntryError::Overflow)?;
-        return Ok(DailyPlan::Append { closing });
+        return append(posted_before, delta);
     }
     // A new row for `date` starts from the closing of the day before it.
     let new_row = if has_day == 0 {
@@ -560,9 +555,17 @@ fn plan_daily(
     Ok(DailyPlan::Shift { new_row })
 }
 
+/// A new last row: the posted balance before the change is the closing before `date`.
+fn append(posted_before: Amount, delta: Amount) -> Result<DailyPlan, StoreError> {
+    let closing = posted_before
+        .checked_add(delta)
+        .map_err(|_| EntryError::Overflow)?;
+    Ok(DailyPlan::Append { closing })
+}
+
 /// Writes a planned change to the per-day closings.
 fn write_daily(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     (account, commodity): (i64, i64),
     date: Date,
@@ -580,8 +583,19 @@ fn write_daily(
         Ok(())
     };
     match plan {
-        DailyPlan::Append { closing } => insert(closing.0),
+        DailyPlan::Append { closing } => {
+            insert(closing.0)?;
+            connection.set_last_day(tenant, account, commodity, (day, closing));
+            Ok(())
+        }
         DailyPlan::Shift { new_row } => {
+            // Every row from `date` on moves, the last one included.
+            if let Some((last, closing)) = connection.last_day(tenant, account, commodity)? {
+                let moved = Amount(closing)
+                    .checked_add(delta)
+                    .map_err(|_| EntryError::Overflow)?;
+                connection.set_last_day(tenant, account, commodity, (last, moved));
+            }
             if let Some(previous) = new_row {
                 insert(previous)?;
             }
@@ -598,24 +612,24 @@ fn write_daily(
 
 /// Releases every reservation of a pending entry (posted, voided or expired).
 fn release(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     chart: &TxChart,
     entry: &Entry,
 ) -> Result<(), StoreError> {
     for ((account, commodity), delta) in net_changes(&entry.postings)? {
         let (account, commodity) = (chart.account_id(account)?, chart.commodity_id(commodity)?);
-        let state = balance_state(connection, tenant, account, commodity)?;
+        let state = connection.balance(tenant, account, commodity)?;
         let released = state
             .release(delta)
             .map_err(|_| corrupt("a reservation larger than the reserved total"))?;
-        save_balance_state(connection, tenant, account, commodity, released)?;
+        connection.set_balance(tenant, account, commodity, released);
     }
     Ok(())
 }
 
 fn set_status(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     id: EntryId,
     status: PendingStatus,
@@ -790,7 +804,7 @@ fn load_existing(
 }
 
 pub(super) fn reverse_entry(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     id: EntryId,
     date: Date,
@@ -841,7 +855,7 @@ fn pending_view(stored: &StoredEntry) -> PendingEntry<'_> {
 }
 
 pub(super) fn post_pending(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     id: EntryId,
     amounts: &PostAmounts,
@@ -861,7 +875,7 @@ pub(super) fn post_pending(
 }
 
 pub(super) fn void_pending(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     id: EntryId,
     now: Timestamp,
@@ -882,7 +896,7 @@ pub(super) fn void_pending(
 }
 
 pub(super) fn expire_pending(
-    connection: &Connection,
+    connection: &Tx<'_>,
     tenant: TenantId,
     now: Timestamp,
     stamp: Stamp<'_>,

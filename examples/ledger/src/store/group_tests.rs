@@ -360,3 +360,55 @@ fn balances_stay_right_across_a_rollback_inside_a_group() {
     assert_eq!(state.posted, Amount(0));
     assert!(store.check(Some(tenant)).expect("check").is_clean());
 }
+
+/// One batch mixing days in order, repeats of the last day and back-dated entries: every
+/// day's closing is right (the transaction holds the last per-day row and writes it back).
+#[test]
+fn per_day_closings_are_right_within_one_batch() {
+    let db = TempDb::new("daily-batch");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    let pay = |date: &str, amount: &str| {
+        entry_request(transfer(
+            date,
+            "Assets:Bank",
+            "Income:Salary",
+            amount,
+            "USD",
+        ))
+    };
+    let batch = [
+        pay("2024-03-01", "1.00"),
+        pay("2024-03-01", "2.00"),
+        pay("2024-03-05", "4.00"),
+        pay("2024-03-03", "8.00"),  // back-dated: 03-05 moves too
+        pay("2024-03-05", "16.00"), // the last day again
+        pay("2024-03-09", "32.00"),
+        pay("2024-02-01", "64.00"), // before every row
+    ];
+    let results = store
+        .create_entries(tenant, &batch, BatchMode::Independent)
+        .expect("batch");
+    assert!(results.iter().all(Result::is_ok));
+    let bank = |store: &mut SqliteStore, date: &str| {
+        store
+            .balance(tenant, &name("Assets:Bank"), &code("USD"), day(date))
+            .expect("balance")
+            .0
+    };
+    let expected = [
+        ("2024-01-31", 0),
+        ("2024-02-01", 6_400),
+        ("2024-03-01", 6_700),
+        ("2024-03-02", 6_700),
+        ("2024-03-03", 7_500),
+        ("2024-03-05", 9_500),
+        ("2024-03-08", 9_500),
+        ("2024-03-09", 12_700),
+        ("2024-12-31", 12_700),
+    ];
+    for (date, cents) in expected {
+        assert_eq!(bank(&mut store, date), cents, "{date}");
+    }
+    assert!(store.check(Some(tenant)).expect("check").is_clean());
+}

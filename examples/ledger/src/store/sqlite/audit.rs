@@ -58,6 +58,7 @@ pub(super) fn append(
         details: &details,
     };
     let hash = seal(&previous, &fields);
+    let hex = hash.to_hex();
     connection
         .prepare_cached(
             "INSERT INTO audit_log (tenant_id, sequence, at, actor, origin, action, details, previous_hash, hash)
@@ -71,10 +72,10 @@ pub(super) fn append(
             fields.origin,
             fields.action,
             details,
-            previous.to_string(),
-            hash.to_string(),
+            previous.to_hex(),
+            hex,
         ])?;
-    connection.set_audit_tip(tenant, sequence, hash.to_string());
+    connection.set_audit_tip(tenant, sequence, hex);
     Ok(())
 }
 

@@ -1,11 +1,12 @@
 //! `Tx`: a write transaction's connection with what the transaction has already read or
 //! written kept in memory, so a batch of a thousand entries does not re-read the same rows a
 //! thousand times: the balance state of each account and commodity (written back at `flush`),
-//! the last per-day row of each (written through), and each tenant's audit chain tip
-//! (written through).
+//! the last per-day row of each (written back at `flush` too), and each tenant's audit chain
+//! tip (written through).
 //!
 //! The cache is only ever a copy of what the transaction would read: `flush` writes the held
-//! balances before a savepoint begins and before commit, and rolling a savepoint back drops
+//! balances and last rows before a savepoint begins, before commit, and before any query that
+//! reads per-day rows beyond the last one (a back-dated entry), and rolling a savepoint back drops
 //! the whole cache (the next read goes to SQL again, which the rollback made right). A `Tx`
 //! lives for one transaction and is dropped with it. Not here: what the rows mean
 //! (`write.rs`, `audit.rs`).
@@ -20,12 +21,21 @@ use std::ops::Deref;
 /// A tenant's account and commodity ids.
 type Pair = (i64, i64, i64);
 
+/// What a held last per-day row still needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    Nothing,
+    Insert,
+    Update,
+}
+
 #[derive(Default)]
 struct Cache {
     /// Balance states read or written; `true` when written and not yet flushed.
     balances: HashMap<Pair, (BalanceState, bool)>,
-    /// The last per-day row (day, closing) of a pair, `None` when it has none.
-    last_days: HashMap<Pair, Option<(i32, i64)>>,
+    /// The last per-day row (day, closing) of a pair, `None` when it has none, and whether it
+    /// still has to be written.
+    last_days: HashMap<Pair, (Option<(i32, i64)>, Pending)>,
     /// A tenant's last audit record: sequence and hash.
     audit_tips: HashMap<i64, (i64, String)>,
 }
@@ -85,9 +95,18 @@ impl<'c> Tx<'c> {
             .insert((tenant.0, account, commodity), (state, true));
     }
 
-    /// Writes every balance set since the last flush.
+    /// Writes every balance and last per-day row set since the last flush.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
         let mut cache = self.cache.borrow_mut();
+        for ((tenant, account, commodity), (row, pending)) in cache.last_days.iter_mut() {
+            write_day(
+                self.connection,
+                (*tenant, *account, *commodity),
+                *row,
+                *pending,
+            )?;
+            *pending = Pending::Nothing;
+        }
         let mut statement = self.connection.prepare_cached(
             "INSERT INTO balances (tenant_id, account_id, commodity_id, posted, pending_debits, pending_credits)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -126,7 +145,7 @@ impl<'c> Tx<'c> {
         commodity: i64,
     ) -> Result<Option<(i32, i64)>, StoreError> {
         let pair = (tenant.0, account, commodity);
-        if let Some(last) = self.cache.borrow().last_days.get(&pair) {
+        if let Some((last, _)) = self.cache.borrow().last_days.get(&pair) {
             return Ok(*last);
         }
         let last: Option<(i32, i64)> = self
@@ -140,22 +159,49 @@ impl<'c> Tx<'c> {
                 Ok((row.get(0)?, row.get(1)?))
             })
             .optional()?;
-        self.cache.borrow_mut().last_days.insert(pair, last);
+        self.cache
+            .borrow_mut()
+            .last_days
+            .insert(pair, (last, Pending::Nothing));
         Ok(last)
     }
 
-    /// Records the pair's last per-day row after a write.
+    /// Sets the pair's last per-day row: a new day after the last one (`new_day`), or a new
+    /// closing for the last day. Written at the next `flush` (a new day first writes the row
+    /// it replaces as the last one, if that one is still held).
     pub(super) fn set_last_day(
         &self,
         tenant: TenantId,
         account: i64,
         commodity: i64,
-        last: (i32, Amount),
-    ) {
+        (day, closing): (i32, Amount),
+        new_day: bool,
+    ) -> Result<(), StoreError> {
+        let pair = (tenant.0, account, commodity);
+        let mut cache = self.cache.borrow_mut();
+        let held = cache.last_days.get(&pair).copied();
+        let pending = match (held, new_day) {
+            (Some((row, pending)), true) => {
+                write_day(self.connection, pair, row, pending)?;
+                Pending::Insert
+            }
+            (None, true) => Pending::Insert,
+            (Some((_, Pending::Insert)), false) => Pending::Insert,
+            (_, false) => Pending::Update,
+        };
+        cache
+            .last_days
+            .insert(pair, (Some((day, closing.0)), pending));
+        Ok(())
+    }
+
+    /// Forgets a pair's last per-day row (after its rows were changed in SQL directly; the
+    /// caller flushed before).
+    pub(super) fn forget_last_day(&self, tenant: TenantId, account: i64, commodity: i64) {
         self.cache
             .borrow_mut()
             .last_days
-            .insert((tenant.0, account, commodity), Some((last.0, last.1.0)));
+            .remove(&(tenant.0, account, commodity));
     }
 
     /// A tenant's last audit record (sequence, hash), if the transaction knows it.
@@ -169,4 +215,31 @@ impl<'c> Tx<'c> {
             .audit_tips
             .insert(tenant.0, (sequence, hash));
     }
+}
+
+/// Writes a held last per-day row as it needs.
+fn write_day(
+    connection: &Connection,
+    (tenant, account, commodity): Pair,
+    row: Option<(i32, i64)>,
+    pending: Pending,
+) -> Result<(), StoreError> {
+    let Some((day, closing)) = row else {
+        return Ok(());
+    };
+    let sql = match pending {
+        Pending::Nothing => return Ok(()),
+        Pending::Insert => {
+            "INSERT INTO daily_balances (tenant_id, account_id, commodity_id, day, closing)
+             VALUES (?1, ?2, ?3, ?4, ?5)"
+        }
+        Pending::Update => {
+            "UPDATE daily_balances SET closing = ?5
+             WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day = ?4"
+        }
+    };
+    connection
+        .prepare_cached(sql)?
+        .execute(params![tenant, account, commodity, day, closing])?;
+    Ok(())
 }

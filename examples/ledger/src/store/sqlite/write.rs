@@ -490,6 +490,8 @@ enum DailyPlan {
     /// No row on or after the date: a new row with this closing (the common case, entries
     /// written in date order; the closing before the date is the posted balance before).
     Append { closing: Amount },
+    /// The date is the pair's last day with a row: its new closing.
+    Last { closing: Amount },
     /// Rows on or after the date: add the delta to them, after creating the date's own row
     /// from the closing before it when it has none.
     Shift { new_row: Option<i64> },
@@ -513,11 +515,15 @@ fn plan_daily(
         Some((last, _)) if last < day => return append(posted_before, delta),
         // The date is the last day with a row: only that row moves.
         Some((last, closing)) if last == day => {
-            closing.checked_add(delta.0).ok_or(EntryError::Overflow)?;
-            return Ok(DailyPlan::Shift { new_row: None });
+            let closing = Amount(closing)
+                .checked_add(delta)
+                .map_err(|_| EntryError::Overflow)?;
+            return Ok(DailyPlan::Last { closing });
         }
         Some(_) => {} // back-dated: rows after the date move too
     }
+    // The rows on and after the date are read from SQL: write what the transaction holds.
+    connection.flush()?;
     let key = params![tenant.0, account, commodity, day];
     let (low, high, has_day): (Option<i64>, Option<i64>, i64) = connection
         .prepare_cached(
@@ -584,18 +590,12 @@ fn write_daily(
     };
     match plan {
         DailyPlan::Append { closing } => {
-            insert(closing.0)?;
-            connection.set_last_day(tenant, account, commodity, (day, closing));
-            Ok(())
+            connection.set_last_day(tenant, account, commodity, (day, closing), true)
+        }
+        DailyPlan::Last { closing } => {
+            connection.set_last_day(tenant, account, commodity, (day, closing), false)
         }
         DailyPlan::Shift { new_row } => {
-            // Every row from `date` on moves, the last one included.
-            if let Some((last, closing)) = connection.last_day(tenant, account, commodity)? {
-                let moved = Amount(closing)
-                    .checked_add(delta)
-                    .map_err(|_| EntryError::Overflow)?;
-                connection.set_last_day(tenant, account, commodity, (last, moved));
-            }
             if let Some(previous) = new_row {
                 insert(previous)?;
             }
@@ -605,6 +605,8 @@ fn write_daily(
                      WHERE tenant_id = ?1 AND account_id = ?2 AND commodity_id = ?3 AND day >= ?4",
                 )?
                 .execute(params![tenant.0, account, commodity, day, delta.0])?;
+            // Rows after the date moved in SQL: the next read of the last one goes there.
+            connection.forget_last_day(tenant, account, commodity);
             Ok(())
         }
     }

@@ -47,7 +47,7 @@ impl Default for WriteBenchConfig {
             batches: 200,
             batch_clients: 4,
             concurrency: 64,
-            posts_per_client: 50,
+            posts_per_client: 200,
             workers: 2,
         }
     }

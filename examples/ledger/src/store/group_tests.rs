@@ -412,3 +412,59 @@ fn per_day_closings_are_right_within_one_batch() {
     }
     assert!(store.check(Some(tenant)).expect("check").is_clean());
 }
+
+/// Within one group the chart the writes see follows the chart changes made before them: an
+/// account created, then closed, between entries that name it.
+#[test]
+fn entries_in_a_group_see_accounts_created_and_closed_before_them() {
+    let db = TempDb::new("group-chart");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    let into_new = |date: &str| WriteRequest {
+        tenant,
+        actor: actor("token:1"),
+        op: WriteOp::CreateEntries {
+            requests: vec![entry_request(transfer(
+                date,
+                "Assets:New",
+                "Income:Salary",
+                "1.00",
+                "USD",
+            ))],
+            mode: BatchMode::Independent,
+        },
+    };
+    let write = |op: WriteOp| WriteRequest {
+        tenant,
+        actor: actor("token:1"),
+        op,
+    };
+    let group = [
+        into_new("2024-01-10"),
+        write(WriteOp::CreateAccount(Account::new(
+            name("Assets:New"),
+            AccountType::Asset,
+            day("2024-01-01"),
+        ))),
+        into_new("2024-01-11"),
+        write(WriteOp::CloseAccount {
+            name: name("Assets:New"),
+            date: day("2024-01-31"),
+        }),
+        into_new("2024-01-12"),
+        into_new("2024-02-01"),
+    ];
+    let results = store.write_group(&group).expect("group");
+    assert_eq!(
+        outcomes(&results),
+        [
+            "unknown_account",
+            "Done",
+            "ok",
+            "Done",
+            "ok",
+            "closed_account"
+        ]
+    );
+    assert!(store.check(Some(tenant)).expect("check").is_clean());
+}

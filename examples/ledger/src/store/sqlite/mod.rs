@@ -394,6 +394,7 @@ fn insert_commodity(
     commodity: &Commodity,
     stamp: audit::Stamp<'_>,
 ) -> Result<(), StoreError> {
+    connection.forget_charts();
     if commodity_id(connection, tenant, &commodity.code).is_ok() {
         return Err(StoreError::AlreadyExists {
             what: "commodity",
@@ -426,6 +427,7 @@ fn insert_account(
     account: &Account,
     stamp: audit::Stamp<'_>,
 ) -> Result<(), StoreError> {
+    connection.forget_charts();
     if account_id(connection, tenant, &account.name).is_ok() {
         return Err(StoreError::AlreadyExists {
             what: "account",
@@ -489,6 +491,7 @@ fn close_account(
     date: Date,
     stamp: audit::Stamp<'_>,
 ) -> Result<(), StoreError> {
+    connection.forget_charts();
     let Some((id, account)) = load_account(connection, tenant, name)? else {
         return Err(StoreError::NotFound {
             what: "account",
@@ -643,6 +646,7 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let transaction = Tx::new(&outer);
         let id = account_id(&transaction, tenant, name)?;
+        transaction.forget_charts();
         write::set_constraint(&transaction, tenant, id, constraint)?;
         let mut details = constraint_json(constraint);
         if let Json::Object(fields) = &mut details {

@@ -11,6 +11,7 @@
 //! lives for one transaction and is dropped with it. Not here: what the rows mean
 //! (`write.rs`, `audit.rs`).
 
+use super::TxChart;
 use crate::domain::{Amount, BalanceState, TenantId};
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -38,6 +39,9 @@ struct Cache {
     last_days: HashMap<Pair, (Option<(i32, i64)>, Pending)>,
     /// A tenant's last audit record: sequence and hash.
     audit_tips: HashMap<i64, (i64, String)>,
+    /// A tenant's chart as loaded by earlier writes (commodities, and the accounts they
+    /// named); dropped when an account, commodity or constraint changes.
+    charts: HashMap<i64, TxChart>,
 }
 
 /// A connection inside a write transaction, with the transaction's cache.
@@ -202,6 +206,25 @@ impl<'c> Tx<'c> {
             .borrow_mut()
             .last_days
             .remove(&(tenant.0, account, commodity));
+    }
+
+    /// The tenant's chart as earlier writes of this transaction left it, or a fresh one.
+    /// Give it back with `keep_chart` when done.
+    pub(super) fn take_chart(&self, tenant: TenantId) -> Result<TxChart, StoreError> {
+        let held = self.cache.borrow_mut().charts.remove(&tenant.0);
+        match held {
+            Some(chart) => Ok(chart),
+            None => TxChart::new(self.connection, tenant),
+        }
+    }
+
+    pub(super) fn keep_chart(&self, tenant: TenantId, chart: TxChart) {
+        self.cache.borrow_mut().charts.insert(tenant.0, chart);
+    }
+
+    /// Drops every held chart (an account, commodity or constraint changed).
+    pub(super) fn forget_charts(&self) {
+        self.cache.borrow_mut().charts.clear();
     }
 
     /// A tenant's last audit record (sequence, hash), if the transaction knows it.

@@ -56,8 +56,8 @@ pub(super) fn create_entries(
 ) -> Result<BatchResults, StoreError> {
     check_batch_size(requests.len())?;
     require_tenant(connection, tenant)?;
-    let mut chart = TxChart::new(connection, tenant)?;
-    match mode {
+    let mut chart = connection.take_chart(tenant)?;
+    let results = match mode {
         BatchMode::Independent => {
             // No savepoint per entry: `attempt` refuses before it writes (see `insert_entry`).
             let mut results = Vec::with_capacity(requests.len());
@@ -68,10 +68,12 @@ pub(super) fn create_entries(
                 }
                 results.push(attempt.result().clone());
             }
-            Ok(results)
+            results
         }
-        BatchMode::Linked => write_linked(connection, tenant, &mut chart, requests, stamp),
-    }
+        BatchMode::Linked => write_linked(connection, tenant, &mut chart, requests, stamp)?,
+    };
+    connection.keep_chart(tenant, chart);
+    Ok(results)
 }
 
 /// A savepoint in the caller's transaction, by SQL (so it needs only a shared `Tx` and nests:

@@ -145,9 +145,9 @@ fn a_group_gives_each_write_its_own_result_and_actor() {
     let bank = store
         .balance(tenant, &name("Assets:Bank"), &usd, at)
         .expect("balance");
-    assert_eq!(bank, Amount(100_00 - 10_00));
+    assert_eq!(bank, Amount(10_000 - 1_000));
     let savings = store.balance(tenant, &name("Assets:Savings"), &usd, at);
-    assert_eq!(savings.expect("balance"), Amount(10_00));
+    assert_eq!(savings.expect("balance"), Amount(1_000));
     let food = store
         .balance(tenant, &name("Expenses:Food"), &usd, at)
         .expect("balance");

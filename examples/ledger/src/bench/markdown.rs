@@ -67,7 +67,7 @@ fn reads_section(out: &mut String, reads: &Reads) {
     out.push_str("| read | runs | min | median | tool / store median |\n");
     out.push_str("|---|---:|---:|---:|---|\n");
     let trial = format!(
-        "trial balance: `Store::balances` ({} lines, from {} per-day balance rows)",
+        "trial balance: `Store::balances` ({} lines; the book has {} per-day balance rows)",
         reads.balance_lines,
         grouped(reads.daily_rows)
     );
@@ -140,8 +140,8 @@ fn imports_section(out: &mut String, imports: &Imports) {
 fn notes(out: &mut String) {
     out.push_str(
         "Not like for like: the store answers from the per-day balance table it maintained \
-         while writing (`Store::balances` reads the tenant's rows of it, one per account, \
-         commodity and day with postings, never the postings), while hledger and ledger parse \
+         while writing (`Store::balances` seeks one row per account and commodity, the last \
+         day on or before the date, never the postings), while hledger and ledger parse \
          and sum the whole journal on every run, process start-up included (a tool's time is \
          the wall time of one run). The import writes to SQLite with `synchronous=FULL`, an \
          audit record (SHA-256 chained) per entry and the balance tables; the tools only \

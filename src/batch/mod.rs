@@ -56,6 +56,8 @@
 //!   `Batcher` handle is `shutdown`. Every item is answered exactly once, whatever happens: an
 //!   answer dropped unanswered says `Closed`.
 //! - A panicking batch function answers its batch `Panicked`; the instance keeps serving.
+//! - A caller that is not a kiln task (a housekeeping thread) uses `Submission::wait`, which
+//!   blocks its thread until the answer.
 //!
 //! Not here: priorities, request cancellation inside a running batch, ordering guarantees
 //! across groups, and any async batch function (it is a plain blocking function on purpose).

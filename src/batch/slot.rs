@@ -125,6 +125,27 @@ impl<Out, E> Submission<Out, E> {
             inner: Inner::Immediate(Some(error)),
         }
     }
+
+    /// Blocks the calling thread until the item is answered: for callers that are not tasks
+    /// of a kiln runtime (a housekeeping thread, a command-line tool). Never call it on a
+    /// worker thread: it would stop every connection of that worker until the answer comes.
+    /// The wait is bounded as `await` is: every item is answered (`Closed` at worst).
+    pub fn wait(mut self) -> Outcome<Out, E> {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(result) = Pin::new(&mut self).poll(&mut cx) {
+                return result;
+            }
+            std::thread::park();
+        }
+    }
 }
 
 // The future holds no self-references and is never pin-projected.

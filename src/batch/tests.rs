@@ -705,3 +705,23 @@ fn an_app_handler_awaits_submit_and_overload_becomes_503_with_retry_after() {
         .assert_status(200)
         .assert_contains("1009");
 }
+
+/// `Submission::wait` blocks a plain thread until the answer comes, and returns an immediate
+/// answer (a refused item) at once.
+#[test]
+fn wait_blocks_a_plain_thread_until_the_answer() {
+    let (batcher, probe) = start(config(1, 0));
+    let held = hold_instance(&batcher, &probe);
+    let waiting = {
+        let batcher = batcher.clone();
+        std::thread::spawn(move || batcher.submit(7).wait())
+    };
+    // The waiting thread cannot finish while the instance is held.
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(!waiting.is_finished());
+    probe.open_gate();
+    assert_eq!(waiting.join().expect("thread"), Ok(1007));
+    assert_eq!(held.wait(), Ok(GATE + 1000));
+    batcher.shutdown();
+    assert_eq!(batcher.submit(8).wait(), Err(BatchError::Closed));
+}

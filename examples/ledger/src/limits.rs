@@ -140,3 +140,8 @@ pub const BENCH_TOOL_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
 /// Most concurrent clients `ledger bench --clients` starts for the single-entry POSTs (each is
 /// a thread with its own connection).
 pub const BENCH_CLIENTS_MAX: usize = 256;
+
+/// How often `ledger serve` expires the pending entries whose time has come (releasing their
+/// reservations), in milliseconds. Until the sweep reaches one, an expired entry already
+/// refuses to be posted (`pending_expired`).
+pub const PENDING_EXPIRY_SWEEP_MS: u64 = 60_000;

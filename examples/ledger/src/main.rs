@@ -341,6 +341,11 @@ fn serve(
     drop(store); // the writer opens its own connection
     let ledger = ledger::service::Ledger::open(database, &ledger::service::WriterConfig::default())
         .with_context(|| format!("cannot open the ledger database {}", database.display()))?;
+    ledger
+        .start_expiry_sweep(std::time::Duration::from_millis(
+            ledger::limits::PENDING_EXPIRY_SWEEP_MS,
+        ))
+        .context("cannot start the expiry sweep")?;
     let app = ledger::api::app(ledger.clone());
     let limits = kiln::limits::HttpLimits {
         body_bytes_max: ledger::limits::API_BODY_BYTES_MAX,

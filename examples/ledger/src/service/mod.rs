@@ -143,6 +143,54 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Expires, in every tenant, the pending entries whose time has come (their reservations
+    /// are released), through the writer; returns how many expired. Blocking: for the expiry
+    /// sweep's own thread (`ledger serve` runs it every `PENDING_EXPIRY_SWEEP_MS`).
+    pub fn expire_due(&self) -> Result<usize, ServiceError> {
+        let tenants = self.readers.with(|store| store.tenants())?;
+        let actor = Actor::new("system:expiry", None).unwrap_or_else(|_| Actor::system());
+        let now = self.now();
+        let mut expired = 0;
+        for (tenant, _) in tenants {
+            let request = WriteRequest {
+                tenant,
+                actor: actor.clone(),
+                op: WriteOp::ExpirePending { now },
+            };
+            match self.writer.write_blocking(request)? {
+                WriteOutcome::Expired(ids) => expired += ids.len(),
+                other => {
+                    return Err(ServiceError::Store(StoreError::Corrupt(format!(
+                        "the writer answered an expiry with {other:?}"
+                    ))));
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Starts the thread that calls `expire_due` every `interval` until the writer shuts
+    /// down.
+    pub fn start_expiry_sweep(&self, interval: std::time::Duration) -> std::io::Result<()> {
+        let ledger = self.clone();
+        std::thread::Builder::new()
+            .name("ledger-expiry".to_owned())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(interval);
+                    match ledger.expire_due() {
+                        Ok(0) => {}
+                        Ok(count) => tracing::info!(count, "expired pending entries"),
+                        Err(ServiceError::Unavailable(_)) => return, // shutting down
+                        Err(error) => tracing::error!(?error, "the expiry sweep failed"),
+                    }
+                }
+            })
+            .map(|_| ())
+    }
+}
+
 /// Makes a new token for `tenant` in `store` with a fresh secret from the operating system;
 /// returns its text, to be shown once (only its hash is stored).
 pub fn create_token(
@@ -156,4 +204,80 @@ pub fn create_token(
         .map_err(|error| StoreError::Backend(format!("no secure randomness: {error}").into()))?;
     let id = store.create_token(tenant, scope, &TokenHash::of(&secret), now)?;
     Ok((id, PresentedToken { id, secret }.to_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PendingStatus, PendingTerms};
+    use crate::store::EntryRequest;
+    use crate::store::tests::{TempDb, code, name, seed, transfer};
+
+    #[test]
+    fn the_expiry_sweep_expires_due_holds_in_every_tenant_through_the_writer() {
+        let db = TempDb::new("service-expiry");
+        let mut store = db.open();
+        let mut holds = Vec::new();
+        for slug in ["acme", "other"] {
+            let tenant = seed(&mut store, slug);
+            for expires_at in [Some(Timestamp(10)), Some(Timestamp(i64::MAX)), None] {
+                let mut hold =
+                    transfer("2024-02-01", "Expenses:Food", "Assets:Bank", "5.00", "USD");
+                hold.pending = Some(PendingTerms { expires_at });
+                let request = EntryRequest {
+                    key: None,
+                    entry: hold,
+                };
+                holds.push((tenant, store.create_entry(tenant, &request).expect("hold")));
+            }
+        }
+        drop(store);
+        let ledger = Ledger::open(&db.path, &WriterConfig::default()).expect("ledger");
+        assert_eq!(
+            ledger.expire_due().expect("sweep"),
+            2,
+            "one due hold per tenant"
+        );
+        assert_eq!(ledger.expire_due().expect("sweep"), 0, "nothing due twice");
+        ledger.writer().shutdown();
+        let mut store = db.open();
+        let statuses: Vec<_> = holds
+            .iter()
+            .map(|(tenant, id)| {
+                store
+                    .entry(*tenant, *id)
+                    .expect("read")
+                    .expect("kept")
+                    .status
+            })
+            .collect();
+        let expected = [
+            Some(PendingStatus::Expired),
+            Some(PendingStatus::Pending),
+            Some(PendingStatus::Pending),
+        ];
+        assert_eq!(statuses[..3], expected);
+        assert_eq!(statuses[3..], expected);
+        let state = store
+            .balance_state(holds[0].0, &name("Assets:Bank"), &code("USD"))
+            .expect("state");
+        assert_eq!(
+            state.pending_credits,
+            crate::domain::Amount(-1_000),
+            "two holds left"
+        );
+        let actors: Vec<String> = store
+            .audit_records(holds[0].0, 0, 1_000)
+            .expect("audit")
+            .into_iter()
+            .filter(|r| r.action == "pending.expired")
+            .map(|r| r.actor)
+            .collect();
+        assert_eq!(actors, ["system:expiry"]);
+        // After shutdown the sweep stops: the writer is unavailable.
+        assert!(matches!(
+            ledger.expire_due(),
+            Err(ServiceError::Unavailable(_))
+        ));
+    }
 }

@@ -98,17 +98,13 @@ impl Writer {
 
     /// Queues a write and waits until its group has committed.
     pub async fn write(&self, request: WriteRequest) -> Result<WriteOutcome, WriteError> {
-        match self.batcher.submit(request).await {
-            Ok(outcome) => Ok(outcome),
-            Err(BatchError::Failed(error)) => Err(WriteError::Store(error)),
-            Err(BatchError::Overloaded) => Err(WriteError::Unavailable(
-                "the ledger is busy: too many writes are waiting",
-            )),
-            Err(BatchError::Expired | BatchError::Closed) => {
-                Err(WriteError::Unavailable("the ledger is shutting down"))
-            }
-            Err(_) => Err(WriteError::Failed("the write failed inside the writer")),
-        }
+        answer(self.batcher.submit(request).await)
+    }
+
+    /// `write` for a thread that is not a kiln task (the expiry sweep): blocks until the
+    /// group has committed. Never call it on a server worker.
+    pub fn write_blocking(&self, request: WriteRequest) -> Result<WriteOutcome, WriteError> {
+        answer(self.batcher.submit(request).wait())
     }
 
     /// What the writer has done so far (groups, their sizes and times).
@@ -120,6 +116,22 @@ impl Writer {
     pub fn shutdown(&self) {
         self.batcher.shutdown();
         self.batcher.join();
+    }
+}
+
+fn answer(
+    result: Result<WriteOutcome, BatchError<StoreError>>,
+) -> Result<WriteOutcome, WriteError> {
+    match result {
+        Ok(outcome) => Ok(outcome),
+        Err(BatchError::Failed(error)) => Err(WriteError::Store(error)),
+        Err(BatchError::Overloaded) => Err(WriteError::Unavailable(
+            "the ledger is busy: too many writes are waiting",
+        )),
+        Err(BatchError::Expired | BatchError::Closed) => {
+            Err(WriteError::Unavailable("the ledger is shutting down"))
+        }
+        Err(_) => Err(WriteError::Failed("the write failed inside the writer")),
     }
 }
 

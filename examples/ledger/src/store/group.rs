@@ -51,6 +51,10 @@ pub enum WriteOp {
         id: EntryId,
         now: Timestamp,
     },
+    /// `WriteOutcome::Expired`: every pending entry of the tenant whose time has come.
+    ExpirePending {
+        now: Timestamp,
+    },
 }
 
 impl WriteOp {
@@ -72,6 +76,8 @@ pub enum WriteOutcome {
     Entries(BatchResults),
     /// The entry a reversal or a pending post created.
     Entry(EntryId),
+    /// The pending entries that expired.
+    Expired(Vec<EntryId>),
 }
 
 /// Runs one write through the `Store`'s own methods (each its own transaction): the default
@@ -108,5 +114,8 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
         WriteOp::VoidPending { id, now } => store
             .void_pending(tenant, *id, *now)
             .map(|()| WriteOutcome::Done),
+        WriteOp::ExpirePending { now } => store
+            .expire_pending(tenant, *now)
+            .map(WriteOutcome::Expired),
     }
 }

@@ -95,5 +95,8 @@ fn run(
         WriteOp::VoidPending { id, now } => {
             write::void_pending(connection, tenant, *id, *now, stamp).map(|()| WriteOutcome::Done)
         }
+        WriteOp::ExpirePending { now } => {
+            write::expire_pending(connection, tenant, *now, stamp).map(WriteOutcome::Expired)
+        }
     }
 }

@@ -190,29 +190,7 @@ mod tests {
     use crate::store::tests::{TempDb, seed, transfer};
     use crate::store::{EntryRequest, WriteOp};
     use std::future::Future;
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct ThreadWaker(std::thread::Thread);
-
-    impl Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-
-    /// Polls `future` on this thread until it is ready (the writer wakes it from its thread).
-    fn block_on<F: Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-            std::thread::park_timeout(std::time::Duration::from_millis(50));
-        }
-    }
+    use std::task::{Context, Poll, Waker};
 
     fn request(tenant: TenantId, entries: usize) -> WriteRequest {
         let entry = transfer("2024-02-01", "Assets:Bank", "Income:Salary", "1.00", "USD");
@@ -285,7 +263,7 @@ mod tests {
         let mut store = db.open();
         let tenant = seed(&mut store, "acme");
         let writer = Writer::start(store, &WriterConfig::default()).expect("writer");
-        let outcome = block_on(writer.write(request(tenant, 2)));
+        let outcome = writer.write_blocking(request(tenant, 2));
         let Ok(WriteOutcome::Entries(entries)) = outcome else {
             panic!("unexpected {outcome:?}");
         };
@@ -301,7 +279,7 @@ mod tests {
                 .is_none()
         );
         writer.shutdown();
-        let after = block_on(writer.write(request(tenant, 1)));
+        let after = writer.write_blocking(request(tenant, 1));
         assert!(
             matches!(after, Err(WriteError::Unavailable(_))),
             "{after:?}"
@@ -330,11 +308,10 @@ mod tests {
             .collect();
         let mut refused = 0;
         let mut waiting = Vec::new();
-        for submission in submissions {
+        for mut submission in submissions {
             // A refused submission is ready at once; the others wait for the lock.
-            let mut submission = Box::pin(submission);
             let mut cx = Context::from_waker(Waker::noop());
-            match submission.as_mut().poll(&mut cx) {
+            match std::pin::Pin::new(&mut submission).poll(&mut cx) {
                 Poll::Ready(Err(BatchError::Overloaded)) => refused += 1,
                 Poll::Ready(other) => panic!("answered while locked: {other:?}"),
                 Poll::Pending => waiting.push(submission),
@@ -343,7 +320,7 @@ mod tests {
         assert!(refused >= 2, "4 writes, room for 2: {refused} refused");
         blocker.execute_batch("ROLLBACK").expect("releases");
         for submission in waiting {
-            assert!(block_on(submission).is_ok());
+            assert!(submission.wait().is_ok());
         }
         writer.shutdown();
     }

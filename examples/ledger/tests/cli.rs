@@ -103,6 +103,18 @@ fn a_bad_slug_is_refused_with_the_rule() {
     assert!(stderr.contains("a-z, 0-9 and inner -"), "{stderr}");
 }
 
+/// `BENCH_CLIENTS_MAX`: `--clients` outside 1 to 256 is refused before anything runs.
+#[test]
+fn bench_refuses_a_client_count_out_of_bounds() {
+    for clients in ["0", "257"] {
+        let refused = ledger(&["bench", "--skip-reads", "--clients", clients]);
+        assert_eq!(refused.status.code(), Some(1), "{clients}");
+        let stderr = text(&refused.stderr);
+        assert!(stderr.contains("--clients is"), "{stderr}");
+        assert!(stderr.contains("1 to 256"), "{stderr}");
+    }
+}
+
 #[test]
 fn check_passes_on_a_fresh_database_and_after_a_tenant() {
     let db = TempDb::new("check");

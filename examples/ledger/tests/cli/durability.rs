@@ -94,6 +94,17 @@ fn serve_seeds_a_new_database_and_logs_the_demo_login() {
         page.matches("\"description\"").count() > 300,
         "a year of books"
     );
+    // A body over `API_BODY_BYTES_MAX` is refused by the server before the app runs.
+    let mut raw = std::net::TcpStream::connect(&addr).expect("connects");
+    let head = format!(
+        "POST /api/v1/entries/batch HTTP/1.1\r\nhost: ledger\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        ledger::limits::API_BODY_BYTES_MAX + 1
+    );
+    std::io::Write::write_all(&mut raw, head.as_bytes()).expect("sends");
+    let mut status = String::new();
+    BufReader::new(raw).read_line(&mut status).expect("answers");
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
     server.kill().expect("stops");
     server.wait().expect("reaped");
 

@@ -27,6 +27,8 @@ use std::time::Duration;
 const STREAM_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// How long a request may take before the client gives up with a panic (a test failure).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The client port of a test request's peer address (`RequestBuilder::peer` changes it).
+const TEST_PEER_PORT: u16 = 40_000;
 /// Most redirects `follow_redirects` follows before it fails the test (a redirect loop).
 pub const REDIRECTS_MAX: usize = 10;
 /// Hex digits in a kiln CSRF token (32 random bytes).
@@ -131,6 +133,7 @@ impl TestClient {
             send_cookies: true,
             send_csrf: true,
             follow: false,
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], TEST_PEER_PORT)),
         }
     }
 
@@ -316,6 +319,7 @@ pub struct RequestBuilder<'c> {
     send_cookies: bool,
     send_csrf: bool,
     follow: bool,
+    peer: std::net::SocketAddr,
 }
 
 impl std::fmt::Debug for RequestBuilder<'_> {
@@ -330,6 +334,13 @@ impl std::fmt::Debug for RequestBuilder<'_> {
 impl RequestBuilder<'_> {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends the request as if from this client address (`Request::peer_addr`; the default
+    /// is `127.0.0.1:40000`).
+    pub fn peer(mut self, peer: std::net::SocketAddr) -> Self {
+        self.peer = peer;
         self
     }
 
@@ -412,6 +423,7 @@ impl RequestBuilder<'_> {
             return self.send_once();
         }
         let client = self.client;
+        let peer = self.peer;
         let mut response = self.send_once();
         let mut redirects = Vec::new();
         while let Some(next) = response.next_request(client) {
@@ -420,7 +432,7 @@ impl RequestBuilder<'_> {
                 "more than {REDIRECTS_MAX} redirects: {redirects:?}"
             );
             redirects.push(next.path.clone());
-            response = next.send_once();
+            response = next.peer(peer).send_once();
         }
         response.redirects = redirects;
         response
@@ -462,10 +474,11 @@ impl RequestBuilder<'_> {
             body_bytes_max: usize::MAX / 2,
             ..HttpLimits::default()
         };
-        let request = match RequestDecoder::new(limits).decode(&mut buf) {
+        let mut request = match RequestDecoder::new(limits).decode(&mut buf) {
             Ok(Some(Decoded::Request(request))) => request,
             other => panic!("test request is not valid HTTP/1.1: {other:?}"),
         };
+        request.set_peer_addr(Some(self.peer));
         self.client.execute(request)
     }
 }

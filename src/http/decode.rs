@@ -300,6 +300,7 @@ impl PendingRequest {
             headers: parsed.headers,
             body: Bytes::new(),
             keep_alive: parsed.keep_alive,
+            peer: None,
         };
         PendingRequest {
             request,

@@ -99,9 +99,25 @@ pub struct Request {
     pub(crate) headers: Vec<HeaderSpan>,
     pub(crate) body: Bytes,
     pub(crate) keep_alive: bool,
+    /// The client's address, as the server's connection knows it (`None` where there is no
+    /// socket, e.g. a request decoded from bytes in a test).
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 impl Request {
+    /// The address of the client at the other end of the connection (the TCP peer: a proxy's
+    /// address when there is one in front). `None` for a request that did not come over a
+    /// socket (`TestClient` gives `127.0.0.1`).
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.peer
+    }
+
+    /// Sets the peer address: for whoever received the request (the server's connection, the
+    /// test client). The decoder leaves it `None`.
+    pub fn set_peer_addr(&mut self, peer: Option<std::net::SocketAddr>) {
+        self.peer = peer;
+    }
+
     pub fn method(&self) -> &Method {
         &self.method
     }

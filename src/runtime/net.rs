@@ -134,6 +134,11 @@ impl TcpStream {
         sys::send_now(self.fd, bytes)
     }
 
+    /// The address of the other end (`getpeername`).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        sys::peer_addr(self.fd)
+    }
+
     pub fn as_raw_fd(&self) -> RawFd {
         self.fd
     }

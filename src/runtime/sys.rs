@@ -87,12 +87,25 @@ pub(crate) fn reuseport_listener(addr: SocketAddr, backlog: u32) -> io::Result<O
 
 /// The local address a socket is bound to (to learn the port after binding port 0).
 pub(crate) fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
+    socket_addr(fd, libc::getsockname)
+}
+
+/// The address of the socket's peer (`getpeername`).
+pub(crate) fn peer_addr(fd: RawFd) -> io::Result<SocketAddr> {
+    socket_addr(fd, libc::getpeername)
+}
+
+type AddrCall =
+    unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int;
+
+fn socket_addr(fd: RawFd, call: AddrCall) -> io::Result<SocketAddr> {
     // SAFETY: an all-zero sockaddr_storage is a valid value of that plain C struct.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: passes a live, writable sockaddr_storage and its size; the kernel writes at most `len`.
+    // SAFETY: `call` is getsockname or getpeername; both take a live, writable sockaddr_storage
+    // and its size, and the kernel writes at most `len` bytes.
     check(unsafe {
-        libc::getsockname(
+        call(
             fd,
             (&mut storage as *mut libc::sockaddr_storage).cast(),
             &mut len,

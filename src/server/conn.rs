@@ -48,6 +48,8 @@ pub(super) struct Connection<'c> {
     /// The one timer of the connection, moved for each read and each send (moving it later
     /// costs no timer operation; see `runtime::Deadline`).
     deadline: runtime::Deadline,
+    /// The client's address, looked up (one `getpeername`) when the first request needs it.
+    peer: Option<Option<std::net::SocketAddr>>,
 }
 
 impl<'c> Connection<'c> {
@@ -65,6 +67,7 @@ impl<'c> Connection<'c> {
             // A new connection must send its first head within the header deadline.
             head_deadline: Some(now + config.limits.header_timeout()),
             deadline: runtime::Deadline::new(now + config.limits.header_timeout()),
+            peer: None,
         }
     }
 
@@ -121,8 +124,11 @@ impl<'c> Connection<'c> {
 
     /// Runs the handler for one request and queues (or streams) its response.
     /// `Some` ends the connection.
-    async fn answer<H: Service>(&mut self, handler: &H, request: Request) -> Option<Close> {
+    async fn answer<H: Service>(&mut self, handler: &H, mut request: Request) -> Option<Close> {
         self.served += 1;
+        let stream = &self.stream;
+        let peer = *self.peer.get_or_insert_with(|| stream.peer_addr().ok());
+        request.set_peer_addr(peer);
         let limit = self.config.limits.requests_per_connection_max;
         let wants_keep_alive = request.keep_alive() && (limit == 0 || self.served < limit);
         let head_request = *request.method() == Method::Head;

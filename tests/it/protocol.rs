@@ -187,3 +187,22 @@ fn several_workers_share_the_port() {
         assert_eq!(server.client().get("/").status, 200);
     }
 }
+
+#[test]
+fn handlers_see_the_client_address_of_their_connection() {
+    let _guard = shared();
+    let server = TestServer::start();
+    let mut client = server.client();
+    let local = client.stream.local_addr().expect("client address");
+    for _ in 0..2 {
+        let response = client.get("/peer");
+        assert_eq!(response.body_str(), format!("Some({local})"));
+    }
+    let mut other = server.client();
+    let other_local = other.stream.local_addr().expect("client address");
+    assert_ne!(other_local, local);
+    assert_eq!(
+        other.get("/peer").body_str(),
+        format!("Some({other_local})")
+    );
+}

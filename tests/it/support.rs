@@ -59,6 +59,7 @@ pub async fn routes(mut request: Request) -> Response {
             Response::ok(sum.to_string())
         }
         "/panic" => panic!("handler panic on purpose (test)"),
+        "/peer" => Response::ok(format!("{:?}", request.peer_addr())),
         _ if path.starts_with("/path/") => Response::ok(path),
         _ => Response::error(StatusCode::NOT_FOUND, "not found"),
     }

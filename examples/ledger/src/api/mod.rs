@@ -96,7 +96,8 @@ impl FromRequest<Ledger> for Auth {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .ok_or(ServiceError::Unauthorized)?;
-        Ok(Auth(cx.state().authenticate(token)?))
+        let origin = cx.request.peer_addr().map(|addr| addr.ip());
+        Ok(Auth(cx.state().authenticate(token, origin)?))
     }
 }
 

@@ -25,12 +25,16 @@ pub struct Caller {
     pub tenant: TenantId,
     pub token: TokenId,
     pub scope: Scope,
+    /// The client's IP address, when the request came over a socket.
+    pub origin: Option<std::net::IpAddr>,
 }
 
 impl Caller {
-    /// Who the audit log names for this caller's writes: `token:{id}`.
+    /// Who the audit log names for this caller's writes: `token:{id}`, from its IP address.
     pub fn actor(&self) -> Actor {
-        Actor::new(&format!("token:{}", self.token), None).unwrap_or_else(|_| Actor::system())
+        let origin = self.origin.map(|ip| ip.to_string());
+        Actor::new(&format!("token:{}", self.token), origin.as_deref())
+            .unwrap_or_else(|_| Actor::system())
     }
 }
 
@@ -100,8 +104,12 @@ impl Ledger {
     }
 
     /// Checks a presented token (`ldg_{id}_{secret}`): its row exists, the secret's hash
-    /// matches, it is not revoked.
-    pub fn authenticate(&self, token: &str) -> Result<Caller, ServiceError> {
+    /// matches, it is not revoked. `origin` is the client's address, for the audit log.
+    pub fn authenticate(
+        &self,
+        token: &str,
+        origin: Option<std::net::IpAddr>,
+    ) -> Result<Caller, ServiceError> {
         let presented = PresentedToken::parse(token).ok_or(ServiceError::Unauthorized)?;
         let record = self.readers.with(|store| store.token(presented.id))?;
         match record {
@@ -112,6 +120,7 @@ impl Ledger {
                     tenant: record.tenant,
                     token: record.id,
                     scope: record.scope,
+                    origin,
                 })
             }
             _ => Err(ServiceError::Unauthorized),

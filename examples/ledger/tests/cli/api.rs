@@ -199,6 +199,21 @@ fn entries_balances_reversal_and_pending_through_the_api() {
     let all = body(&api.get(w, "/api/v1/balances?date=2024-12-31"));
     assert_eq!(all["items"].as_array().expect("items").len(), 3);
 
+    // The audit log names the token and the client's address for every write.
+    let mut store = SqliteStore::open(&api._db.0).expect("opens");
+    let tenant = store
+        .tenant(&TenantSlug::new("acme").unwrap())
+        .expect("lookup")
+        .expect("acme");
+    let records = store.audit_records(tenant, 0, 10_000).expect("audit");
+    let reversal_record = records
+        .iter()
+        .find(|r| r.action == "entry.reversed")
+        .expect("the reversal's record");
+    let token_id = w["ldg_".len()..].split('_').next().unwrap();
+    assert_eq!(reversal_record.actor, format!("token:{token_id}"));
+    assert_eq!(reversal_record.origin.as_deref(), Some("127.0.0.1"));
+
     // Close an account; a later posting to it is refused.
     let closed = api.post(
         w,

@@ -145,3 +145,39 @@ pub const BENCH_CLIENTS_MAX: usize = 256;
 /// reservations), in milliseconds. Until the sweep reaches one, an expired entry already
 /// refuses to be posted (`pending_expired`).
 pub const PENDING_EXPIRY_SWEEP_MS: u64 = 60_000;
+
+/// Longest email address, in bytes, after trimming (RFC 5321's longest forward path, 256,
+/// less its angle brackets). The shortest is 3 bytes (`domain::user::Email`).
+pub const EMAIL_BYTES_MAX: usize = 254;
+
+/// Longest display name of a user, in characters (not bytes: a name in any script gets the
+/// same room), after trimming.
+pub const DISPLAY_NAME_CHARS_MAX: usize = 100;
+
+/// Shortest password a new account may set, in bytes (`domain::user::check_new_password`).
+pub const PASSWORD_BYTES_MIN: usize = 10;
+
+/// Longest password a new account may set, in bytes: generous for a passphrase, and bounds
+/// what one sign-up hands to the password hash.
+pub const PASSWORD_BYTES_MAX: usize = 1_024;
+
+/// Failed logins a throttle key (an account, an IP address) may have within
+/// `LOGIN_WINDOW_SECS` before further attempts are refused (`domain::throttle`).
+pub const LOGIN_FAILURES_MAX: u32 = 5;
+
+/// How far back the login throttle counts failures, in seconds (15 minutes).
+pub const LOGIN_WINDOW_SECS: i64 = 900;
+
+/// Most keys the login throttle remembers; beyond it the key with the oldest last failure is
+/// forgotten (`domain::throttle`). A key costs a 32-byte digest (twice: the map and the index
+/// by last failure) and up to `LOGIN_FAILURES_MAX` timestamps: a full throttle is about 2 MB.
+pub const THROTTLE_KEYS_MAX: usize = 10_000;
+
+/// Most memory a stored password hash may ask Argon2 for when it is verified, in KiB (64 MiB;
+/// new hashes use the default, 19 MiB). A hash beyond it is refused without running
+/// (`service::password`), so a tampered row cannot make a login allocate gigabytes.
+pub const PASSWORD_HASH_MEMORY_KIB_MAX: u32 = 65_536;
+
+/// Most passes a stored password hash may ask Argon2 for when it is verified (new hashes use
+/// the default, 2). Bounds the time one login can take, as the memory bound bounds its space.
+pub const PASSWORD_HASH_PASSES_MAX: u32 = 8;

@@ -132,6 +132,7 @@ pub enum Action {
     PriceSet,
     TokenCreated,
     TokenRevoked,
+    MemberAdded,
 }
 
 impl Action {
@@ -151,6 +152,7 @@ impl Action {
             Action::PriceSet => "price.set",
             Action::TokenCreated => "token.created",
             Action::TokenRevoked => "token.revoked",
+            Action::MemberAdded => "member.added",
         }
     }
 }

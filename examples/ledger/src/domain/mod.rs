@@ -3,7 +3,9 @@
 //! Read in this order: `date`, `amount` (money in minor units), `account` (the chart),
 //! `entry` (validation, reversal), `constraint` (balance bounds), `pending` (two-phase
 //! entries), `price` (exchange rates, valuation for reports), `idempotency`, `batch`,
-//! `audit` (the hash-chained log's rules) and `error` (every refusal with its stable code).
+//! `audit` (the hash-chained log's rules) and `error` (every refusal with its stable code);
+//! for the web app's accounts, `user` (emails, names, passwords, roles) and `throttle`
+//! (failed logins per account and per IP, in bounded memory).
 //! Each file carries its own unit tests. Storage is `crate::store`; nothing here knows it
 //! exists.
 
@@ -20,7 +22,9 @@ pub mod pending;
 pub mod price;
 pub mod report;
 pub mod tenant;
+pub mod throttle;
 pub mod token;
+pub mod user;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +41,7 @@ pub use pending::{PendingStatus, PendingTerms, PostAmounts};
 pub use price::{Holding, Price, PriceError, PriceUsed, Rate, RateError, Valuation, value_at};
 pub use tenant::TenantSlug;
 pub use token::{Scope, TokenId};
+pub use user::{DisplayName, Email, Role, UserId};
 
 /// An entry's id, unique across the database (so it alone never reveals which tenant holds it:
 /// every lookup is scoped by tenant as well).

@@ -4,9 +4,11 @@
 //!
 //! Every call is scoped to the caller's tenant here, once: a handler gets a `Caller` from
 //! `authenticate` and can only pass it back, so no handler chooses a tenant (the store scopes
-//! each query by it as well). Not here: HTTP and JSON (`crate::api`), the rules of the books
+//! each query by it as well). `password` hashes and verifies the web app's passwords
+//! (Argon2id). Not here: HTTP and JSON (`crate::api`), the rules of the books
 //! (`crate::domain`), SQL (`crate::store`).
 
+pub mod password;
 mod readers;
 pub mod writer;
 

@@ -6,8 +6,10 @@
 //! write validates with `crate::domain` and checks balance constraints inside its own
 //! transaction; a batch is one transaction. Every write appends its hash-chained audit record
 //! (`domain::audit`) in the same transaction, as the actor last given to `set_actor`.
-//! `check` verifies balances, trial balances and the chain (`check.rs`). The store does not
-//! authenticate, authorise or group commits (that is the service and the writer, later).
+//! `check` verifies balances, trial balances and the chain (`check.rs`). Users are the one
+//! thing not per tenant: a user is global and belongs to tenants through memberships (tests:
+//! `user_tests.rs`). The store does not authenticate, authorise or group commits (that is the
+//! service and the writer); it keeps password hashes, never passwords.
 
 #[cfg(test)]
 mod audit_tests;
@@ -28,6 +30,8 @@ mod sqlite;
 pub(crate) mod tests;
 #[cfg(test)]
 mod token_tests;
+#[cfg(test)]
+mod user_tests;
 
 pub use check::{Check, CheckReport, Problem};
 pub use group::{WriteOp, WriteOutcome, WriteRequest};
@@ -36,8 +40,8 @@ pub use sqlite::{MIGRATIONS, Settings, SqliteStore, system_clock};
 use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, Actor, Amount, AuditRecord, BalanceConstraint, BalanceState, BatchMode,
-    Commodity, CommodityCode, Date, Entry, EntryError, EntryId, IdempotencyKey, NewEntry,
-    PendingStatus, PostAmounts, Price, TenantId, TenantSlug, Timestamp,
+    Commodity, CommodityCode, Date, DisplayName, Email, Entry, EntryError, EntryId, IdempotencyKey,
+    NewEntry, PendingStatus, PostAmounts, Price, Role, TenantId, TenantSlug, Timestamp, UserId,
 };
 use std::collections::BTreeSet;
 use std::fmt;
@@ -117,6 +121,37 @@ pub struct TokenRecord {
     pub hash: TokenHash,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+}
+
+/// A web app user as stored. `Debug` leaves the password hash out, so a logged record never
+/// carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub email: Email,
+    pub name: DisplayName,
+    /// The Argon2id PHC string (`service::password`), never the password.
+    pub password_hash: String,
+    pub created_at: Timestamp,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One tenant a user belongs to, and the user's role there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub tenant: TenantId,
+    pub slug: TenantSlug,
+    pub role: Role,
 }
 
 /// The result of each entry of a batch.
@@ -397,6 +432,46 @@ pub trait Store {
     /// Revokes a token (from then on it authenticates nothing); returns its record. Revoking
     /// a revoked token keeps its first revocation time.
     fn revoke_token(&mut self, id: TokenId, now: Timestamp) -> Result<TokenRecord, StoreError>;
+
+    /// Stores a new user (users are global: no tenant, no audit record; `add_member` is what
+    /// is audited, in the tenant's chain). A taken email is `AlreadyExists { what: "user" }`.
+    fn create_user(
+        &mut self,
+        email: &Email,
+        name: &DisplayName,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<UserId, StoreError>;
+    /// The user of this email, whatever their tenants: how a login finds its account.
+    fn user_by_email(&mut self, email: &Email) -> Result<Option<UserRecord>, StoreError>;
+    /// The user of this id (a session's user).
+    fn user(&mut self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+    /// Makes a user a member of a tenant with `role`, audited as `member.added` in the tenant's
+    /// chain. `UnknownTenant`, `NotFound { what: "user" }`, or `AlreadyExists { what: "member" }`
+    /// if the user is a member already (whatever the role).
+    fn add_member(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<(), StoreError>;
+    /// The tenants a user belongs to, by slug (`NotFound` for an unknown user). A short list:
+    /// not paged.
+    fn memberships(&mut self, user: UserId) -> Result<Vec<Membership>, StoreError>;
+    /// The user's role in the tenant; `None` if they are not a member (or either is unknown):
+    /// the check every tenant page makes.
+    fn membership(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Role>, StoreError>;
+    /// A tenant's members with their roles, by email (`UnknownTenant` for an unknown tenant).
+    /// Only this tenant's members, whatever other tenants they belong to. Not paged: an
+    /// organisation's staff.
+    fn members(&mut self, tenant: TenantId) -> Result<Vec<(UserRecord, Role)>, StoreError>;
+    /// Signs up: creates the tenant, the user and the user's owner membership in one
+    /// transaction, all or nothing (a taken slug is `AlreadyExists { what: "tenant" }`, a taken
+    /// email `AlreadyExists { what: "user" }`, and either leaves nothing written). The tenant's
+    /// chain starts `tenant.created`, `member.added`.
+    fn sign_up(
+        &mut self,
+        slug: &TenantSlug,
+        email: &Email,
+        name: &DisplayName,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<(TenantId, UserId), StoreError>;
 
     /// Runs a group of writes, each with its own actor, and returns a result per write. The
     /// default runs each in its own transaction; an implementation that can should run the

@@ -3,9 +3,11 @@
 //!
 //! This file opens the database and holds the chart (tenants, commodities, accounts) and the
 //! reads; `write.rs` holds entry writes and the balances they maintain; `prices.rs` prices;
-//! `schema.rs` the migrations. Every statement names `tenant_id` in its `WHERE` clause or its
-//! inserted row. Not here: connection pools, the group-commit writer, PostgreSQL. Tests:
-//! `store/tests.rs` (prices: `store/price_tests.rs`).
+//! `tokens.rs` API tokens; `users.rs` the web app's users and memberships; `schema.rs` the
+//! migrations. Every statement on a tenant's rows names `tenant_id` in its `WHERE` clause or
+//! its inserted row (the `users` table, global, is the exception). Not here: connection
+//! pools, the group-commit writer, PostgreSQL. Tests: `store/tests.rs` (prices:
+//! `store/price_tests.rs`, users: `store/user_tests.rs`).
 
 mod audit;
 mod check;
@@ -14,6 +16,7 @@ mod prices;
 mod schema;
 mod tokens;
 mod tx;
+mod users;
 mod write;
 
 pub use schema::MIGRATIONS;
@@ -22,14 +25,15 @@ use tx::Tx;
 
 use super::{
     BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryFilter, EntryRequest,
-    Store, StoreError, StoredEntry, TokenRecord, WriteOutcome, WriteRequest,
+    Membership, Store, StoreError, StoredEntry, TokenRecord, UserRecord, WriteOutcome,
+    WriteRequest,
 };
 use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, AccountType, Amount, BalanceConstraint, BalanceState, BatchMode,
-    Commodity, CommodityCode, Date, EntryError, EntryId, MemoryChart, PostAmounts, Price, TenantId,
-    TenantSlug, Timestamp,
+    Commodity, CommodityCode, Date, DisplayName, Email, EntryError, EntryId, MemoryChart,
+    PostAmounts, Price, Role, TenantId, TenantSlug, Timestamp, UserId,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::{BTreeMap, BTreeSet};
@@ -468,6 +472,31 @@ fn insert_account(
     Ok(())
 }
 
+/// Inserts a tenant and its first audit record (`tenant.created`) in the caller's transaction.
+fn insert_tenant(
+    connection: &Tx<'_>,
+    slug: &TenantSlug,
+    stamp: audit::Stamp<'_>,
+) -> Result<TenantId, StoreError> {
+    let exists: Option<i64> = connection
+        .prepare_cached("SELECT id FROM tenants WHERE slug = ?1")?
+        .query_row([slug.as_str()], |row| row.get(0))
+        .optional()?;
+    if exists.is_some() {
+        return Err(StoreError::AlreadyExists {
+            what: "tenant",
+            name: slug.to_string(),
+        });
+    }
+    connection
+        .prepare_cached("INSERT INTO tenants (slug) VALUES (?1)")?
+        .execute([slug.as_str()])?;
+    let id = TenantId(connection.last_insert_rowid());
+    let details = Json::object([("slug", Json::text(slug))]);
+    audit::append(connection, id, stamp, Action::TenantCreated, &details)?;
+    Ok(id)
+}
+
 /// Runs `write` in one `IMMEDIATE` transaction: committed if it returns `Ok`, rolled back
 /// (when the transaction drops) if it returns `Err`.
 fn in_transaction<T>(
@@ -515,36 +544,10 @@ fn close_account(
 
 impl Store for SqliteStore {
     fn create_tenant(&mut self, slug: &TenantSlug) -> Result<TenantId, StoreError> {
-        let outer = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let transaction = Tx::new(&outer);
-        let exists: Option<i64> = transaction
-            .prepare_cached("SELECT id FROM tenants WHERE slug = ?1")?
-            .query_row([slug.as_str()], |row| row.get(0))
-            .optional()?;
-        if exists.is_some() {
-            return Err(StoreError::AlreadyExists {
-                what: "tenant",
-                name: slug.to_string(),
-            });
-        }
-        transaction
-            .prepare_cached("INSERT INTO tenants (slug) VALUES (?1)")?
-            .execute([slug.as_str()])?;
-        let id = TenantId(transaction.last_insert_rowid());
-        let details = Json::object([("slug", Json::text(slug))]);
-        audit::append(
-            &transaction,
-            id,
-            self.audit.stamp(),
-            Action::TenantCreated,
-            &details,
-        )?;
-        transaction.flush()?;
-        drop(transaction);
-        outer.commit()?;
-        Ok(id)
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            insert_tenant(connection, slug, stamp)
+        })
     }
 
     fn tenants(&mut self) -> Result<Vec<(TenantId, TenantSlug)>, StoreError> {
@@ -946,6 +949,62 @@ impl Store for SqliteStore {
         let stamp = self.audit.stamp();
         in_transaction(&mut self.connection, |connection| {
             tokens::revoke(connection, id, now, stamp)
+        })
+    }
+
+    fn create_user(
+        &mut self,
+        email: &Email,
+        name: &DisplayName,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<UserId, StoreError> {
+        in_transaction(&mut self.connection, |connection| {
+            users::create(connection, email, name, password_hash, now)
+        })
+    }
+
+    fn user_by_email(&mut self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
+        users::find_by_email(&self.connection, email)
+    }
+
+    fn user(&mut self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        users::find(&self.connection, id)
+    }
+
+    fn add_member(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<(), StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            users::add_member(connection, tenant, user, role, stamp)
+        })
+    }
+
+    fn memberships(&mut self, user: UserId) -> Result<Vec<Membership>, StoreError> {
+        users::memberships(&self.connection, user)
+    }
+
+    fn membership(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Role>, StoreError> {
+        users::membership(&self.connection, tenant, user)
+    }
+
+    fn members(&mut self, tenant: TenantId) -> Result<Vec<(UserRecord, Role)>, StoreError> {
+        users::members(&self.connection, tenant)
+    }
+
+    fn sign_up(
+        &mut self,
+        slug: &TenantSlug,
+        email: &Email,
+        name: &DisplayName,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<(TenantId, UserId), StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            let tenant = insert_tenant(connection, slug, stamp)?;
+            let user = users::create(connection, email, name, password_hash, now)?;
+            users::add_member(connection, tenant, user, Role::Owner, stamp)?;
+            Ok((tenant, user))
         })
     }
 

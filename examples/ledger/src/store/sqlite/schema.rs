@@ -9,7 +9,9 @@
 //! foreign key that includes it, so even a wrong id in a query cannot link two tenants' rows.
 //! The SQL sticks to what SQLite and PostgreSQL both accept (`ON CONFLICT`, composite keys, no
 //! SQLite-only types), apart from `INTEGER PRIMARY KEY` for row ids and the triggers that make
-//! `audit_log` append-only (migration 2). Migration 3 adds `prices`.
+//! `audit_log` append-only (migration 2). Migration 3 adds `prices`, 4 `api_tokens`, 5 the
+//! web app's `users` and their `memberships`. `users` is the one table without `tenant_id`:
+//! a user is global and reaches a tenant only through a membership row, which carries it.
 
 use super::super::StoreError;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -182,6 +184,26 @@ CREATE TABLE api_tokens (
     revoked_at INTEGER,
     UNIQUE (tenant_id, id)
 );
+",
+    r"
+-- The web app's users (domain::user): global, not per tenant (one login, several tenants).
+-- email is trimmed and lowercased; password_hash is an Argon2id PHC string, never a password.
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+-- Who belongs to which tenant, with what role: a user's tenants are listed by user_id.
+CREATE TABLE memberships (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    role TEXT NOT NULL CHECK (role IN ('owner', 'accountant', 'viewer')),
+    PRIMARY KEY (tenant_id, user_id)
+);
+CREATE INDEX memberships_by_user ON memberships (user_id);
 ",
 ];
 

@@ -21,3 +21,4 @@ pub mod seed;
 pub mod service;
 pub mod statements;
 pub mod store;
+pub mod web;

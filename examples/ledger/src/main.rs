@@ -84,6 +84,10 @@ enum Command {
         /// Worker threads (one io_uring each); default: one per core.
         #[arg(long)]
         workers: Option<usize>,
+        /// Send session cookies without `Secure`, for plain HTTP on another host than
+        /// localhost (behind TLS, or on localhost, leave it out).
+        #[arg(long)]
+        plain_http_cookies: bool,
     },
 }
 
@@ -165,7 +169,18 @@ fn run() -> anyhow::Result<ExitCode> {
             csv_rules: Some(rules),
         }) => import_csv_file(&mut store, &file, &rules, tenant.as_deref()),
         Some(Command::Token { command }) => token(&mut store, command),
-        Some(Command::Serve { addr, workers }) => serve(store, &args.database, &addr, workers),
+        Some(Command::Serve {
+            addr,
+            workers,
+            plain_http_cookies,
+        }) => {
+            let cookies = if plain_http_cookies {
+                ledger::web::Cookies::PlainHttp
+            } else {
+                ledger::web::Cookies::Secure
+            };
+            serve(store, &args.database, &addr, workers, cookies)
+        }
         Some(Command::Tenant {
             command: TenantCommand::Create { slug },
         }) => create_tenant(&mut store, &slug),
@@ -334,10 +349,13 @@ fn serve(
     database: &Path,
     addr: &str,
     workers: Option<usize>,
+    cookies: ledger::web::Cookies,
 ) -> anyhow::Result<ExitCode> {
-    if store.tenants()?.is_empty() {
-        seed_demo(&mut store)?;
-    }
+    let demo = if store.tenants()?.is_empty() {
+        Some(seed_demo(&mut store)?)
+    } else {
+        None
+    };
     drop(store); // the writer opens its own connection
     let ledger = ledger::service::Ledger::open(database, &ledger::service::WriterConfig::default())
         .with_context(|| format!("cannot open the ledger database {}", database.display()))?;
@@ -346,7 +364,7 @@ fn serve(
             ledger::limits::PENDING_EXPIRY_SWEEP_MS,
         ))
         .context("cannot start the expiry sweep")?;
-    let app = ledger::api::app(ledger.clone());
+    let app = ledger::web::app(ledger.clone(), &session_secret()?, cookies)?;
     let limits = kiln::limits::HttpLimits {
         body_bytes_max: ledger::limits::API_BODY_BYTES_MAX,
         ..kiln::limits::HttpLimits::default()
@@ -357,8 +375,23 @@ fn serve(
     }
     server
         .serve_then(app, |local| {
+            // The demo lines first: the address line is the last one a watcher waits for.
+            if let Some(demo) = &demo {
+                tracing::info!(
+                    "demo login: http://{local}/login as {} with password {} (shown once)",
+                    demo.email,
+                    demo.password
+                );
+                tracing::info!(
+                    "demo API token {} (write scope, shown once): {}  e.g. curl -H \
+                     'Authorization: Bearer {}' http://{local}/api/v1/trial-balance",
+                    demo.token_id,
+                    demo.token,
+                    demo.token
+                );
+            }
             tracing::info!(
-                "ledger serving {} on http://{local} (JSON API under /api/v1)",
+                "ledger serving {} on http://{local} (web app at /, JSON API under /api/v1)",
                 database.display()
             );
         })
@@ -367,23 +400,60 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates the `demo` tenant with a year of books ending today and a write token for it,
-/// and logs where to log in (the token is shown this once).
-fn seed_demo(store: &mut SqliteStore) -> anyhow::Result<()> {
+/// Signs sessions and CSRF tokens: `LEDGER_SECRET` (at least 32 bytes), or a random secret
+/// (then sessions end when the server restarts).
+fn session_secret() -> anyhow::Result<Vec<u8>> {
+    if let Ok(secret) = std::env::var("LEDGER_SECRET") {
+        anyhow::ensure!(
+            secret.len() >= 32,
+            "LEDGER_SECRET is {} bytes; it must be at least 32",
+            secret.len()
+        );
+        return Ok(secret.into_bytes());
+    }
+    tracing::warn!("LEDGER_SECRET is not set: using a random secret (sessions end on restart)");
+    let mut secret = vec![0u8; 32];
+    getrandom::fill(&mut secret).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    Ok(secret)
+}
+
+/// What `serve` tells about a demo tenant it just made (once: only hashes are stored).
+struct DemoLogin {
+    email: String,
+    password: String,
+    token_id: ledger::domain::TokenId,
+    token: String,
+}
+
+/// Creates the `demo` tenant with a year of books ending today, its owner (a demo user with a
+/// random password) and a write API token.
+fn seed_demo(store: &mut SqliteStore) -> anyhow::Result<DemoLogin> {
     let now = ledger::store::system_clock();
     let today = Date::of_timestamp(now).context("the system clock is outside the calendar")?;
     let tenant = ledger::seed::seed_demo(store, today).context("cannot seed the demo tenant")?;
-    let (id, text) = ledger::service::create_token(store, tenant, Scope::Write, now)?;
+    let (token_id, token) = ledger::service::create_token(store, tenant, Scope::Write, now)?;
+    let mut random = [0u8; 9];
+    getrandom::fill(&mut random).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    let password: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let email = ledger::domain::Email::parse(DEMO_EMAIL)?;
+    let name = ledger::domain::DisplayName::parse("Demo Bookkeeper")?;
+    let hash = ledger::service::password::hash_password(&password)?;
+    let user = store.create_user(&email, &name, &hash, now)?;
+    store.add_member(tenant, user, ledger::domain::Role::Owner)?;
     tracing::info!(
         "new database: created tenant `{}` with a year of books ending {today}",
         ledger::seed::DEMO_TENANT
     );
-    tracing::info!(
-        "demo login: API token {id} (write scope, shown once): {text}  \
-         e.g. curl -H 'Authorization: Bearer {text}' http://HOST:PORT/api/v1/trial-balance"
-    );
-    Ok(())
+    Ok(DemoLogin {
+        email: DEMO_EMAIL.to_owned(),
+        password,
+        token_id,
+        token,
+    })
 }
+
+/// The demo tenant's owner.
+const DEMO_EMAIL: &str = "demo@example.com";
 
 /// `import`: reads the file (bounded), parses it before touching the database, resolves or
 /// creates the tenant, then imports in one transaction. A new tenant is created only once the

@@ -64,7 +64,7 @@ pub fn trial_lines(lines: Vec<BalanceLine>) -> Vec<TrialLine> {
 
 /// A tenant's balance sheet at the end of `date`.
 pub fn balance_sheet(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     tenant: TenantId,
     date: Date,
 ) -> Result<BalanceSheet, StatementError> {
@@ -75,7 +75,7 @@ pub fn balance_sheet(
 
 /// A tenant's income statement from the start of `from` to the end of `to`.
 pub fn income_statement(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     tenant: TenantId,
     from: Date,
     to: Date,

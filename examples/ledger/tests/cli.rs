@@ -24,6 +24,8 @@ mod durability;
 mod import;
 #[path = "cli/prices.rs"]
 mod prices;
+#[path = "cli/web.rs"]
+mod web;
 
 use ledger::domain::{
     Account, AccountName, AccountType, Commodity, Date, Decimal, NewEntry, NewPosting, TenantId,

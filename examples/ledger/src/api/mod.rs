@@ -22,16 +22,28 @@ use json::{
     cursor_text, parse_cursor, precisions,
 };
 use kiln::app::{
-    App, FromRequest, Headers, IntoResponse, Json, Path, Query, Rejection, RequestContext, State,
-    get, post,
+    App, FromRef, FromRequest, Headers, IntoResponse, Json, Path, Query, Rejection, RequestContext,
+    Router, State, get, post,
 };
 use kiln::http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The server's app: the API on the ledger, and a plain-text index at `/`.
+/// The API alone as a server's app: the routes under `/api/v1`, a plain-text index at `/`,
+/// and kiln's own errors (404, 405, a panic's 500) as JSON errors under `/api/`. `ledger
+/// serve` mounts `router()` inside the web app instead (`crate::web::app`).
 pub fn app(ledger: Ledger) -> App<Ledger> {
-    routes(App::new().state(ledger).route("/", get(index)))
+    App::new()
+        .state(ledger)
+        .route("/", get(index))
+        .nest("/api/v1", router())
+        .on_error(|page| {
+            if page.request().path().starts_with("/api/") {
+                error::for_status(page.status(), page.message()).into_response()
+            } else {
+                Response::error(page.status(), page.message())
+            }
+        })
 }
 
 async fn index() -> Response {
@@ -41,52 +53,40 @@ async fn index() -> Response {
 const INDEX: &str = "Kiln ledger: the JSON API is under /api/v1 (see examples/ledger/README.md).
 Every request needs a token: Authorization: Bearer ldg_...
 Make one with: ledger token create --tenant SLUG --scope read|write
-
-GET  /api/v1/commodities            POST /api/v1/commodities
-GET  /api/v1/accounts               POST /api/v1/accounts
-GET  /api/v1/accounts/{name}        POST /api/v1/accounts/{name}/close
-GET  /api/v1/accounts/{name}/balances?date=YYYY-MM-DD
-GET  /api/v1/entries?after=&limit=&account=&from=&to=
-POST /api/v1/entries                POST /api/v1/entries/batch
-GET  /api/v1/entries/{id}           POST /api/v1/entries/{id}/reverse
-POST /api/v1/pending/{id}/post      POST /api/v1/pending/{id}/void
-GET  /api/v1/balances?date=         GET  /api/v1/trial-balance?date=
 ";
 
-/// Adds the API's routes to an app whose state is the `Ledger`, and renders kiln's own errors
-/// (404, 405, a panic's 500) as JSON errors under `/api/`.
-pub fn routes(app: App<Ledger>) -> App<Ledger> {
-    app.route(
-        "/api/v1/commodities",
-        get(commodities).post(create_commodity),
-    )
-    .route("/api/v1/accounts", get(accounts).post(create_account))
-    .route("/api/v1/accounts/{name}", get(account))
-    .route("/api/v1/accounts/{name}/close", post(close_account))
-    .route("/api/v1/accounts/{name}/balances", get(account_balances))
-    .route("/api/v1/entries", get(entries).post(create_entry))
-    .route("/api/v1/entries/batch", post(create_batch))
-    .route("/api/v1/entries/{id}", get(entry))
-    .route("/api/v1/entries/{id}/reverse", post(reverse))
-    .route("/api/v1/pending/{id}/post", post(post_pending))
-    .route("/api/v1/pending/{id}/void", post(void_pending))
-    .route("/api/v1/balances", get(balances))
-    .route("/api/v1/trial-balance", get(trial_balance))
-    .on_error(|page| {
-        if page.request().path().starts_with("/api/") {
-            error::for_status(page.status(), page.message()).into_response()
-        } else {
-            Response::error(page.status(), page.message())
-        }
-    })
+/// The API's routes, relative to where they are mounted (`/api/v1`), for any app state the
+/// `Ledger` can be taken from.
+pub fn router<S>() -> Router<S>
+where
+    S: Send + Sync + 'static,
+    Ledger: FromRef<S>,
+{
+    Router::new()
+        .route("/commodities", get(commodities).post(create_commodity))
+        .route("/accounts", get(accounts).post(create_account))
+        .route("/accounts/{name}", get(account))
+        .route("/accounts/{name}/close", post(close_account))
+        .route("/accounts/{name}/balances", get(account_balances))
+        .route("/entries", get(entries).post(create_entry))
+        .route("/entries/batch", post(create_batch))
+        .route("/entries/{id}", get(entry))
+        .route("/entries/{id}/reverse", post(reverse))
+        .route("/pending/{id}/post", post(post_pending))
+        .route("/pending/{id}/void", post(void_pending))
+        .route("/balances", get(balances))
+        .route("/trial-balance", get(trial_balance))
 }
 
 /// The caller of a request, from its bearer token.
 pub struct Auth(pub Caller);
 
-impl FromRequest<Ledger> for Auth {
+impl<S> FromRequest<S> for Auth
+where
+    Ledger: FromRef<S>,
+{
     type Rejection = ApiError;
-    async fn from_request(cx: &mut RequestContext<Ledger>) -> Result<Auth, ApiError> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Auth, ApiError> {
         let token = cx
             .request
             .header("authorization")
@@ -97,7 +97,9 @@ impl FromRequest<Ledger> for Auth {
             })
             .ok_or(ServiceError::Unauthorized)?;
         let origin = cx.request.peer_addr().map(|addr| addr.ip());
-        Ok(Auth(cx.state().authenticate(token, origin)?))
+        Ok(Auth(
+            Ledger::from_ref(cx.state()).authenticate(token, origin)?,
+        ))
     }
 }
 
@@ -105,9 +107,9 @@ impl FromRequest<Ledger> for Auth {
 /// shape).
 pub struct Body<T>(pub T);
 
-impl<T: serde::de::DeserializeOwned> FromRequest<Ledger> for Body<T> {
+impl<S, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
-    async fn from_request(cx: &mut RequestContext<Ledger>) -> Result<Body<T>, ApiError> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Body<T>, ApiError> {
         let Json(value) = Json::<T>::from_request(cx).await?;
         Ok(Body(value))
     }
@@ -116,9 +118,9 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Ledger> for Body<T> {
 /// An optional JSON body: none at all is `None`; one that is there must be right.
 pub struct OptionalBody<T>(pub Option<T>);
 
-impl<T: serde::de::DeserializeOwned> FromRequest<Ledger> for OptionalBody<T> {
+impl<S, T: serde::de::DeserializeOwned> FromRequest<S> for OptionalBody<T> {
     type Rejection = ApiError;
-    async fn from_request(cx: &mut RequestContext<Ledger>) -> Result<OptionalBody<T>, ApiError> {
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<OptionalBody<T>, ApiError> {
         if cx.request.body().is_empty() {
             return Ok(OptionalBody(None));
         }

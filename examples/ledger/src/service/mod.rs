@@ -4,10 +4,11 @@
 //!
 //! Every call is scoped to the caller's tenant here, once: a handler gets a `Caller` from
 //! `authenticate` and can only pass it back, so no handler chooses a tenant (the store scopes
-//! each query by it as well). `password` hashes and verifies the web app's passwords
-//! (Argon2id). Not here: HTTP and JSON (`crate::api`), the rules of the books
-//! (`crate::domain`), SQL (`crate::store`).
+//! each query by it as well). People (sign-up, log-in, sessions) are `accounts.rs`;
+//! `password` hashes and verifies their passwords (Argon2id). Not here: HTTP and JSON
+//! (`crate::api`), the rules of the books (`crate::domain`), SQL (`crate::store`).
 
+pub mod accounts;
 pub mod password;
 mod readers;
 pub mod writer;
@@ -15,6 +16,7 @@ pub mod writer;
 pub use readers::Readers;
 pub use writer::{WriteError, Writer, WriterConfig};
 
+use crate::domain::throttle::{Throttle, ThrottleConfig};
 use crate::domain::token::{PresentedToken, Scope, TOKEN_SECRET_BYTES, TokenHash, TokenId};
 use crate::domain::{Actor, TenantId, Timestamp};
 use crate::store::{SqliteStore, Store, StoreError, WriteOp, WriteOutcome, WriteRequest};
@@ -78,6 +80,8 @@ pub struct Ledger {
     writer: Writer,
     readers: Arc<Readers>,
     clock: fn() -> Timestamp,
+    /// Log-in failures per e-mail address and per client (`accounts.rs`).
+    throttle: Arc<std::sync::Mutex<Throttle>>,
 }
 
 impl Ledger {
@@ -92,6 +96,9 @@ impl Ledger {
             writer,
             readers: Arc::new(Readers::new(path)),
             clock: crate::store::system_clock,
+            throttle: Arc::new(std::sync::Mutex::new(Throttle::new(
+                ThrottleConfig::default(),
+            ))),
         })
     }
 
@@ -135,7 +142,17 @@ impl Ledger {
         caller: &Caller,
         read: impl FnOnce(&mut dyn Store, TenantId) -> Result<T, StoreError>,
     ) -> Result<T, ServiceError> {
-        Ok(self.readers.with(|store| read(store, caller.tenant))?)
+        self.read_tenant(caller.tenant, read)
+    }
+
+    /// Runs a read for a tenant the caller was checked against (a web session's current
+    /// organisation, from `session_user`) on a reader connection.
+    pub fn read_tenant<T>(
+        &self,
+        tenant: TenantId,
+        read: impl FnOnce(&mut dyn Store, TenantId) -> Result<T, StoreError>,
+    ) -> Result<T, ServiceError> {
+        Ok(self.readers.with(|store| read(store, tenant))?)
     }
 
     /// Runs a write for the caller's tenant through the writer; answers once it is durable.

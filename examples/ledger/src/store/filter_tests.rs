@@ -70,3 +70,32 @@ fn entries_are_filtered_by_dates_and_account_and_paged() {
     let refused = store.entries_matching(tenant, &nowhere, None, 10);
     assert_eq!(refused.expect_err("unknown").code(), "not_found");
 }
+
+#[test]
+fn latest_entries_are_newest_first_bounded_and_per_tenant() {
+    let db = TempDb::new("latest");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    let other = seed(&mut store, "other");
+    let mut ids = Vec::new();
+    for date in ["2024-03-02", "2024-03-01", "2024-03-03", "2024-03-03"] {
+        let entry = transfer(date, "Assets:Bank", "Income:Salary", "1.00", "USD");
+        ids.push(
+            store
+                .create_entry(tenant, &EntryRequest { key: None, entry })
+                .expect("entry"),
+        );
+    }
+    let latest: Vec<EntryId> = store
+        .latest_entries(tenant, 3)
+        .expect("latest")
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(latest, [ids[3], ids[2], ids[0]]);
+    assert!(store.latest_entries(other, 10).expect("latest").is_empty());
+    let capped = store
+        .latest_entries(tenant, crate::limits::ENTRIES_PER_PAGE_MAX + 1)
+        .expect("latest");
+    assert_eq!(capped.len(), 4);
+}

@@ -8,8 +8,8 @@
 
 use super::{BatchResults, EntryRequest};
 use crate::domain::{
-    Account, AccountName, Actor, BatchMode, Commodity, Date, EntryId, PostAmounts, TenantId,
-    Timestamp,
+    Account, AccountName, Actor, BatchMode, Commodity, Date, DisplayName, Email, EntryId,
+    PostAmounts, TenantId, TenantSlug, Timestamp, UserId,
 };
 
 /// One write of a group: who asks, for which tenant, and what.
@@ -55,6 +55,15 @@ pub enum WriteOp {
     ExpirePending {
         now: Timestamp,
     },
+    /// `WriteOutcome::SignedUp`: a new tenant, its owner and the membership, together. The
+    /// request's `tenant` is not used (the tenant does not exist yet).
+    SignUp {
+        slug: TenantSlug,
+        email: Email,
+        name: DisplayName,
+        password_hash: String,
+        now: Timestamp,
+    },
 }
 
 impl WriteOp {
@@ -78,6 +87,8 @@ pub enum WriteOutcome {
     Entry(EntryId),
     /// The pending entries that expired.
     Expired(Vec<EntryId>),
+    /// The tenant and the user a sign-up created.
+    SignedUp { tenant: TenantId, user: UserId },
 }
 
 /// Runs one write through the `Store`'s own methods (each its own transaction): the default
@@ -117,5 +128,14 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
         WriteOp::ExpirePending { now } => store
             .expire_pending(tenant, *now)
             .map(WriteOutcome::Expired),
+        WriteOp::SignUp {
+            slug,
+            email,
+            name,
+            password_hash,
+            now,
+        } => store
+            .sign_up(slug, email, name, password_hash, *now)
+            .map(|(tenant, user)| WriteOutcome::SignedUp { tenant, user }),
     }
 }

@@ -341,6 +341,13 @@ pub trait Store {
         after: Option<EntryCursor>,
         limit: usize,
     ) -> Result<Vec<StoredEntry>, StoreError>;
+    /// The tenant's latest entries, newest first (by date, then id), at most `limit` of them
+    /// and never more than `ENTRIES_PER_PAGE_MAX`: what a dashboard lists.
+    fn latest_entries(
+        &mut self,
+        tenant: TenantId,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError>;
     /// A page of the tenant's entries that match `filter`, as `entries` pages (an unknown
     /// account in the filter is `NotFound`).
     fn entries_matching(

@@ -77,6 +77,14 @@ fn serve_seeds_a_new_database_and_logs_the_demo_login() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no demo token in the log: {log:?}"))
         .to_owned();
+    let login = log
+        .iter()
+        .find(|line| line.contains("demo login: http://"))
+        .unwrap_or_else(|| panic!("no demo login in the log: {log:?}"));
+    assert!(
+        login.contains("/login as demo@example.com with password "),
+        "{login}"
+    );
     let mut connection = connect(&addr, &token);
     let (status, accounts) = connection.get("/api/v1/accounts").expect("accounts");
     assert_eq!(status, 200, "{accounts}");

@@ -8,7 +8,9 @@
 use super::audit::Stamp;
 use super::tx::Tx;
 use super::write::{self, Savepoint};
-use super::{SqliteStore, close_account, insert_account, insert_commodity, require_tenant};
+use super::{
+    SqliteStore, close_account, insert_account, insert_commodity, require_tenant, sign_up,
+};
 use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
 use rusqlite::TransactionBehavior;
 
@@ -98,5 +100,13 @@ fn run(
         WriteOp::ExpirePending { now } => {
             write::expire_pending(connection, tenant, *now, stamp).map(WriteOutcome::Expired)
         }
+        WriteOp::SignUp {
+            slug,
+            email,
+            name,
+            password_hash,
+            now,
+        } => sign_up(connection, slug, email, name, password_hash, *now, stamp)
+            .map(|(tenant, user)| WriteOutcome::SignedUp { tenant, user }),
     }
 }

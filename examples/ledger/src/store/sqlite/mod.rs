@@ -497,6 +497,22 @@ fn insert_tenant(
     Ok(id)
 }
 
+/// A new tenant, its owner and the membership, in the caller's transaction.
+fn sign_up(
+    connection: &Tx<'_>,
+    slug: &TenantSlug,
+    email: &Email,
+    name: &DisplayName,
+    password_hash: &str,
+    now: Timestamp,
+    stamp: audit::Stamp<'_>,
+) -> Result<(TenantId, UserId), StoreError> {
+    let tenant = insert_tenant(connection, slug, stamp)?;
+    let user = users::create(connection, email, name, password_hash, now)?;
+    users::add_member(connection, tenant, user, Role::Owner, stamp)?;
+    Ok((tenant, user))
+}
+
 /// Runs `write` in one `IMMEDIATE` transaction: committed if it returns `Ok`, rolled back
 /// (when the transaction drops) if it returns `Err`.
 fn in_transaction<T>(
@@ -775,6 +791,15 @@ impl Store for SqliteStore {
         )
     }
 
+    fn latest_entries(
+        &mut self,
+        tenant: TenantId,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        write::latest_entries(&self.connection, tenant, limit)
+    }
+
     fn entries_matching(
         &mut self,
         tenant: TenantId,
@@ -1001,10 +1026,7 @@ impl Store for SqliteStore {
     ) -> Result<(TenantId, UserId), StoreError> {
         let stamp = self.audit.stamp();
         in_transaction(&mut self.connection, |connection| {
-            let tenant = insert_tenant(connection, slug, stamp)?;
-            let user = users::create(connection, email, name, password_hash, now)?;
-            users::add_member(connection, tenant, user, Role::Owner, stamp)?;
-            Ok((tenant, user))
+            sign_up(connection, slug, email, name, password_hash, now, stamp)
         })
     }
 

@@ -730,6 +730,27 @@ pub(super) fn load_entry(
 
 /// Ids of one page of entries in (day, id) order after the cursor (read with the
 /// `entries_by_day` index), then each entry as `load_entry` reads it.
+pub(super) fn latest_entries(
+    connection: &Connection,
+    tenant: TenantId,
+    limit: usize,
+) -> Result<Vec<StoredEntry>, StoreError> {
+    let limit = i64::try_from(limit.min(ENTRIES_PER_PAGE_MAX)).unwrap_or(i64::MAX);
+    let ids = connection
+        .prepare_cached(
+            "SELECT id FROM entries WHERE tenant_id = ?1 ORDER BY day DESC, id DESC LIMIT ?2",
+        )?
+        .query_map(params![tenant.0, limit], |row| row.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    let mut latest = Vec::with_capacity(ids.len());
+    for id in ids {
+        let entry = load_entry(connection, tenant, EntryId(id))?
+            .ok_or_else(|| corrupt(format!("entry {id} vanished while listing")))?;
+        latest.push(entry);
+    }
+    Ok(latest)
+}
+
 pub(super) fn entries_page(
     connection: &Connection,
     tenant: TenantId,

@@ -1,0 +1,277 @@
+//! Sign-up, log-in, log-out and switching organisation, and `CurrentUser`: the extractor
+//! every signed-in page takes (no session, or a session naming nobody: a redirect to the
+//! log-in page, `HX-Redirect` for htmx).
+//!
+//! A session holds the user's id and the slug of the organisation they work in. Log-in empties
+//! the session before it writes them (a session planted before log-in carries nothing over);
+//! log-out empties it. Every log-in failure shows the same message. Not here: who may do what
+//! inside an organisation (each write screen checks `Role`), passwords and throttling
+//! (`service::accounts`).
+
+use super::WebState;
+use crate::service::ServiceError;
+use crate::service::accounts::{LoginError, SessionUser, SignUpError, SignUpForm};
+use kiln::app::{Flash, Form, FromRequest, Html, IntoResponse, RequestContext, Session, State};
+use kiln::htmx::Htmx;
+use kiln::http::{Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Session key of the signed-in user's id.
+const SESSION_USER: &str = "user";
+/// Session key of the organisation (slug) the user works in.
+const SESSION_TENANT: &str = "tenant";
+
+/// The signed-in person, in their current organisation.
+pub struct CurrentUser(pub SessionUser);
+
+impl FromRequest<WebState> for CurrentUser {
+    type Rejection = Response;
+    async fn from_request(cx: &mut RequestContext<WebState>) -> Result<CurrentUser, Response> {
+        let htmx = Htmx::from_request(cx)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let session = Session::from_request(cx)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let user = session
+            .get(SESSION_USER)
+            .and_then(|id| id.parse::<i64>().ok())
+            .map(crate::domain::UserId);
+        let Some(user) = user else {
+            return Err(htmx.redirect("/login"));
+        };
+        let tenant = session.get(SESSION_TENANT);
+        match cx.state().ledger.session_user(user, tenant.as_deref()) {
+            Ok(Some(current)) => Ok(CurrentUser(current)),
+            Ok(None) => {
+                session.clear();
+                Err(htmx.redirect("/login"))
+            }
+            Err(error) => Err(service_error(error)),
+        }
+    }
+}
+
+/// The part of every signed-in page's context that the layout reads.
+#[derive(Serialize)]
+pub struct Base<'a> {
+    pub user: UserView<'a>,
+    pub tenant: TenantView<'a>,
+    pub memberships: Vec<TenantView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct UserView<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct TenantView<'a> {
+    pub slug: &'a str,
+    pub role: &'static str,
+}
+
+impl<'a> Base<'a> {
+    pub fn of(current: &'a SessionUser) -> Base<'a> {
+        let view = |m: &'a crate::store::Membership| TenantView {
+            slug: m.slug.as_str(),
+            role: m.role.as_str(),
+        };
+        Base {
+            user: UserView {
+                name: current.user.name.as_str(),
+                email: current.user.email.as_str(),
+            },
+            tenant: view(&current.tenant),
+            memberships: current.memberships.iter().map(view).collect(),
+        }
+    }
+}
+
+/// A 500 for a failure of the ledger itself (logged; the page says only that it failed).
+pub fn service_error(error: ServiceError) -> Response {
+    tracing::error!(?error, "a page failed");
+    Response::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The ledger could not complete this request; it has been logged.",
+    )
+}
+
+fn render(
+    state: &WebState,
+    template: &str,
+    context: impl Serialize,
+    status: StatusCode,
+) -> Response {
+    let mut response = state
+        .templates
+        .render(template, context)
+        .map(Html)
+        .into_response();
+    if response.status == StatusCode::OK {
+        response.status = status;
+    }
+    response
+}
+
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+pub async fn login_form(State(state): State<WebState>) -> Response {
+    let page = LoginPage {
+        email: "",
+        error: None,
+    };
+    render(&state, "login.html", page, StatusCode::OK)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginFields {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Checks the credentials; on success starts a fresh session and goes to the dashboard.
+pub async fn log_in(
+    Peer(client): Peer,
+    htmx: Htmx,
+    session: Session,
+    State(state): State<WebState>,
+    Form(fields): Form<LoginFields>,
+) -> Response {
+    let refused = |message: &str, status: StatusCode| {
+        let page = LoginPage {
+            email: &fields.email,
+            error: Some(message),
+        };
+        render(&state, "login.html", page, status)
+    };
+    match state
+        .ledger
+        .log_in(&fields.email, &fields.password, client)
+        .await
+    {
+        Ok(user) => {
+            session.clear();
+            session.insert(SESSION_USER, user.id.0.to_string());
+            htmx.redirect("/")
+        }
+        Err(LoginError::Refused) => refused(
+            "That e-mail address and password do not match an account.",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(LoginError::Throttled(retry)) => {
+            let minutes = (retry.seconds + 59) / 60;
+            let message = format!(
+                "Too many failed attempts. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let mut response = refused(&message, StatusCode::TOO_MANY_REQUESTS);
+            if let Ok(value) = kiln::http::HeaderValue::try_from(retry.seconds.to_string().as_str())
+            {
+                let _ = response.set_header("retry-after", value);
+            }
+            response
+        }
+        Err(LoginError::Service(error)) => service_error(error),
+    }
+}
+
+/// The client's IP address (for throttling), from the connection.
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S> FromRequest<S> for Peer {
+    type Rejection = std::convert::Infallible;
+    async fn from_request(cx: &mut RequestContext<S>) -> Result<Peer, Self::Rejection> {
+        Ok(Peer(cx.request.peer_addr().map(|addr| addr.ip())))
+    }
+}
+
+#[derive(Serialize)]
+struct SignUpPage<'a> {
+    values: &'a SignUpForm,
+    errors: BTreeMap<&'static str, String>,
+}
+
+pub async fn signup_form(State(state): State<WebState>) -> Response {
+    let values = SignUpForm::default();
+    let page = SignUpPage {
+        values: &values,
+        errors: BTreeMap::new(),
+    };
+    render(&state, "signup.html", page, StatusCode::OK)
+}
+
+/// Creates the organisation and its owner, signs them in, and goes to the dashboard; a bad or
+/// taken field comes back next to the field (422).
+pub async fn sign_up(
+    htmx: Htmx,
+    flash: Flash,
+    session: Session,
+    State(state): State<WebState>,
+    Form(form): Form<SignUpForm>,
+) -> Response {
+    match state.ledger.sign_up(&form).await {
+        Ok((_, user)) => {
+            session.clear();
+            session.insert(SESSION_USER, user.0.to_string());
+            session.insert(SESSION_TENANT, form.organisation.trim().to_owned());
+            flash.success(format!("Welcome! {} is ready.", form.organisation.trim()));
+            htmx.redirect("/")
+        }
+        Err(SignUpError::Field { field, message }) => {
+            let page = SignUpPage {
+                values: &form,
+                errors: BTreeMap::from([(field, message)]),
+            };
+            render(
+                &state,
+                "signup.html",
+                page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(SignUpError::Service(error)) => service_error(error),
+    }
+}
+
+/// Empties the session.
+pub async fn log_out(htmx: Htmx, flash: Flash, session: Session) -> Response {
+    session.clear();
+    flash.info("You are logged out.");
+    htmx.redirect("/login")
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SwitchFields {
+    #[serde(default)]
+    tenant: String,
+}
+
+/// Makes another of the user's organisations the current one (404 for one they are not in).
+pub async fn switch_tenant(
+    htmx: Htmx,
+    session: Session,
+    CurrentUser(current): CurrentUser,
+    Form(fields): Form<SwitchFields>,
+) -> Response {
+    if !current
+        .memberships
+        .iter()
+        .any(|m| m.slug.as_str() == fields.tenant)
+    {
+        return Response::error(
+            StatusCode::NOT_FOUND,
+            "You do not belong to that organisation.",
+        );
+    }
+    session.insert(SESSION_TENANT, fields.tenant);
+    htmx.redirect("/")
+}

@@ -1,0 +1,129 @@
+//! The web app a bookkeeper uses (issue 12), server-rendered with kiln templates
+//! (`templates/ledger/`) and the app's own stylesheet (`assets/ledger/`), next to the JSON API
+//! in one kiln app.
+//!
+//! So far: sign-up (a new organisation and its owner), log-in and log-out with signed-cookie
+//! sessions (emptied and rewritten at log-in, so a session from before it carries nothing),
+//! CSRF on every form and htmx request, switching between the organisations a person belongs
+//! to, and the dashboard (net worth, this month's income and expenses, recent entries). Every
+//! page works without JavaScript. Handlers are thin: they extract, call `service::Ledger`, and
+//! render. Not here yet: the other screens of issue 12 (accounts, register, entry form,
+//! reports, reconciliation, import, users and roles).
+
+mod auth;
+mod dashboard;
+
+pub use auth::CurrentUser;
+
+use crate::api;
+use crate::service::Ledger;
+use kiln::app::{App, Csrf, ErrorPage, FromRef, IntoResponse, Router, SessionLayer, get, post};
+use kiln::assets::EmbeddedAssets;
+use kiln::http::Response;
+use kiln::template::{EmbeddedTemplates, Templates};
+use serde::Serialize;
+
+static TEMPLATES: EmbeddedTemplates = kiln::templates!("templates/ledger");
+static ASSETS: EmbeddedAssets = kiln::assets!("assets/ledger", prefix = "/static");
+
+/// The state of the whole app: the ledger and the templates.
+#[derive(Clone, Debug)]
+pub struct WebState {
+    pub ledger: Ledger,
+    pub templates: Templates,
+}
+
+impl FromRef<WebState> for Ledger {
+    fn from_ref(state: &WebState) -> Ledger {
+        state.ledger.clone()
+    }
+}
+
+/// Whether session and CSRF cookies are marked `Secure` (the default: right behind TLS and on
+/// `localhost`, where browsers accept them over plain HTTP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cookies {
+    Secure,
+    /// Plain HTTP on another host than localhost (`ledger serve --plain-http-cookies`).
+    PlainHttp,
+}
+
+/// Why the app could not be built.
+#[derive(Debug)]
+pub enum WebError {
+    /// The session secret is shorter than kiln accepts.
+    WeakSecret,
+    /// A template failed to load (a bug: templates are checked at compile time).
+    Templates(String),
+}
+
+impl std::fmt::Display for WebError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WebError::WeakSecret => {
+                f.write_str("the session secret is too short (32 bytes at least)")
+            }
+            WebError::Templates(why) => write!(f, "the templates failed to load: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for WebError {}
+
+/// The whole app: the web pages (with sessions and CSRF) and the JSON API under `/api/v1`
+/// (bearer tokens, no cookies), on one ledger. `secret` signs sessions and CSRF tokens.
+pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebState>, WebError> {
+    let templates = Templates::builder(TEMPLATES)
+        .assets(&ASSETS)
+        .build()
+        .map_err(|error| WebError::Templates(error.to_string()))?;
+    let secure = cookies == Cookies::Secure;
+    let sessions = SessionLayer::new(secret)
+        .map_err(|_| WebError::WeakSecret)?
+        .secure(secure);
+    let csrf = Csrf::new(secret)
+        .map_err(|_| WebError::WeakSecret)?
+        .secure(secure);
+    let pages = Router::new()
+        .route("/", get(dashboard::show).name("home"))
+        .route(
+            "/login",
+            get(auth::login_form).post(auth::log_in).name("login"),
+        )
+        .route(
+            "/signup",
+            get(auth::signup_form).post(auth::sign_up).name("signup"),
+        )
+        .route("/logout", post(auth::log_out).name("logout"))
+        .route("/switch", post(auth::switch_tenant).name("switch_tenant"))
+        .around(sessions.layer())
+        .around(csrf.layer());
+    Ok(App::with_state(WebState { ledger, templates })
+        .assets(&ASSETS)
+        .nest("", pages)
+        .nest("/api/v1", api::router())
+        .around(kiln::app::middleware::trace())
+        .around(kiln::app::middleware::SecurityHeaders::default().layer())
+        .on_error(error_page)
+        .error_target("#errors", "innerHTML"))
+}
+
+#[derive(Serialize)]
+struct ErrorContext<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+/// Errors under `/api/` as JSON; every other one as a page in the app's look (an htmx
+/// request gets the message alone, swapped into `#errors`).
+fn error_page(page: &ErrorPage<'_, WebState>) -> Response {
+    if page.request().path().starts_with("/api/") {
+        return api::error::for_status(page.status(), page.message()).into_response();
+    }
+    let context = ErrorContext {
+        status: page.status().as_u16(),
+        message: page.message(),
+    };
+    page.htmx()
+        .render(&page.state().templates, "error.html", "message", context)
+}

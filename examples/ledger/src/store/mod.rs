@@ -25,6 +25,8 @@ mod import_tests;
 mod model_tests;
 #[cfg(test)]
 mod price_tests;
+#[cfg(test)]
+mod register_tests;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -91,6 +93,40 @@ pub struct EntryFilter {
     pub to: Option<Date>,
     /// With a posting to this account (exactly this one, not its sub-accounts).
     pub account: Option<AccountName>,
+}
+
+/// Which of an account's postings `Store::register` lists: all of these that are set must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegisterFilter {
+    /// On or after this day.
+    pub from: Option<Date>,
+    /// On or before this day.
+    pub to: Option<Date>,
+    /// In the description or the payee, ignoring ASCII case.
+    pub text: Option<String>,
+    /// Entries with this tag.
+    pub tag: Option<String>,
+    /// The account's amount in the entry, ignoring its sign.
+    pub amount: Option<AmountRange>,
+}
+
+/// A range of amounts in one commodity (minor units, compared without the sign).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmountRange {
+    pub commodity: CommodityCode,
+    pub min: Option<Amount>,
+    pub max: Option<Amount>,
+}
+
+/// One line of an account's register: an entry, what it moved in the account in one
+/// commodity, and the account's posted balance in that commodity after it (`None` for an
+/// entry that is or was pending: it never moved the posted balance itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisterRow {
+    pub entry: StoredEntry,
+    pub commodity: CommodityCode,
+    pub amount: Amount,
+    pub balance: Option<Amount>,
 }
 
 /// One line of a trial balance: an account's posted balance in one commodity at a date.
@@ -341,6 +377,19 @@ pub trait Store {
         after: Option<EntryCursor>,
         limit: usize,
     ) -> Result<Vec<StoredEntry>, StoreError>;
+    /// A page of an account's register in journal order (date, then entry id) after
+    /// `after`, at most `limit` entries (never more than `ENTRIES_PER_PAGE_MAX`), each with the
+    /// running balance. An unknown account is `NotFound`. Pages by index, however long the
+    /// account's history; the running balance of a line is one seek in the per-day balances
+    /// and one sum over its day.
+    fn register(
+        &mut self,
+        tenant: TenantId,
+        account: &AccountName,
+        filter: &RegisterFilter,
+        after: Option<EntryCursor>,
+        limit: usize,
+    ) -> Result<Vec<RegisterRow>, StoreError>;
     /// The tenant's latest entries, newest first (by date, then id), at most `limit` of them
     /// and never more than `ENTRIES_PER_PAGE_MAX`: what a dashboard lists.
     fn latest_entries(

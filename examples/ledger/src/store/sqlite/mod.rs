@@ -13,6 +13,7 @@ mod audit;
 mod check;
 mod group;
 mod prices;
+mod register;
 mod schema;
 mod tokens;
 mod tx;
@@ -25,8 +26,8 @@ use tx::Tx;
 
 use super::{
     BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryFilter, EntryRequest,
-    Membership, Store, StoreError, StoredEntry, TokenRecord, UserRecord, WriteOutcome,
-    WriteRequest,
+    Membership, RegisterFilter, RegisterRow, Store, StoreError, StoredEntry, TokenRecord,
+    UserRecord, WriteOutcome, WriteRequest,
 };
 use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::token::{Scope, TokenHash, TokenId};
@@ -789,6 +790,17 @@ impl Store for SqliteStore {
             after,
             limit,
         )
+    }
+
+    fn register(
+        &mut self,
+        tenant: TenantId,
+        account: &AccountName,
+        filter: &RegisterFilter,
+        after: Option<EntryCursor>,
+        limit: usize,
+    ) -> Result<Vec<RegisterRow>, StoreError> {
+        register::register(&self.connection, tenant, account, filter, after, limit)
     }
 
     fn latest_entries(

@@ -205,6 +205,16 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_by_user ON memberships (user_id);
 ",
+    r"
+-- The register (web app): an account's postings in journal order, by index. `day` repeats
+-- the entry's day so the index alone orders an account's postings (keyset pages stay fast at
+-- a million postings); every write sets it, the UPDATE fills it for older rows.
+ALTER TABLE postings ADD COLUMN day INTEGER;
+UPDATE postings SET day = (
+    SELECT e.day FROM entries e WHERE e.tenant_id = postings.tenant_id AND e.id = postings.entry_id
+);
+CREATE INDEX postings_register ON postings (tenant_id, account_id, day, entry_id);
+",
 ];
 
 /// The schema version this binary writes.

@@ -346,8 +346,8 @@ fn insert_entry(
     )?;
     let id = connection.last_insert_rowid();
     let mut insert = connection.prepare_cached(
-        "INSERT INTO postings (tenant_id, entry_id, position, account_id, commodity_id, amount)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO postings (tenant_id, entry_id, position, account_id, commodity_id, amount, day)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (position, posting) in entry.postings.iter().enumerate() {
         let (account, commodity) = (
@@ -360,7 +360,8 @@ fn insert_entry(
             position as i64,
             account,
             commodity,
-            posting.amount.0
+            posting.amount.0,
+            entry.date.days_since_epoch()
         ])?;
     }
     for change in planned {

@@ -26,6 +26,8 @@ mod import;
 mod prices;
 #[path = "cli/web.rs"]
 mod web;
+#[path = "cli/web_books.rs"]
+mod web_books;
 
 use ledger::domain::{
     Account, AccountName, AccountType, Commodity, Date, Decimal, NewEntry, NewPosting, TenantId,

@@ -49,6 +49,12 @@ pub use user::{DisplayName, Email, Role, UserId};
 #[serde(transparent)]
 pub struct EntryId(pub i64);
 
+impl std::fmt::Display for EntryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A tenant's (an organisation's) id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

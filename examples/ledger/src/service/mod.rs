@@ -172,6 +172,18 @@ impl Ledger {
 }
 
 impl Ledger {
+    /// Runs a write for a tenant whose membership the caller already checked (a web session:
+    /// `accounts::SessionUser`), as `actor`, through the writer.
+    pub async fn write_as(
+        &self,
+        tenant: TenantId,
+        actor: Actor,
+        op: WriteOp,
+    ) -> Result<WriteOutcome, ServiceError> {
+        let request = WriteRequest { tenant, actor, op };
+        Ok(self.writer.write(request).await?)
+    }
+
     /// Expires, in every tenant, the pending entries whose time has come (their reservations
     /// are released), through the writer; returns how many expired. Blocking: for the expiry
     /// sweep's own thread (`ledger serve` runs it every `PENDING_EXPIRY_SWEEP_MS`).

@@ -5,12 +5,13 @@
 //! So far: sign-up (a new organisation and its owner), log-in and log-out with signed-cookie
 //! sessions (emptied and rewritten at log-in, so a session from before it carries nothing),
 //! CSRF on every form and htmx request, switching between the organisations a person belongs
-//! to, and the dashboard (net worth, this month's income and expenses, recent entries). Every
-//! page works without JavaScript. Handlers are thin: they extract, call `service::Ledger`, and
-//! render. Not here yet: the other screens of issue 12 (accounts, register, entry form,
-//! reports, reconciliation, import, users and roles).
+//! to, the dashboard (`dashboard.rs`), and the books (`books.rs`: the accounts tree, an
+//! account's register, an entry and its reversal, the new-entry form). Every page works
+//! without JavaScript. Handlers are thin: they extract, call `service::Ledger`, and render.
+//! Not here yet: the other screens of issue 12 (reconciliation, import, users and roles).
 
 mod auth;
+mod books;
 mod dashboard;
 
 pub use auth::CurrentUser;
@@ -96,6 +97,26 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         )
         .route("/logout", post(auth::log_out).name("logout"))
         .route("/switch", post(auth::switch_tenant).name("switch_tenant"))
+        .route(
+            "/accounts",
+            get(books::accounts)
+                .post(books::create_account)
+                .name("accounts"),
+        )
+        .route("/accounts/{name}/close", post(books::close_account))
+        .route(
+            "/accounts/{name}/register",
+            get(books::register).name("register"),
+        )
+        .route(
+            "/entries/new",
+            get(books::new_entry)
+                .post(books::create_entry)
+                .name("new_entry"),
+        )
+        .route("/entries/check", post(books::check_entry))
+        .route("/entries/{id}", get(books::entry).name("entry"))
+        .route("/entries/{id}/reverse", post(books::reverse))
         .around(sessions.layer())
         .around(csrf.layer());
     Ok(App::with_state(WebState { ledger, templates })

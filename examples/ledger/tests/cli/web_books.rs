@@ -1,0 +1,386 @@
+//! The books' pages through `TestClient`: the accounts tree, creating and closing accounts, the
+//! register (rows, filters, pages, the htmx fragment), a new entry (live balancing feedback,
+//! refusals by row, one entry for a double submit), an entry and its reversal, viewers held to
+//! reading (403), and another organisation's ids and names answered 404.
+
+use super::TempDb;
+use kiln::test::{TestClient, TestResponse};
+use ledger::domain::{DisplayName, Email, Role, TenantSlug};
+use ledger::service::{Ledger, WriterConfig, password::hash_password};
+use ledger::store::{SqliteStore, Store, system_clock};
+use ledger::web::Cookies;
+
+const SECRET: &[u8] = b"a test secret of at least thirty-two bytes";
+const PASSWORD: &str = "a good long password";
+
+/// The demo book, an accountant (`ann`) and a viewer (`vic`) of it, and a second tenant.
+fn books(name: &str) -> TempDb {
+    let db = TempDb::new(name);
+    let mut store = SqliteStore::open(&db.0).expect("opens");
+    let today = ledger::domain::Date::of_timestamp(system_clock()).expect("today");
+    let demo = ledger::seed::seed_demo(&mut store, today).expect("demo");
+    let hash = hash_password(PASSWORD).expect("hash");
+    for (email, role) in [
+        ("ann@example.com", Role::Accountant),
+        ("vic@example.com", Role::Viewer),
+    ] {
+        let user = store
+            .create_user(
+                &Email::parse(email).unwrap(),
+                &DisplayName::parse(email).unwrap(),
+                &hash,
+                system_clock(),
+            )
+            .expect("user");
+        store.add_member(demo, user, role).expect("member");
+    }
+    store
+        .create_tenant(&TenantSlug::new("other").unwrap())
+        .expect("tenant");
+    db
+}
+
+fn signed_in(db: &TempDb, email: &str) -> TestClient {
+    let ledger = Ledger::open(&db.0, &WriterConfig::default()).expect("ledger");
+    let client = TestClient::new(ledger::web::app(ledger, SECRET, Cookies::Secure).expect("app"));
+    client.get("/login").send();
+    client
+        .post("/login")
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .assert_redirect_to("/");
+    client
+}
+
+fn form_value(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html.find(&marker).expect("the field") + marker.len();
+    html[start..].split('"').next().unwrap_or("").to_owned()
+}
+
+fn today() -> String {
+    ledger::domain::Date::of_timestamp(system_clock())
+        .expect("today")
+        .to_string()
+}
+
+fn post_entry(client: &TestClient, key: &str, rows: &[(&str, &str)]) -> TestResponse {
+    let today = today();
+    let mut form: Vec<(&str, &str)> = vec![
+        ("date", today.as_str()),
+        ("description", "Office chairs"),
+        ("payee", "Desk Depot"),
+        ("idempotency_key", key),
+    ];
+    for (account, amount) in rows {
+        form.push(("account", account));
+        form.push(("amount", amount));
+        form.push(("commodity", "USD"));
+    }
+    client.post("/entries/new").form(&form).send()
+}
+
+#[test]
+fn the_accounts_tree_and_the_register_show_the_books() {
+    let db = books("web-books-read");
+    let client = signed_in(&db, "vic@example.com");
+    let tree = client.get("/accounts").send();
+    tree.assert_status(200);
+    let html = tree.text();
+    assert!(
+        html.contains("<details open><summary>"),
+        "a collapsible tree"
+    );
+    assert!(
+        html.contains(r#"href="/accounts/Assets%3ABank%3AChecking/register">Checking</a>"#),
+        "{html}"
+    );
+    assert!(
+        !html.contains("New account"),
+        "a viewer gets no create form"
+    );
+
+    let register = client
+        .get("/accounts/Assets%3ABank%3AChecking/register")
+        .send();
+    register.assert_status(200);
+    let html = register.text();
+    assert!(html.contains("<h1>Assets:Bank:Checking</h1>"));
+    assert_eq!(
+        html.matches(r#"<td data-label="Date">"#).count(),
+        50,
+        "a page of 50"
+    );
+    assert!(html.contains("Next page"));
+    assert!(html.contains(r#"data-label="Balance" class="num"#));
+
+    // htmx gets the rows alone; the next page continues after the cursor.
+    let fragment = client
+        .get("/accounts/Assets%3ABank%3AChecking/register")
+        .htmx()
+        .send();
+    assert!(!fragment.text().contains("<html"), "a fragment");
+    assert!(fragment.text().contains(r#"<div id="register""#));
+    let next = html
+        .split(r#"<a class="button" href=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a next link")
+        .replace("&amp;", "&");
+    let second = client.get(&next).send();
+    second.assert_status(200);
+    assert!(second.text().matches(r#"<td data-label="Date">"#).count() >= 1);
+
+    // Filters: text and dates; bad values are a 400 with the reason.
+    let filtered = client
+        .get("/accounts/Assets%3ABank%3AChecking/register?q=rent")
+        .send();
+    let rows = filtered.text().matches(r#"<td data-label="Date">"#).count();
+    assert!(rows >= 1 && rows <= 13, "monthly rent: {rows}");
+    let bad = client
+        .get("/accounts/Assets%3ABank%3AChecking/register?from=2024-13-01")
+        .send();
+    bad.assert_status(400);
+    client
+        .get("/accounts/Nope%3AMissing/register")
+        .send()
+        .assert_status(404);
+}
+
+#[test]
+fn an_accountant_writes_entries_with_live_feedback_and_reverses_them() {
+    let db = books("web-books-write");
+    let client = signed_in(&db, "ann@example.com");
+    let form = client.get("/entries/new").send();
+    form.assert_status(200);
+    let key = form_value(form.text(), "idempotency_key");
+    assert_eq!(key.len(), 32, "a fresh key per form");
+
+    // Live feedback: off by, then balanced.
+    let off = client
+        .post("/entries/check")
+        .htmx()
+        .form(&[
+            ("account", "Expenses:Office"),
+            ("amount", "120.00"),
+            ("commodity", "USD"),
+            ("account", "Assets:Bank:Checking"),
+            ("amount", "-100.00"),
+            ("commodity", "USD"),
+        ])
+        .send();
+    assert!(off.text().contains("Off by 20.00 USD."), "{}", off.text());
+    assert!(!off.text().contains("<html"));
+    let balanced = client
+        .post("/entries/check")
+        .htmx()
+        .form(&[
+            ("account", "Expenses:Office"),
+            ("amount", "120.00"),
+            ("commodity", "USD"),
+            ("account", "Assets:Bank:Checking"),
+            ("amount", "-120.00"),
+            ("commodity", "USD"),
+        ])
+        .send();
+    assert!(balanced.text().contains("Balanced."));
+
+    // A refusal names its row; nothing is written.
+    let refused = post_entry(
+        &client,
+        &key,
+        &[
+            ("Expenses:Nowhere", "120.00"),
+            ("Assets:Bank:Checking", "-120.00"),
+        ],
+    );
+    refused.assert_status(422);
+    assert!(
+        refused.text().contains("field-error-row"),
+        "{}",
+        refused.text()
+    );
+    assert!(refused.text().contains("unknown_account"));
+
+    // Saved, and a double submit with the same key is the same entry.
+    let key = "a-fresh-key-0001";
+    let rows = [
+        ("Expenses:Office", "120.00"),
+        ("Assets:Bank:Checking", "-120.00"),
+    ];
+    let saved = post_entry(&client, key, &rows);
+    let location = saved.redirect_target().expect("to the entry");
+    assert!(location.starts_with("/entries/"), "{location}");
+    let again = post_entry(&client, key, &rows);
+    assert_eq!(again.redirect_target().as_deref(), Some(location.as_str()));
+
+    let page = client.get(&location).send();
+    page.assert_status(200);
+    assert!(page.text().contains("Office chairs"));
+    assert!(page.text().contains("Reverse this entry"));
+    let reversed = client
+        .post(&format!("{location}/reverse"))
+        .form(&[("date", today().as_str())])
+        .send();
+    let reversal = reversed.redirect_target().expect("to the reversal");
+    let reversal_page = client.get(&reversal).send();
+    assert!(
+        reversal_page
+            .text()
+            .contains(&format!(r#"Reverses <a href="{location}""#))
+    );
+    let original = client.get(&location).send();
+    assert!(original.text().contains("Reversed by"));
+    assert!(!original.text().contains("Reverse this entry"));
+    let twice = client
+        .post(&format!("{location}/reverse"))
+        .form(&[("date", today().as_str())])
+        .send();
+    twice.assert_status(409);
+
+    // Accounts: create one (flash), refuse a bad one, close one.
+    client
+        .post("/accounts")
+        .form(&[
+            ("name", "Expenses:Furniture"),
+            ("account_type", ""),
+            ("opened", "2024-01-01"),
+        ])
+        .send()
+        .assert_redirect_to("/accounts");
+    let listed = client.get("/accounts").send();
+    assert!(
+        listed
+            .text()
+            .contains("Account Expenses:Furniture created.")
+    );
+    assert!(listed.text().contains(">Furniture</a>"));
+    let bad = client
+        .post("/accounts")
+        .form(&[
+            ("name", "Misc:Thing"),
+            ("account_type", ""),
+            ("opened", "2024-01-01"),
+        ])
+        .send();
+    bad.assert_status(422);
+    assert!(bad.text().contains("Type: choose one"));
+    client
+        .post("/accounts/Expenses%3AFurniture/close")
+        .form(&[("date", "2024-12-31")])
+        .send()
+        .assert_redirect_to("/accounts");
+    assert!(
+        client
+            .get("/accounts")
+            .send()
+            .text()
+            .contains("(closed 2024-12-31)")
+    );
+}
+
+#[test]
+fn viewers_read_but_every_write_is_refused() {
+    let db = books("web-books-viewer");
+    let client = signed_in(&db, "vic@example.com");
+    client.get("/entries/new").send().assert_status(403);
+    let refused = post_entry(
+        &client,
+        "viewer-key-0001",
+        &[
+            ("Expenses:Office", "1.00"),
+            ("Assets:Bank:Checking", "-1.00"),
+        ],
+    );
+    refused.assert_status(403);
+    client
+        .post("/accounts")
+        .form(&[("name", "Expenses:Sneaky"), ("opened", "2024-01-01")])
+        .send()
+        .assert_status(403);
+    client
+        .post("/accounts/Assets%3ABank%3AChecking/close")
+        .form(&[("date", "2024-12-31")])
+        .send()
+        .assert_status(403);
+    client
+        .post("/entries/1/reverse")
+        .form(&[("date", "2024-12-31")])
+        .send()
+        .assert_status(403);
+    let page = client.get("/entries/1").send();
+    page.assert_status(200);
+    assert!(!page.text().contains("Reverse this entry"));
+}
+
+#[test]
+fn another_organisations_ids_and_names_are_not_found() {
+    let db = books("web-books-isolation");
+    // An entry in `other`, with an account only `other` has.
+    let mut store = SqliteStore::open(&db.0).expect("opens");
+    let other = store
+        .tenant(&TenantSlug::new("other").unwrap())
+        .expect("lookup")
+        .expect("other");
+    store
+        .create_commodity(other, &ledger::domain::Commodity::new("USD", 2).unwrap())
+        .expect("usd");
+    for name in ["Assets:Vault", "Income:Secret"] {
+        let name = ledger::domain::AccountName::new(name).unwrap();
+        let kind = ledger::domain::AccountType::infer(&name).unwrap();
+        let opened = ledger::domain::Date::parse("2024-01-01").unwrap();
+        store
+            .create_account(other, &ledger::domain::Account::new(name, kind, opened))
+            .expect("account");
+    }
+    let theirs = ledger::store::EntryRequest {
+        key: None,
+        entry: ledger::domain::NewEntry {
+            date: ledger::domain::Date::parse("2024-02-01").unwrap(),
+            description: "their secret".into(),
+            payee: None,
+            tags: Default::default(),
+            metadata: Default::default(),
+            postings: vec![
+                ledger::domain::NewPosting {
+                    account: ledger::domain::AccountName::new("Assets:Vault").unwrap(),
+                    commodity: ledger::domain::CommodityCode::new("USD").unwrap(),
+                    amount: ledger::domain::Decimal::parse("5.00").unwrap(),
+                },
+                ledger::domain::NewPosting {
+                    account: ledger::domain::AccountName::new("Income:Secret").unwrap(),
+                    commodity: ledger::domain::CommodityCode::new("USD").unwrap(),
+                    amount: ledger::domain::Decimal::parse("-5.00").unwrap(),
+                },
+            ],
+            pending: None,
+        },
+    };
+    let id = store.create_entry(other, &theirs).expect("entry");
+    drop(store);
+    let client = signed_in(&db, "ann@example.com");
+    let page = client.get(&format!("/entries/{id}")).send();
+    page.assert_status(404);
+    assert!(!page.text().contains("their secret"));
+    client
+        .post(&format!("/entries/{id}/reverse"))
+        .form(&[("date", "2024-06-04")])
+        .send()
+        .assert_status(404);
+    client
+        .get("/accounts/Assets%3AVault/register")
+        .send()
+        .assert_status(404);
+    client
+        .post("/accounts/Assets%3AVault/close")
+        .form(&[("date", "2024-12-31")])
+        .send()
+        .assert_status(404);
+    let refused = post_entry(
+        &client,
+        "isolation-key-01",
+        &[("Assets:Vault", "1.00"), ("Assets:Bank:Checking", "-1.00")],
+    );
+    refused.assert_status(422);
+    assert!(refused.text().contains("unknown_account"));
+}

@@ -136,7 +136,7 @@ fn the_accounts_tree_and_the_register_show_the_books() {
         .get("/accounts/Assets%3ABank%3AChecking/register?q=rent")
         .send();
     let rows = filtered.text().matches(r#"<td data-label="Date">"#).count();
-    assert!(rows >= 1 && rows <= 13, "monthly rent: {rows}");
+    assert!((1..=13).contains(&rows), "monthly rent: {rows}");
     let bad = client
         .get("/accounts/Assets%3ABank%3AChecking/register?from=2024-13-01")
         .send();

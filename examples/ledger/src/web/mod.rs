@@ -5,13 +5,15 @@
 //! So far: sign-up (a new organisation and its owner), log-in and log-out with signed-cookie
 //! sessions (emptied and rewritten at log-in, so a session from before it carries nothing),
 //! CSRF on every form and htmx request, switching between the organisations a person belongs
-//! to, and the dashboard (net worth, this month's income and expenses, recent entries). Every
-//! page works without JavaScript. Handlers are thin: they extract, call `service::Ledger`, and
-//! render. Not here yet: the other screens of issue 12 (accounts, register, entry form,
-//! reports, reconciliation, import, users and roles).
+//! to, the dashboard (net worth, this month's income and expenses, recent entries), and the
+//! reports (trial balance, balance sheet, income statement, cash flow over periods, as pages
+//! and CSV: `reports.rs`). Every page works without JavaScript. Handlers are thin: they
+//! extract, call `service::Ledger`, and render. Not here yet: the other screens of issue 12
+//! (accounts, register, entry form, reconciliation, import, users and roles).
 
 mod auth;
 mod dashboard;
+mod reports;
 
 pub use auth::CurrentUser;
 
@@ -96,6 +98,8 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         )
         .route("/logout", post(auth::log_out).name("logout"))
         .route("/switch", post(auth::switch_tenant).name("switch_tenant"))
+        .route("/reports", get(reports::index).name("reports"))
+        .route("/reports/{kind}", get(reports::show).name("report"))
         .around(sessions.layer())
         .around(csrf.layer());
     Ok(App::with_state(WebState { ledger, templates })

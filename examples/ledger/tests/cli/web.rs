@@ -85,7 +85,12 @@ fn sign_up_mistakes_come_back_next_to_their_field_and_write_nothing() {
             "long enough password",
             "a-z, 0-9",
         ),
-        ("acme", "not-an-address", "long enough password", "email address"),
+        (
+            "acme",
+            "not-an-address",
+            "long enough password",
+            "email address",
+        ),
         ("acme", "ada@example.com", "short", "10"),
     ];
     for (organisation, email, password, says) in cases {

@@ -181,3 +181,8 @@ pub const PASSWORD_HASH_MEMORY_KIB_MAX: u32 = 65_536;
 /// Most passes a stored password hash may ask Argon2 for when it is verified (new hashes use
 /// the default, 2). Bounds the time one login can take, as the memory bound bounds its space.
 pub const PASSWORD_HASH_PASSES_MAX: u32 = 8;
+
+/// Most period columns one report shows (`domain::periods`): three years of months. Each
+/// column costs one trial balance read; more is refused with 400 before anything is read
+/// (test `more_periods_than_report_periods_max_are_refused`).
+pub const REPORT_PERIODS_MAX: usize = 36;

@@ -2,13 +2,22 @@
 //! tenant's chart and trial balances (`Store::accounts`, `Store::balances`) and hand them to
 //! the pure `domain::report`, which does all the arithmetic.
 //!
-//! Nothing is cached and nothing is written; each call is two or three reads. Tests: the
-//! report's own in `domain/report.rs`; against a real store in `seed.rs` (the demo book) and
-//! `bench/` (the timed path).
+//! `period_table` does the same for the period-over-period reports (`domain::period_report`):
+//! one trial balance per period end (and one for the day before the first period when the
+//! report shows activity), and for the cash flow the entries posted to each cash account in
+//! the range, walked in keyset pages of `ENTRIES_PER_PAGE_MAX` (memory is a page and the
+//! table, whatever the size of the book; time grows with the entries that move cash).
+//!
+//! Nothing is cached and nothing is written; each statement is two or three reads. Tests: the
+//! report's own in `domain/report.rs` and `domain/period_report.rs`; against a real store in
+//! `seed.rs` (the demo book), `bench/` (the timed path) and `tests/cli/web_reports.rs`.
 
+use crate::domain::period_report::{self, Balances, CashChart, CashFlows, PeriodTable, ReportKind};
+use crate::domain::periods::Step;
 use crate::domain::report::{self, BalanceSheet, IncomeStatement, ReportError, TrialLine};
-use crate::domain::{Date, TenantId};
-use crate::store::{BalanceLine, Store, StoreError};
+use crate::domain::{AccountName, Date, TenantId};
+use crate::limits::ENTRIES_PER_PAGE_MAX;
+use crate::store::{BalanceLine, EntryFilter, Store, StoreError};
 use std::fmt;
 
 /// Why a statement could not be produced.
@@ -89,4 +98,87 @@ pub fn income_statement(
     Ok(report::income_statement(
         from, to, &accounts, &opening, &closing,
     )?)
+}
+
+/// The `kind` report over `periods` (consecutive, in order: `domain::periods::periods`), one
+/// column per period, labelled by `step`.
+pub fn period_table(
+    store: &mut (impl Store + ?Sized),
+    tenant: TenantId,
+    kind: ReportKind,
+    periods: &[(Date, Date)],
+    step: Step,
+) -> Result<PeriodTable, StatementError> {
+    let accounts = store.accounts(tenant)?;
+    let opening = match periods.first() {
+        Some(&(from, _)) if kind.is_flow() => {
+            match Date::from_days_since_epoch(from.days_since_epoch() - 1) {
+                Some(day_before) => trial_lines(store.balances(tenant, day_before)?),
+                None => Vec::new(), // nothing is earlier than the first representable day
+            }
+        }
+        _ => Vec::new(),
+    };
+    let mut closings = Vec::with_capacity(periods.len());
+    for &(_, to) in periods {
+        closings.push(trial_lines(store.balances(tenant, to)?));
+    }
+    let balances = Balances {
+        accounts: &accounts,
+        opening: &opening,
+        closings: &closings,
+    };
+    let table = match kind {
+        ReportKind::TrialBalance => period_report::trial_balance(periods, step, &balances)?,
+        ReportKind::BalanceSheet => period_report::balance_sheet(periods, step, &balances)?,
+        ReportKind::IncomeStatement => period_report::income_statement(periods, step, &balances)?,
+        ReportKind::CashFlow => {
+            let chart = CashChart::new(&accounts);
+            let flows = cash_flows(store, tenant, &chart, periods)?;
+            period_report::cash_flow(periods, step, &balances, &chart, flows)?
+        }
+    };
+    Ok(table)
+}
+
+/// The cash moved in `periods`: every entry with a posting to a cash account, each once (an
+/// entry touching two cash accounts is counted with the first by name).
+fn cash_flows(
+    store: &mut (impl Store + ?Sized),
+    tenant: TenantId,
+    chart: &CashChart<'_>,
+    periods: &[(Date, Date)],
+) -> Result<CashFlows, StatementError> {
+    let mut flows = CashFlows::new(periods);
+    let (Some(&(from, _)), Some(&(_, to))) = (periods.first(), periods.last()) else {
+        return Ok(flows);
+    };
+    let cash: Vec<&AccountName> = chart.cash_accounts().collect();
+    for (index, account) in cash.iter().enumerate() {
+        let earlier = &cash[..index];
+        let filter = EntryFilter {
+            from: Some(from),
+            to: Some(to),
+            account: Some((*account).clone()),
+        };
+        let mut after = None;
+        loop {
+            let page = store.entries_matching(tenant, &filter, after, ENTRIES_PER_PAGE_MAX)?;
+            for stored in &page {
+                let counted = stored
+                    .entry
+                    .postings
+                    .iter()
+                    .any(|p| earlier.binary_search(&&p.account).is_ok());
+                if !counted {
+                    flows.add(chart, &stored.entry)?;
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == ENTRIES_PER_PAGE_MAX => after = Some(last.cursor()),
+                _ => break,
+            }
+        }
+    }
+    Ok(flows)
 }

@@ -2,7 +2,8 @@
 //!
 //! Read in this order: `date`, `amount` (money in minor units), `account` (the chart),
 //! `entry` (validation, reversal), `constraint` (balance bounds), `pending` (two-phase
-//! entries), `price` (exchange rates, valuation for reports), `idempotency`, `batch`,
+//! entries), `price` (exchange rates, valuation for reports), `report` (statements),
+//! `periods` and `period_report` (period-over-period report tables), `idempotency`, `batch`,
 //! `audit` (the hash-chained log's rules) and `error` (every refusal with its stable code);
 //! for the web app's accounts, `user` (emails, names, passwords, roles) and `throttle`
 //! (failed logins per account and per IP, in bounded memory).
@@ -19,6 +20,8 @@ pub mod entry;
 pub mod error;
 pub mod idempotency;
 pub mod pending;
+pub mod period_report;
+pub mod periods;
 pub mod price;
 pub mod report;
 pub mod tenant;

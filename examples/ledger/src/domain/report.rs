@@ -13,8 +13,8 @@
 //!
 //! A balance sheet is refused if its trial balance does not sum to zero per commodity (then
 //! no honest sheet exists); with that, Assets = Liabilities + Equity holds per commodity by
-//! construction. Not done: account hierarchy subtotals, comparisons between periods, closing
-//! entries. Tests at the bottom.
+//! construction. Not done: account hierarchy subtotals, closing entries (comparisons between
+//! periods are `domain::period_report`, built on these). Tests at the bottom.
 
 use super::account::{Account, AccountName, AccountType};
 use super::amount::{Amount, CommodityCode};

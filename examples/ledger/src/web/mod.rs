@@ -5,14 +5,17 @@
 //! So far: sign-up (a new organisation and its owner), log-in and log-out with signed-cookie
 //! sessions (emptied and rewritten at log-in, so a session from before it carries nothing),
 //! CSRF on every form and htmx request, switching between the organisations a person belongs
-//! to, the dashboard (`dashboard.rs`), and the books (`books.rs`: the accounts tree, an
-//! account's register, an entry and its reversal, the new-entry form). Every page works
-//! without JavaScript. Handlers are thin: they extract, call `service::Ledger`, and render.
-//! Not here yet: the other screens of issue 12 (reconciliation, import, users and roles).
+//! to, the dashboard (`dashboard.rs`), the books (`books/`: the accounts tree, an account's
+//! register, an entry and its reversal, the new-entry form) and the reports (trial balance,
+//! balance sheet, income statement, cash flow over periods, as pages and CSV: `reports.rs`).
+//! Every page works without JavaScript. Handlers are thin: they extract, call
+//! `service::Ledger`, and render. Not here yet: the other screens of issue 12
+//! (reconciliation, import, users and roles).
 
 mod auth;
 mod books;
 mod dashboard;
+mod reports;
 
 pub use auth::CurrentUser;
 
@@ -117,6 +120,8 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         .route("/entries/check", post(books::check_entry))
         .route("/entries/{id}", get(books::entry).name("entry"))
         .route("/entries/{id}/reverse", post(books::reverse))
+        .route("/reports", get(reports::index).name("reports"))
+        .route("/reports/{kind}", get(reports::show).name("report"))
         .around(sessions.layer())
         .around(csrf.layer());
     Ok(App::with_state(WebState { ledger, templates })

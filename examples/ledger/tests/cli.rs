@@ -13,6 +13,8 @@
 
 #[path = "cli/api.rs"]
 mod api;
+#[path = "cli/browser.rs"]
+mod browser;
 #[path = "cli/cross_check.rs"]
 mod cross_check;
 #[path = "cli/csv.rs"]

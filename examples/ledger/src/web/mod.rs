@@ -108,6 +108,10 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         )
         .route("/accounts/{name}/close", post(books::close_account))
         .route(
+            "/commodities",
+            post(books::create_commodity).name("commodities"),
+        )
+        .route(
             "/accounts/{name}/register",
             get(books::register).name("register"),
         )

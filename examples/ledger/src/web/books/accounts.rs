@@ -8,6 +8,7 @@ struct AccountsPage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
     today: Date,
+    commodities: Vec<String>,
     tree: Vec<Node>,
     can_write: bool,
     types: Vec<&'static str>,
@@ -34,6 +35,63 @@ struct AccountInfo {
     opened: Date,
     closed: Option<Date>,
     balances: Vec<Money>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct NewCommodityFields {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    precision: String,
+}
+
+/// Adds a commodity (a currency or any unit) with its decimal places.
+pub async fn create_commodity(
+    CurrentUser(current): CurrentUser,
+    peer: Peer,
+    htmx: Htmx,
+    flash: Flash,
+    State(state): State<WebState>,
+    Form(fields): Form<NewCommodityFields>,
+) -> Response {
+    if let Err(response) = may_write(&current) {
+        return response;
+    }
+    let refused = |message: String| {
+        accounts_page(
+            &state,
+            &current,
+            Some(message),
+            NewAccountFields::default(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let Ok(precision) = fields.precision.trim().parse::<u8>() else {
+        return refused("Decimal places: a whole number from 0 to 18.".into());
+    };
+    let commodity = match crate::domain::Commodity::new(fields.code.trim(), precision) {
+        Ok(commodity) => commodity,
+        Err(error) => return refused(format!("Commodity: {error}")),
+    };
+    let code = commodity.code.clone();
+    match state
+        .ledger
+        .write_as(
+            current.tenant.tenant,
+            actor(&current, &peer),
+            WriteOp::CreateCommodity(commodity),
+        )
+        .await
+    {
+        Ok(_) => {
+            flash.success(format!("Commodity {code} added."));
+            htmx.redirect("/accounts")
+        }
+        Err(error) => match refusal_message(&error) {
+            Some(message) => refused(message),
+            None => service_error(error),
+        },
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -79,7 +137,7 @@ fn accounts_page(
                 precisions(store, tenant)?,
             ))
         });
-    let (accounts, balances, precisions) = match read {
+    let (accounts, balances, precisions): (Vec<Account>, _, Precisions) = match read {
         Ok(read) => read,
         Err(error) => return service_error(error),
     };
@@ -94,6 +152,10 @@ fn accounts_page(
     let page = AccountsPage {
         base: Base::of(current),
         today,
+        commodities: precisions
+            .iter()
+            .map(|(code, places)| format!("{code} ({places} decimal places)"))
+            .collect(),
         tree,
         can_write: current.role().can_write(),
         types: AccountType::ALL.iter().map(|t| t.as_str()).collect(),

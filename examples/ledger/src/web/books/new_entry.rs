@@ -232,6 +232,10 @@ pub async fn create_entry(
         return response;
     }
     let refused = |message: String, row: Option<usize>| {
+        if htmx.is_htmx() {
+            // htmx shows it in the page's error area (kiln's error target), form kept as typed.
+            return Response::error(StatusCode::UNPROCESSABLE_ENTITY, &message);
+        }
         entry_form(
             &state,
             &current,
@@ -255,6 +259,7 @@ pub async fn create_entry(
         .await
     {
         Ok(WriteOutcome::Entries(mut results)) => match results.pop() {
+            Some(Ok(id)) if htmx.is_htmx() => saved(&state, &current, id),
             Some(Ok(id)) => {
                 flash.success(format!("Entry {id} saved."));
                 htmx.redirect(&format!("/entries/{id}"))
@@ -273,6 +278,68 @@ pub async fn create_entry(
             None => service_error(error),
         },
     }
+}
+
+#[derive(Serialize)]
+struct Saved {
+    id: i64,
+    balances: Vec<SavedBalance>,
+    /// A fresh key for the next entry typed in the same form.
+    next_key: String,
+}
+
+#[derive(Serialize)]
+struct SavedBalance {
+    account: String,
+    balance: Money,
+}
+
+/// For htmx: the saved entry and the new balances of its accounts, in place, without leaving
+/// the page; the form gets a fresh idempotency key (out of band) for the next entry.
+fn saved(state: &WebState, current: &SessionUser, id: EntryId) -> Response {
+    let today = match today(state) {
+        Ok(today) => today,
+        Err(response) => return response,
+    };
+    let read = state
+        .ledger
+        .read_tenant(current.tenant.tenant, |store, tenant| {
+            let precisions = precisions(store, tenant)?;
+            let entry = store.entry(tenant, id)?;
+            let lines = store.balances(tenant, today)?;
+            Ok((precisions, entry, lines))
+        });
+    let (precisions, entry, lines) = match read {
+        Ok(read) => read,
+        Err(error) => return service_error(error),
+    };
+    let accounts: Vec<String> = entry
+        .map(|e| {
+            e.entry
+                .postings
+                .iter()
+                .map(|p| p.account.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let balances = lines
+        .into_iter()
+        .filter(|line| accounts.contains(&line.account.to_string()))
+        .map(|line| SavedBalance {
+            account: line.account.to_string(),
+            balance: money(&precisions, &line.commodity, line.balance),
+        })
+        .collect();
+    let context = Saved {
+        id: id.0,
+        balances,
+        next_key: fresh_key(),
+    };
+    state
+        .templates
+        .render_blocks("entry_new.html", &["saved", "next_key"], context)
+        .map(Html)
+        .into_response()
 }
 
 /// The form as the store's request; a field that does not parse names its row.

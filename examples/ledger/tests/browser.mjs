@@ -1,0 +1,155 @@
+// Drives the ledger's web app in Debian's Chromium (playwright-core, no browser download) the way
+// a bookkeeper uses it: sign up, add a commodity and accounts, post an entry through the htmx
+// form (live balancing feedback, then the new balances shown without a page load), reverse it,
+// read the register and the balance sheet, log out and in with JavaScript switched off, and
+// take screenshots at 390 px and 1,440 px, failing on horizontal overflow of the page. Run by
+// `tests/cli/browser.rs` with the server's base URL and a directory for the screenshots; exits
+// non-zero on the first failed step, saying which.
+import { chromium } from "playwright-core";
+
+const base = process.argv[2];
+const shots = process.argv[3];
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const STEP_TIMEOUT_MS = 10_000;
+const today = new Date().toISOString().slice(0, 10);
+
+const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+let failed = false;
+const step = (name) => console.log(`step: ${name}`);
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  const expectText = async (selector, text) => {
+    await page.locator(selector, { hasText: text }).first().waitFor();
+  };
+  const noOverflow = async (what) => {
+    const [scroll, inner] = await page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      window.innerWidth,
+    ]);
+    if (scroll > inner) throw new Error(`${what}: the page is ${scroll}px wide in a ${inner}px window`);
+  };
+  const shoot = async (name) => {
+    for (const width of [390, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      await noOverflow(`${name} at ${width}px`);
+      await page.screenshot({ path: `${shots}/${name}-${width}.png`, fullPage: true });
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+  };
+
+  step("sign up: a new organisation and its owner");
+  await page.goto(`${base}/signup`);
+  await page.fill("input[name=organisation]", "acme");
+  await page.fill("input[name=name]", "Ada Bookkeeper");
+  await page.fill("input[name=email]", "ada@example.com");
+  await page.fill("input[name=password]", "correct horse battery");
+  await page.click("button:has-text('Create')");
+  await page.waitForURL(`${base}/`);
+  await expectText("h1", "acme");
+  await expectText("#flashes .flash.success", "Welcome! acme is ready.");
+
+  step("a commodity and three accounts");
+  await page.click("nav >> text=Accounts");
+  await page.fill("input[name=code]", "USD");
+  await page.fill("input[name=precision]", "2");
+  await page.click("button:has-text('Add commodity')");
+  await expectText("#flashes .flash.success", "Commodity USD added.");
+  for (const name of ["Assets:Bank:Checking", "Income:Sales", "Expenses:Office"]) {
+    await page.fill("input[name=name]", name);
+    await page.fill("input[name=opened]", "2024-01-01");
+    await page.click("button:has-text('Create')");
+    await expectText("#flashes .flash.success", `Account ${name} created.`);
+  }
+
+  step("an entry with live balancing feedback, saved without a page load");
+  await page.click("nav >> text=New entry");
+  await page.evaluate(() => { window.__stillHere = true; });
+  await page.fill("input[name=description]", "Invoice 17");
+  await page.locator("input[name=account]").nth(0).fill("Assets:Bank:Checking");
+  await page.locator("input[name=amount]").nth(0).fill("250.00");
+  await page.locator("input[name=account]").nth(1).fill("Income:Sales");
+  await page.locator("input[name=amount]").nth(1).fill("-200.00");
+  await expectText("#feedback", "Off by 50.00 USD.");
+  await page.locator("input[name=amount]").nth(1).fill("-250.00");
+  await expectText("#feedback", "Balanced.");
+  await page.click("button:has-text('Save the entry')");
+  await expectText("#saved", "saved. Balances now:");
+  await expectText("#saved", "Assets:Bank:Checking: 250.00 USD");
+  if (!(await page.evaluate(() => window.__stillHere === true))) {
+    throw new Error("saving the entry loaded a new page");
+  }
+
+  step("a refused entry shows why, in the page");
+  await page.locator("input[name=account]").nth(1).fill("Income:Nowhere");
+  await page.click("button:has-text('Save the entry')");
+  await expectText("#errors", "unknown_account");
+
+  step("the register shows the entry and its running balance");
+  await page.click("nav >> text=Accounts");
+  await page.click("a:has-text('Checking')");
+  await expectText("#register", "Invoice 17");
+  await expectText("#register td[data-label=Balance]", "250.00 USD");
+  await shoot("register");
+
+  step("the register's text filter swaps the rows and keeps the URL");
+  await page.fill("input[name=q]", "no such text");
+  await expectText("#register", "No entries match.");
+  await page.waitForFunction(() =>
+    decodeURIComponent(location.search.replace(/\+/g, " ")).includes("q=no such text"),
+  );
+  await page.fill("input[name=q]", "invoice");
+  await expectText("#register", "Invoice 17");
+
+  step("reverse the entry (with confirmation); the reversal links back");
+  await page.click("#register a:has-text('Invoice 17')");
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.fill("input[name=date]", today);
+  await page.click("button:has-text('Reverse')");
+  await expectText("main", "Reverses");
+  await page.goBack();
+  await page.reload();
+  await expectText("main", "Reversed by");
+
+  step("the balance sheet");
+  await page.click("nav >> text=Reports");
+  await page.goto(`${base}/reports/balance-sheet?from=2024-01-01&to=${today}&step=year`);
+  await expectText("main", "Assets");
+  await shoot("balance-sheet");
+
+  step("the dashboard at both widths");
+  await page.goto(`${base}/`);
+  await expectText("h1", "acme");
+  await shoot("dashboard");
+
+  step("log out");
+  await page.click("button:has-text('Log out')");
+  await page.waitForURL(`${base}/login`);
+  await expectText("#flashes", "You are logged out.");
+
+  step("with JavaScript switched off: log in and read the accounts");
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const noScript = await plain.newPage();
+  noScript.setDefaultTimeout(STEP_TIMEOUT_MS);
+  await noScript.goto(`${base}/login`);
+  await noScript.fill("input[name=email]", "ada@example.com");
+  await noScript.fill("input[name=password]", "correct horse battery");
+  await noScript.click("button:has-text('Log in')");
+  await noScript.waitForURL(`${base}/`);
+  await noScript.locator("h1", { hasText: "acme" }).waitFor();
+  await noScript.goto(`${base}/accounts`);
+  await noScript.locator("a", { hasText: "Checking" }).first().waitFor();
+  await plain.close();
+
+  if (problems.length > 0) throw new Error(problems.join("\n"));
+  console.log("browser: all steps passed");
+} catch (error) {
+  failed = true;
+  console.error(`browser step failed: ${error.stack ?? error}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -99,7 +99,8 @@ pub fn service_error(error: ServiceError) -> Response {
     )
 }
 
-fn render(
+/// Renders a page; a page rendered for a refusal keeps the refusal's status.
+pub(super) fn render(
     state: &WebState,
     template: &str,
     context: impl Serialize,

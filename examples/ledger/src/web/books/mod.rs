@@ -12,7 +12,7 @@
 //! reversal, `new_entry.rs` the new-entry form. This file holds what they share.
 
 use super::WebState;
-use super::auth::{Base, CurrentUser, Peer, service_error};
+use super::auth::{Base, CurrentUser, Peer, render, service_error};
 use crate::domain::{
     Account, AccountName, AccountType, Actor, Amount, CommodityCode, Date, Decimal, EntryError,
     EntryId, EntryLink, IdempotencyKey, NewEntry, NewPosting,
@@ -65,23 +65,6 @@ struct Money {
 fn today(state: &WebState) -> Result<Date, Response> {
     Date::of_timestamp(state.ledger.now())
         .ok_or_else(|| service_error(ServiceError::Failed("the clock is outside the calendar")))
-}
-
-fn render(
-    state: &WebState,
-    template: &str,
-    context: impl Serialize,
-    status: StatusCode,
-) -> Response {
-    let mut response = state
-        .templates
-        .render(template, context)
-        .map(Html)
-        .into_response();
-    if response.status == StatusCode::OK {
-        response.status = status;
-    }
-    response
 }
 
 /// 403 unless the person's role may write.

@@ -186,3 +186,7 @@ pub const PASSWORD_HASH_PASSES_MAX: u32 = 8;
 /// column costs one trial balance read; more is refused with 400 before anything is read
 /// (test `more_periods_than_report_periods_max_are_refused`).
 pub const REPORT_PERIODS_MAX: usize = 36;
+
+/// Most lines a reconciliation shows (the account's oldest unreconciled entries up to the
+/// statement date); the page says when there are more (reconcile an earlier statement first).
+pub const RECONCILE_LINES_MAX: usize = 1_000;

@@ -132,6 +132,9 @@ pub enum Action {
     PriceSet,
     TokenCreated,
     TokenRevoked,
+    ReconciliationStarted,
+    ReconciliationCleared,
+    ReconciliationFinished,
     MemberAdded,
 }
 
@@ -152,6 +155,9 @@ impl Action {
             Action::PriceSet => "price.set",
             Action::TokenCreated => "token.created",
             Action::TokenRevoked => "token.revoked",
+            Action::ReconciliationStarted => "reconciliation.started",
+            Action::ReconciliationCleared => "reconciliation.cleared",
+            Action::ReconciliationFinished => "reconciliation.finished",
             Action::MemberAdded => "member.added",
         }
     }

@@ -6,10 +6,10 @@
 //! (any `Store`) runs each write in a transaction of its own: correct, only slower. Not here:
 //! queueing and batching (that is `kiln::batch`, driven by `crate::writer`).
 
-use super::{BatchResults, EntryRequest};
+use super::{BatchResults, EntryRequest, ReconciliationId};
 use crate::domain::{
-    Account, AccountName, Actor, BatchMode, Commodity, Date, DisplayName, Email, EntryId,
-    PostAmounts, TenantId, TenantSlug, Timestamp, UserId,
+    Account, AccountName, Actor, Amount, BatchMode, Commodity, CommodityCode, Date, DisplayName,
+    Email, EntryId, PostAmounts, TenantId, TenantSlug, Timestamp, UserId,
 };
 
 /// One write of a group: who asks, for which tenant, and what.
@@ -55,6 +55,23 @@ pub enum WriteOp {
     ExpirePending {
         now: Timestamp,
     },
+    /// `WriteOutcome::Reconciliation`: opens a reconciliation.
+    StartReconciliation {
+        account: AccountName,
+        commodity: CommodityCode,
+        statement_date: Date,
+        statement_balance: Amount,
+        now: Timestamp,
+    },
+    SetCleared {
+        id: ReconciliationId,
+        entry: EntryId,
+        cleared: bool,
+    },
+    FinishReconciliation {
+        id: ReconciliationId,
+        now: Timestamp,
+    },
     /// `WriteOutcome::SignedUp`: a new tenant, its owner and the membership, together. The
     /// request's `tenant` is not used (the tenant does not exist yet).
     SignUp {
@@ -87,6 +104,8 @@ pub enum WriteOutcome {
     Entry(EntryId),
     /// The pending entries that expired.
     Expired(Vec<EntryId>),
+    /// The reconciliation opened.
+    Reconciliation(ReconciliationId),
     /// The tenant and the user a sign-up created.
     SignedUp { tenant: TenantId, user: UserId },
 }
@@ -128,6 +147,28 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
         WriteOp::ExpirePending { now } => store
             .expire_pending(tenant, *now)
             .map(WriteOutcome::Expired),
+        WriteOp::StartReconciliation {
+            account,
+            commodity,
+            statement_date,
+            statement_balance,
+            now,
+        } => store
+            .start_reconciliation(
+                tenant,
+                account,
+                commodity,
+                *statement_date,
+                *statement_balance,
+                *now,
+            )
+            .map(WriteOutcome::Reconciliation),
+        WriteOp::SetCleared { id, entry, cleared } => store
+            .set_cleared(tenant, *id, *entry, *cleared)
+            .map(|()| WriteOutcome::Done),
+        WriteOp::FinishReconciliation { id, now } => store
+            .finish_reconciliation(tenant, *id, *now)
+            .map(|()| WriteOutcome::Done),
         WriteOp::SignUp {
             slug,
             email,

@@ -26,6 +26,8 @@ mod model_tests;
 #[cfg(test)]
 mod price_tests;
 #[cfg(test)]
+mod reconcile_tests;
+#[cfg(test)]
 mod register_tests;
 mod sqlite;
 #[cfg(test)]
@@ -127,6 +129,57 @@ pub struct RegisterRow {
     pub commodity: CommodityCode,
     pub amount: Amount,
     pub balance: Option<Amount>,
+}
+
+/// A reconciliation's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReconciliationId(pub i64);
+
+/// An account's statement being (or having been) reconciled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub id: ReconciliationId,
+    pub account: AccountName,
+    pub commodity: CommodityCode,
+    pub statement_date: Date,
+    /// In the ledger's sign (debit-positive), minor units.
+    pub statement_balance: Amount,
+    pub started_at: Timestamp,
+    /// `None` while open.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// What a reconciliation shows: the balance already reconciled, and the account's posted
+/// entries up to the statement date not reconciled before, with whether each is ticked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconciliationState {
+    pub reconciliation: Reconciliation,
+    /// The sum of the account's entries cleared on finished reconciliations.
+    pub reconciled: Amount,
+    /// The sum of the entries ticked on this one.
+    pub ticked: Amount,
+    pub lines: Vec<ReconciliationLine>,
+    /// Lines left out beyond `RECONCILE_LINES_MAX` (the oldest are shown).
+    pub more: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconciliationLine {
+    pub entry: EntryId,
+    pub date: Date,
+    pub description: String,
+    /// The entry's net amount in the account and commodity.
+    pub amount: Amount,
+    pub cleared: bool,
+}
+
+impl ReconciliationState {
+    /// Statement balance less (reconciled + ticked): zero when the statement is matched. `None`
+    /// if the sum does not fit.
+    pub fn difference(&self) -> Option<Amount> {
+        let sum = self.reconciled.checked_add(self.ticked).ok()?;
+        self.reconciliation.statement_balance.checked_sub(sum).ok()
+    }
 }
 
 /// One line of a trial balance: an account's posted balance in one commodity at a date.
@@ -390,6 +443,42 @@ pub trait Store {
         after: Option<EntryCursor>,
         limit: usize,
     ) -> Result<Vec<RegisterRow>, StoreError>;
+    /// Opens a reconciliation of an account in one commodity against a statement (refused
+    /// while another is open for the same account and commodity).
+    fn start_reconciliation(
+        &mut self,
+        tenant: TenantId,
+        account: &AccountName,
+        commodity: &CommodityCode,
+        statement_date: Date,
+        statement_balance: Amount,
+        now: Timestamp,
+    ) -> Result<ReconciliationId, StoreError>;
+    /// The tenant's reconciliations, newest first.
+    fn reconciliations(&mut self, tenant: TenantId) -> Result<Vec<Reconciliation>, StoreError>;
+    /// One reconciliation with its lines (`None` if the tenant has no such reconciliation).
+    fn reconciliation(
+        &mut self,
+        tenant: TenantId,
+        id: ReconciliationId,
+    ) -> Result<Option<ReconciliationState>, StoreError>;
+    /// Ticks (or unticks) an entry on an open reconciliation; the entry must be one of its
+    /// lines.
+    fn set_cleared(
+        &mut self,
+        tenant: TenantId,
+        id: ReconciliationId,
+        entry: EntryId,
+        cleared: bool,
+    ) -> Result<(), StoreError>;
+    /// Finishes an open reconciliation whose difference is zero (checked in the same
+    /// transaction); its ticked entries are reconciled from then on.
+    fn finish_reconciliation(
+        &mut self,
+        tenant: TenantId,
+        id: ReconciliationId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
     /// The tenant's latest entries, newest first (by date, then id), at most `limit` of them
     /// and never more than `ENTRIES_PER_PAGE_MAX`: what a dashboard lists.
     fn latest_entries(

@@ -337,12 +337,7 @@ fn sqlite_a_version_2_database_gains_prices_on_open() {
     let db = TempDb::new("upgrade-prices");
     let tenant = seed(&mut db.open(), "acme");
     let raw = rusqlite::Connection::open(&db.path).expect("raw");
-    raw.execute_batch(
-        "DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;
-         DROP TABLE memberships; DROP TABLE users; DROP TABLE prices; DROP TABLE api_tokens;
-         UPDATE schema_version SET version = 2;",
-    )
-    .expect("downgraded");
+    super::tests::downgrade(&raw, 2);
     drop(raw);
     let mut store = db.open();
     assert_eq!(

@@ -49,6 +49,30 @@ impl Drop for TempDb {
     }
 }
 
+/// Undoes, newest first, what each migration after `version` made, and records `version`: a
+/// database as an older binary left it, for the upgrade tests. A new migration adds its undo
+/// here (a test fails until it does: the upgrade would find its tables already there).
+pub(crate) fn downgrade(raw: &rusqlite::Connection, version: usize) {
+    const UNDO: &[&str] = &[
+        "",                                                                    // 1: the base schema
+        "",                                                                    // 2: the audit log
+        "DROP TABLE prices;",                                                  // 3
+        "DROP TABLE api_tokens;",                                              // 4
+        "DROP TABLE memberships; DROP TABLE users;",                           // 5
+        "DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;", // 6
+        "DROP TABLE cleared; DROP TABLE reconciliations;",                     // 7
+    ];
+    assert_eq!(UNDO.len(), MIGRATIONS.len(), "every migration has its undo");
+    for undo in UNDO[version..].iter().rev() {
+        raw.execute_batch(undo).expect("undone");
+    }
+    raw.execute(
+        "UPDATE schema_version SET version = ?1",
+        [i64::try_from(version).expect("small")],
+    )
+    .expect("version");
+}
+
 pub(crate) fn day(text: &str) -> Date {
     Date::parse(text).expect(text)
 }

@@ -6,6 +6,7 @@
 //! rolled the transaction back, so no later write of the group may run outside it.
 
 use super::audit::Stamp;
+use super::reconcile;
 use super::tx::Tx;
 use super::write::{self, Savepoint};
 use super::{
@@ -99,6 +100,29 @@ fn run(
         }
         WriteOp::ExpirePending { now } => {
             write::expire_pending(connection, tenant, *now, stamp).map(WriteOutcome::Expired)
+        }
+        WriteOp::StartReconciliation {
+            account,
+            commodity,
+            statement_date,
+            statement_balance,
+            now: _,
+        } => reconcile::start(
+            connection,
+            tenant,
+            account,
+            commodity,
+            *statement_date,
+            *statement_balance,
+            stamp,
+        )
+        .map(WriteOutcome::Reconciliation),
+        WriteOp::SetCleared { id, entry, cleared } => {
+            reconcile::set_cleared(connection, tenant, *id, *entry, *cleared, stamp)
+                .map(|()| WriteOutcome::Done)
+        }
+        WriteOp::FinishReconciliation { id, now: _ } => {
+            reconcile::finish(connection, tenant, *id, stamp).map(|()| WriteOutcome::Done)
         }
         WriteOp::SignUp {
             slug,

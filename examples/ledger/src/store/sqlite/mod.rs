@@ -13,6 +13,7 @@ mod audit;
 mod check;
 mod group;
 mod prices;
+mod reconcile;
 mod register;
 mod schema;
 mod tokens;
@@ -22,6 +23,7 @@ mod write;
 
 pub use schema::MIGRATIONS;
 
+use crate::store::{Reconciliation, ReconciliationId, ReconciliationState};
 use tx::Tx;
 
 use super::{
@@ -801,6 +803,72 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<RegisterRow>, StoreError> {
         register::register(&self.connection, tenant, account, filter, after, limit)
+    }
+
+    fn start_reconciliation(
+        &mut self,
+        tenant: TenantId,
+        account: &AccountName,
+        commodity: &CommodityCode,
+        statement_date: Date,
+        statement_balance: Amount,
+        now: Timestamp,
+    ) -> Result<ReconciliationId, StoreError> {
+        let stamp = audit::Stamp {
+            actor: &self.audit.actor,
+            at: now,
+        };
+        in_transaction(&mut self.connection, |connection| {
+            reconcile::start(
+                connection,
+                tenant,
+                account,
+                commodity,
+                statement_date,
+                statement_balance,
+                stamp,
+            )
+        })
+    }
+
+    fn reconciliations(&mut self, tenant: TenantId) -> Result<Vec<Reconciliation>, StoreError> {
+        reconcile::list(&self.connection, tenant)
+    }
+
+    fn reconciliation(
+        &mut self,
+        tenant: TenantId,
+        id: ReconciliationId,
+    ) -> Result<Option<ReconciliationState>, StoreError> {
+        reconcile::state(&self.connection, tenant, id)
+    }
+
+    fn set_cleared(
+        &mut self,
+        tenant: TenantId,
+        id: ReconciliationId,
+        entry: EntryId,
+        cleared: bool,
+    ) -> Result<(), StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            reconcile::set_cleared(connection, tenant, id, entry, cleared, stamp)
+        })
+    }
+
+    fn finish_reconciliation(
+        &mut self,
+        tenant: TenantId,
+        id: ReconciliationId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let stamp = audit::Stamp {
+            actor: &self.audit.actor,
+            at: now,
+        };
+        in_transaction(&mut self.connection, |connection| {
+            reconcile::finish(connection, tenant, id, stamp)
+        })
     }
 
     fn latest_entries(

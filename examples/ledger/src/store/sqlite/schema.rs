@@ -215,6 +215,34 @@ UPDATE postings SET day = (
 );
 CREATE INDEX postings_register ON postings (tenant_id, account_id, day, entry_id);
 ",
+    r"
+-- Reconciliation (web app): an account's statement (date and balance in one commodity) and
+-- the entries ticked as cleared on it. Entries cleared on a finished reconciliation are
+-- reconciled; at most one reconciliation per account and commodity is open at a time.
+CREATE TABLE reconciliations (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL,
+    commodity_id INTEGER NOT NULL,
+    statement_day INTEGER NOT NULL,
+    statement_balance INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id),
+    FOREIGN KEY (tenant_id, commodity_id) REFERENCES commodities (tenant_id, id)
+);
+CREATE INDEX reconciliations_by_account ON reconciliations (tenant_id, account_id, commodity_id);
+CREATE TABLE cleared (
+    tenant_id INTEGER NOT NULL,
+    reconciliation_id INTEGER NOT NULL,
+    entry_id INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, reconciliation_id, entry_id),
+    FOREIGN KEY (tenant_id, reconciliation_id) REFERENCES reconciliations (tenant_id, id),
+    FOREIGN KEY (tenant_id, entry_id) REFERENCES entries (tenant_id, id)
+);
+CREATE INDEX cleared_by_entry ON cleared (tenant_id, entry_id);
+",
 ];
 
 /// The schema version this binary writes.

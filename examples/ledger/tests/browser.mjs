@@ -1,8 +1,9 @@
 // Drives the ledger's web app in Debian's Chromium (playwright-core, no browser download) the way
 // a bookkeeper uses it: sign up, add a commodity and accounts, post an entry through the htmx
 // form (live balancing feedback, then the new balances shown without a page load), reverse it,
-// read the register and the balance sheet, log out and in with JavaScript switched off, and
-// take screenshots at 390 px and 1,440 px, failing on horizontal overflow of the page. Run by
+// read the register and the balance sheet, reconcile the bank account (the difference updates
+// live), log out and in with JavaScript switched off, and take screenshots at 390 px and
+// 1,440 px, failing on horizontal overflow of the page. Run by
 // `tests/cli/browser.rs` with the server's base URL and a directory for the screenshots; exits
 // non-zero on the first failed step, saying which.
 import { chromium } from "playwright-core";
@@ -122,6 +123,25 @@ try {
   await page.goto(`${base}/reports/balance-sheet?from=2024-01-01&to=${today}&step=year`);
   await expectText("main", "Assets");
   await shoot("balance-sheet");
+
+  step("reconcile the bank account: tick both entries, the difference updates live, finish");
+  await page.click("nav >> text=Reconcile");
+  await page.selectOption("select[name=account]", "Assets:Bank:Checking");
+  await page.fill("input[name=statement_balance]", "0.00");
+  await page.click("button:has-text('Start')");
+  await expectText("#difference", "Difference:");
+  await page.evaluate(() => { window.__stillHere = true; });
+  const boxes = page.locator("input[type=checkbox]");
+  await boxes.nth(0).check();
+  await expectText("#difference", "-250.00 USD");
+  await boxes.nth(1).check();
+  await expectText("#difference", "the statement is matched");
+  if (!(await page.evaluate(() => window.__stillHere === true))) {
+    throw new Error("ticking loaded a new page");
+  }
+  await page.click("button:has-text('Finish')");
+  await expectText("#flashes .flash.success", "its entries are reconciled");
+  await shoot("reconcile");
 
   step("the dashboard at both widths");
   await page.goto(`${base}/`);

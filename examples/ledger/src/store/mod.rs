@@ -129,6 +129,8 @@ pub struct RegisterRow {
     pub commodity: CommodityCode,
     pub amount: Amount,
     pub balance: Option<Amount>,
+    /// Cleared on a finished reconciliation of this account and commodity.
+    pub reconciled: bool,
 }
 
 /// A reconciliation's id.

@@ -9,12 +9,13 @@
 //! register, an entry and its reversal, the new-entry form) and the reports (trial balance,
 //! balance sheet, income statement, cash flow over periods, as pages and CSV: `reports.rs`).
 //! Every page works without JavaScript. Handlers are thin: they extract, call
-//! `service::Ledger`, and render. Not here yet: the other screens of issue 12
-//! (reconciliation, import, users and roles).
+//! `service::Ledger`, and render. Reconciliation is `reconcile.rs`. Not here yet: the
+//! other screens of issue 12 (import, users and roles).
 
 mod auth;
 mod books;
 mod dashboard;
+mod reconcile;
 mod reports;
 
 pub use auth::CurrentUser;
@@ -122,6 +123,16 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
                 .name("new_entry"),
         )
         .route("/entries/check", post(books::check_entry))
+        .route(
+            "/reconcile",
+            get(reconcile::index)
+                .post(reconcile::start)
+                .name("reconcile"),
+        )
+        .route("/reconcile/{id}", get(reconcile::show))
+        .route("/reconcile/{id}/toggle", post(reconcile::toggle))
+        .route("/reconcile/{id}/ticks", post(reconcile::save_ticks))
+        .route("/reconcile/{id}/finish", post(reconcile::finish))
         .route("/entries/{id}", get(books::entry).name("entry"))
         .route("/entries/{id}/reverse", post(books::reverse))
         .route("/reports", get(reports::index).name("reports"))

@@ -1,7 +1,8 @@
 //! An account's register on SQLite: its postings in journal order straight off the
 //! `postings_register` index (tenant, account, day, entry), grouped per entry and commodity,
 //! filtered by dates, text, tag and amount, with the posted balance after each line (the
-//! closing of the day before, from `daily_balances`, plus the day's earlier postings).
+//! closing of the day before, from `daily_balances`, plus the day's earlier postings) and
+//! whether a finished reconciliation cleared it.
 //!
 //! Rows are read as a stream and reading stops once the page is full, so a page costs what it
 //! shows plus what its filters skip. Not here: formatting (the web layer).
@@ -121,11 +122,13 @@ pub(super) fn register(
             None
         };
         let commodity = commodity_code(connection, tenant, line.commodity)?;
+        let reconciled = reconciled(connection, tenant, account, &line)?;
         out.push(RegisterRow {
             entry,
             commodity,
             amount: Amount(line.amount),
             balance,
+            reconciled,
         });
     }
     Ok(out)
@@ -166,6 +169,26 @@ fn balance_after(
         .checked_add(day.unwrap_or(0))
         .map(Amount)
         .ok_or_else(|| corrupt("a running balance overflows"))
+}
+
+/// Whether the line's entry was cleared on a finished reconciliation of the account.
+fn reconciled(
+    connection: &Connection,
+    tenant: TenantId,
+    account: i64,
+    line: &Line,
+) -> Result<bool, StoreError> {
+    Ok(connection
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM cleared k JOIN reconciliations r
+                 ON r.tenant_id = k.tenant_id AND r.id = k.reconciliation_id
+             WHERE k.tenant_id = ?1 AND k.entry_id = ?2 AND r.account_id = ?3
+               AND r.commodity_id = ?4 AND r.finished_at IS NOT NULL)",
+        )?
+        .query_row(
+            params![tenant.0, line.entry, account, line.commodity],
+            |row| row.get(0),
+        )?)
 }
 
 fn commodity_code(

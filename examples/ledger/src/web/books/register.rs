@@ -42,6 +42,7 @@ struct RegisterLine {
     amount: Money,
     balance: Option<Money>,
     status: Option<&'static str>,
+    reconciled: bool,
 }
 
 fn bad_request(message: String) -> Response {
@@ -175,6 +176,7 @@ pub async fn register(
             amount: money(&precisions, &row.commodity, row.amount),
             balance: row.balance.map(|b| money(&precisions, &row.commodity, b)),
             status: row.entry.status.map(|s| s.as_str()),
+            reconciled: row.reconciled,
         })
         .collect();
     let page = RegisterPage {

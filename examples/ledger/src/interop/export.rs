@@ -79,7 +79,7 @@ impl From<io::Error> for ExportError {
 
 /// Writes tenant `tenant` (named `slug` in the header) as a journal to `out`, then flushes.
 pub fn export_journal(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     tenant: TenantId,
     slug: &str,
     out: &mut impl io::Write,

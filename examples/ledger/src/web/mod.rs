@@ -15,6 +15,7 @@
 mod auth;
 mod books;
 mod dashboard;
+mod export;
 mod reconcile;
 mod reports;
 
@@ -123,6 +124,7 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
                 .name("new_entry"),
         )
         .route("/entries/check", post(books::check_entry))
+        .route("/export", get(export::journal).name("export"))
         .route(
             "/reconcile",
             get(reconcile::index)

@@ -384,3 +384,23 @@ fn another_organisations_ids_and_names_are_not_found() {
     refused.assert_status(422);
     assert!(refused.text().contains("unknown_account"));
 }
+
+#[test]
+fn the_export_page_downloads_the_journal_for_any_role() {
+    let db = books("web-books-export");
+    let client = signed_in(&db, "vic@example.com");
+    let download = client.get("/export").send();
+    download.assert_status(200);
+    assert_eq!(
+        download.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let disposition = download.header("content-disposition").expect("a file name");
+    assert_eq!(
+        disposition,
+        format!("attachment; filename=\"demo-{}.journal\"", today())
+    );
+    let journal = download.text();
+    let parsed = ledger::interop::parse_journal(journal).expect("the journal parses back");
+    assert!(parsed.transactions.len() > 300, "a year of books");
+}

@@ -59,7 +59,9 @@ pub use handler::{Endpoint, Handler, ResponseFuture};
 pub use middleware::{Middleware, Next};
 pub use rejection::Rejection;
 pub use response::{Html, IntoResponse, Json, Redirect, WithHeaders, json_bytes};
-pub use routing::{App, MethodRouter, Router, any, delete, get, options, patch, post, put, stage};
+pub use routing::{
+    App, MethodRouter, RouteInfo, Router, any, delete, get, options, patch, post, put, stage,
+};
 pub use scope::{TEMPLATE_VALUES_MAX, TemplateValues};
 pub use session::{Session, SessionLayer, WeakSecret};
 pub use urls::{UrlError, Urls};

@@ -280,6 +280,18 @@ impl<S, Stage> std::fmt::Debug for App<S, Stage> {
     }
 }
 
+/// One route of an app, as `App::route_table` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The path pattern (`/entries/{id}`), nested prefixes included.
+    pub path: String,
+    /// The methods it answers, as added (HEAD is implied by GET and not listed).
+    pub methods: Vec<Method>,
+    /// Whether it also answers any other method (`any`).
+    pub any: bool,
+    pub name: Option<String>,
+}
+
 /// Makes an app's state (see `App::with_state_per_worker`).
 pub(crate) type StateFactory<S> = Arc<dyn Fn() -> S + Send + Sync>;
 
@@ -383,6 +395,21 @@ impl<S: Send + Sync + 'static, Stage> App<S, Stage> {
     pub fn fallback<H: Handler<T, S>, T>(mut self, handler: H) -> App<S> {
         self.fallback = Some(handler.into_endpoint());
         self.routed()
+    }
+
+    /// Every route added so far, in the order added: for tests that walk an app's routes (a
+    /// tenant-isolation test, say) and for documentation. Static asset mounts are not routes.
+    pub fn route_table(&self) -> Vec<RouteInfo> {
+        self.router
+            .routes
+            .iter()
+            .map(|(path, methods)| RouteInfo {
+                path: path.clone(),
+                methods: methods.endpoints.iter().map(|(m, _)| m.clone()).collect(),
+                any: methods.any.is_some(),
+                name: methods.name.clone(),
+            })
+            .collect()
     }
 
     /// Adds middleware around everything, including 404s and 405s (the first added is the

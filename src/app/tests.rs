@@ -37,6 +37,36 @@ fn routes() -> App<AppState> {
 }
 
 #[test]
+fn the_route_table_lists_paths_methods_and_names_with_nested_prefixes() {
+    let nested = Router::new().route("/items/{id}", get(show).name("item"));
+    let app = routes().nest("/api", nested).route("/anything", any(index));
+    let table = app.route_table();
+    let lines: Vec<(String, Vec<Method>, bool, Option<String>)> = table
+        .into_iter()
+        .map(|r| (r.path, r.methods, r.any, r.name))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("/".to_owned(), vec![Method::Get], false, None),
+            (
+                "/accounts/{id}".to_owned(),
+                vec![Method::Get, Method::Post],
+                false,
+                None
+            ),
+            (
+                "/api/items/{id}".to_owned(),
+                vec![Method::Get],
+                false,
+                Some("item".to_owned())
+            ),
+            ("/anything".to_owned(), vec![], true, None),
+        ]
+    );
+}
+
+#[test]
 fn routes_match_and_unknown_paths_get_404() {
     let client = TestClient::new(routes());
     client

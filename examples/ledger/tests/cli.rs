@@ -31,6 +31,8 @@ mod prices;
 mod web;
 #[path = "cli/web_books.rs"]
 mod web_books;
+#[path = "cli/web_isolation.rs"]
+mod web_isolation;
 #[path = "cli/web_reconcile.rs"]
 mod web_reconcile;
 #[path = "cli/web_reports.rs"]

@@ -186,3 +186,7 @@ pub const PASSWORD_HASH_PASSES_MAX: u32 = 8;
 /// column costs one trial balance read; more is refused with 400 before anything is read
 /// (test `more_periods_than_report_periods_max_are_refused`).
 pub const REPORT_PERIODS_MAX: usize = 36;
+
+/// Longest an invitation link may stay valid, in days (the owner picks 1 to this many). A link
+/// is a bearer secret: a short life limits what a leaked one can do.
+pub const INVITATION_VALID_DAYS_MAX: u32 = 30;

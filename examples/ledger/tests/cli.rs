@@ -8,7 +8,8 @@
 //! a book with prices and checks `-X USD` in both tools against `domain::value_at`;
 //! `cli/demo.rs` exports the demo book (`ledger::seed`) and checks it, and its balance sheet,
 //! with the real tools; `cli/api.rs` drives the JSON API through `kiln::test::TestClient`,
-//! `cli/web.rs` the web app's pages and `cli/web_reports.rs` its reports;
+//! `cli/web.rs` the web app's pages, `cli/web_reports.rs` its reports and `cli/web_people.rs`
+//! people, invitations, tokens and the audit log;
 //! `cli/durability.rs` kills `ledger serve` with SIGKILL mid-stream and checks what is left.
 
 #[path = "cli/api.rs"]
@@ -31,6 +32,8 @@ mod prices;
 mod web;
 #[path = "cli/web_books.rs"]
 mod web_books;
+#[path = "cli/web_people.rs"]
+mod web_people;
 #[path = "cli/web_reports.rs"]
 mod web_reports;
 

@@ -133,6 +133,10 @@ pub enum Action {
     TokenCreated,
     TokenRevoked,
     MemberAdded,
+    MemberRoleSet,
+    MemberRemoved,
+    InvitationCreated,
+    InvitationAccepted,
 }
 
 impl Action {
@@ -153,6 +157,10 @@ impl Action {
             Action::TokenCreated => "token.created",
             Action::TokenRevoked => "token.revoked",
             Action::MemberAdded => "member.added",
+            Action::MemberRoleSet => "member.role_set",
+            Action::MemberRemoved => "member.removed",
+            Action::InvitationCreated => "invitation.created",
+            Action::InvitationAccepted => "invitation.accepted",
         }
     }
 }

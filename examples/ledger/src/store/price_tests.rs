@@ -338,7 +338,7 @@ fn sqlite_a_version_2_database_gains_prices_on_open() {
     let tenant = seed(&mut db.open(), "acme");
     let raw = rusqlite::Connection::open(&db.path).expect("raw");
     raw.execute_batch(
-        "DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;
+        "DROP TABLE invitations; DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;
          DROP TABLE memberships; DROP TABLE users; DROP TABLE prices; DROP TABLE api_tokens;
          UPDATE schema_version SET version = 2;",
     )

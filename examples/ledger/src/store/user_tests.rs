@@ -381,7 +381,7 @@ fn sqlite_a_version_4_database_gains_users_on_open() {
     let tenant = seed(&mut db.open(), "acme");
     let raw = rusqlite::Connection::open(&db.path).expect("raw");
     raw.execute_batch(
-        "DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;
+        "DROP TABLE invitations; DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;
          DROP TABLE memberships; DROP TABLE users; UPDATE schema_version SET version = 4;",
     )
     .expect("downgraded");

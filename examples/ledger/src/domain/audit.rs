@@ -137,6 +137,7 @@ pub enum Action {
     MemberRemoved,
     InvitationCreated,
     InvitationAccepted,
+    InvitationCancelled,
 }
 
 impl Action {
@@ -161,6 +162,7 @@ impl Action {
             Action::MemberRemoved => "member.removed",
             Action::InvitationCreated => "invitation.created",
             Action::InvitationAccepted => "invitation.accepted",
+            Action::InvitationCancelled => "invitation.cancelled",
         }
     }
 }

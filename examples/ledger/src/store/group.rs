@@ -89,6 +89,11 @@ pub enum WriteOp {
         user: UserId,
         now: Timestamp,
     },
+    /// `Store::cancel_invitation` in the request's tenant.
+    CancelInvitation {
+        id: InvitationId,
+        now: Timestamp,
+    },
     /// `WriteOutcome::Token`: `Store::create_token` in the request's tenant.
     CreateToken {
         scope: Scope,
@@ -207,6 +212,9 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
                 .accept_invitation(*id, *user, *now)
                 .map(WriteOutcome::Joined)
         }
+        WriteOp::CancelInvitation { id, now } => store
+            .cancel_invitation(tenant, *id, *now)
+            .map(|()| WriteOutcome::Done),
         WriteOp::CreateToken { scope, hash, now } => store
             .create_token(tenant, *scope, hash, *now)
             .map(WriteOutcome::Token),

@@ -325,3 +325,69 @@ fn the_audit_log_reads_backwards_by_pages() {
             .is_empty()
     );
 }
+
+/// A database of schema version 6 (before invitations) gains the table on open.
+#[test]
+fn sqlite_a_version_6_database_gains_invitations_on_open() {
+    let db = TempDb::new("upgrade-invitations");
+    let acme = seed(&mut db.open(), "acme");
+    let raw = rusqlite::Connection::open(&db.path).expect("raw");
+    raw.execute_batch("DROP TABLE invitations; UPDATE schema_version SET version = 6;")
+        .expect("downgraded");
+    drop(raw);
+    let mut store = db.open();
+    assert_eq!(store.schema_version().expect("version"), 7);
+    store
+        .create_invitation(
+            acme,
+            &secret(8),
+            Role::Viewer,
+            None,
+            Timestamp(9),
+            Timestamp(1),
+        )
+        .expect("invitation");
+    assert_eq!(store.invitations(acme).expect("list").len(), 1);
+}
+
+#[test]
+fn a_cancelled_invitation_expires_now_and_only_in_its_tenant() {
+    let db = TempDb::new("invitations-cancel");
+    let mut store = db.open();
+    let acme = seed(&mut store, "acme");
+    let globex = seed(&mut store, "globex");
+    let ann = user(&mut store, "ann@example.com");
+    let id = store
+        .create_invitation(
+            acme,
+            &secret(1),
+            Role::Viewer,
+            None,
+            Timestamp(1_000),
+            Timestamp(10),
+        )
+        .expect("invitation");
+    assert!(matches!(
+        store.cancel_invitation(globex, id, Timestamp(20)),
+        Err(StoreError::NotFound {
+            what: "invitation",
+            ..
+        })
+    ));
+    store
+        .cancel_invitation(acme, id, Timestamp(20))
+        .expect("cancelled");
+    assert_eq!(
+        refused_field(store.cancel_invitation(acme, id, Timestamp(21))),
+        "invitation"
+    );
+    assert_eq!(
+        refused_field(store.accept_invitation(id, ann, Timestamp(21))),
+        "invitation"
+    );
+    assert_eq!(
+        actions(&mut store, acme).last().map(String::as_str),
+        Some("invitation.cancelled")
+    );
+    assert!(store.check(None).expect("check").is_clean());
+}

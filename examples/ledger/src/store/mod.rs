@@ -8,7 +8,8 @@
 //! (`domain::audit`) in the same transaction, as the actor last given to `set_actor`.
 //! `check` verifies balances, trial balances and the chain (`check.rs`). Users are the one
 //! thing not per tenant: a user is global and belongs to tenants through memberships (tests:
-//! `user_tests.rs`). The store does not authenticate, authorise or group commits (that is the
+//! `user_tests.rs`); roles, removals and invitations (single-use, by the hash of their secret)
+//! are per tenant and audited (tests: `invitation_tests.rs`). The store does not authenticate, authorise or group commits (that is the
 //! service and the writer); it keeps password hashes, never passwords.
 
 #[cfg(test)]
@@ -584,6 +585,15 @@ pub trait Store {
         user: UserId,
         now: Timestamp,
     ) -> Result<Membership, StoreError>;
+    /// Cancels a pending invitation of the tenant: it expires at `now` (audited as
+    /// `invitation.cancelled`). Another tenant's or an unknown id is `NotFound`; a used or
+    /// expired one `Refused` (field `invitation`).
+    fn cancel_invitation(
+        &mut self,
+        tenant: TenantId,
+        id: InvitationId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
     /// A tenant's invitations, used and expired ones included, by id. Not paged: bounded by
     /// what its owners send.
     fn invitations(&mut self, tenant: TenantId) -> Result<Vec<InvitationRecord>, StoreError>;

@@ -3,7 +3,8 @@
 //! log-in page, `HX-Redirect` for htmx).
 //!
 //! A session holds the user's id and the slug of the organisation they work in. Log-in empties
-//! the session before it writes them (a session planted before log-in carries nothing over);
+//! the session before it writes them (a session planted before log-in carries nothing over but
+//! where to go next: an invitation link, `SESSION_AFTER_LOGIN`, and nothing off the app);
 //! log-out empties it. Every log-in failure shows the same message. Not here: who may do what
 //! inside an organisation (each write screen checks `Role`), passwords and throttling
 //! (`service::accounts`).

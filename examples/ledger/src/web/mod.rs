@@ -130,6 +130,10 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         .route("/reports/{kind}", get(reports::show).name("report"))
         .route("/people", get(people::people).name("people"))
         .route("/people/invitations", post(people::invite).name("invite"))
+        .route(
+            "/people/invitations/{id}/cancel",
+            post(people::cancel_invitation),
+        )
         .route("/people/{user}/role", post(people::set_role))
         .route("/people/{user}/remove", post(people::remove_member))
         .route(

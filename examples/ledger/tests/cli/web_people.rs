@@ -4,7 +4,8 @@
 //! and an unknown link are refused with the reason; a role change to viewer makes that person's
 //! writes 403; the last owner can be neither removed nor demoted; non-owners get 403 on every
 //! people and tokens page and form; a token is shown once, works on the API and stops at
-//! revocation; the audit log lists the changes and its chain verifies; another organisation's
+//! revocation; the audit log lists the changes and its chain verifies (and names an edited
+//! record); another organisation's
 //! member and token ids are 404; the invitation's validity limit is enforced.
 
 use super::TempDb;
@@ -146,6 +147,59 @@ fn an_invitation_link_is_accepted_once_and_the_person_switches_organisations() {
     unknown.assert_status(404);
     assert!(unknown.text().contains("no such invitation"));
     client.get("/invitations/not-hex").send().assert_status(404);
+    // Not an owner of acme: no cancelling there.
+    client
+        .post("/people/invitations/1/cancel")
+        .send()
+        .assert_status(403);
+}
+
+#[test]
+fn invitations_are_cancelled_in_their_organisation_only_and_a_member_cannot_join_twice() {
+    let db = TempDb::new("web-people-cancel");
+    let client = client(&db);
+    sign_up(&client, "acme", "olga@example.com").assert_redirect_to("/");
+    let created = invite(&client, "viewer", "7");
+    let link = after(created.text(), "/invitations/").to_owned();
+    // Olga is a member of acme already.
+    client.get(&link).send().assert_status(200);
+    let twice = client.post(&link).send();
+    twice.assert_status(409);
+    assert!(twice.text().contains("member of that organisation already"));
+    let mut store = SqliteStore::open(&db.0).expect("opens");
+    let acme = store
+        .tenant(&TenantSlug::new("acme").unwrap())
+        .expect("read")
+        .expect("acme");
+    let initech = store
+        .create_tenant(&TenantSlug::new("initech").unwrap())
+        .expect("tenant");
+    let theirs = store
+        .create_invitation(
+            initech,
+            &TokenHash::of(&[9u8; TOKEN_SECRET_BYTES]),
+            Role::Owner,
+            None,
+            Timestamp(i64::MAX),
+            system_clock(),
+        )
+        .expect("invitation");
+    let ours = store.invitations(acme).expect("list")[0].id;
+    drop(store);
+    client
+        .post(&format!("/people/invitations/{}/cancel", theirs.0))
+        .send()
+        .assert_status(404);
+    client
+        .post(&format!("/people/invitations/{}/cancel", ours.0))
+        .send()
+        .assert_redirect_to("/people");
+    assert!(!client.get("/people").send().text().contains("valid until"));
+    client.get(&link).send().assert_status(410);
+    client
+        .post(&format!("/people/invitations/{}/cancel", ours.0))
+        .send()
+        .assert_status(422);
 }
 
 #[test]
@@ -413,6 +467,25 @@ fn the_audit_log_lists_the_changes_and_its_chain_verifies() {
     assert!(fragment.text().contains(r#"<div id="verify""#));
     assert!(fragment.text().contains("OK: the chain"));
     client.get("/audit?before=x").send().assert_status(400);
+
+    // An edited record (around the append-only triggers) is named.
+    let raw = rusqlite::Connection::open(&db.0).expect("raw");
+    raw.execute_batch(
+        "DROP TRIGGER audit_log_no_update;
+         UPDATE audit_log SET actor = 'mallory' WHERE sequence = 3
+           AND tenant_id = (SELECT id FROM tenants WHERE slug = 'acme');",
+    )
+    .expect("tampered");
+    drop(raw);
+    let broken = client.post("/audit/verify").htmx().send();
+    broken.assert_status(200);
+    assert!(
+        broken
+            .text()
+            .contains("Broken: audit_chain: audit record 3 is the first broken one"),
+        "{}",
+        broken.text()
+    );
 }
 
 #[test]

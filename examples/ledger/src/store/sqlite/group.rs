@@ -141,6 +141,9 @@ fn run(
             }
             invitations::accept(connection, *id, *user, *now, stamp).map(WriteOutcome::Joined)
         }
+        WriteOp::CancelInvitation { id, now } => {
+            invitations::cancel(connection, tenant, *id, *now, stamp).map(|()| WriteOutcome::Done)
+        }
         WriteOp::CreateToken { scope, hash, now } => {
             tokens::create(connection, tenant, *scope, hash, *now, stamp).map(WriteOutcome::Token)
         }

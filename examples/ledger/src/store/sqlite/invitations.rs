@@ -1,7 +1,7 @@
 //! Members' roles and invitations on SQLite: change a member's role, remove a member (both
 //! refuse to leave a tenant without an owner), create an invitation, find one by its secret's
 //! hash, accept one (single use, before its expiry; the membership is added in the same
-//! transaction), list a tenant's. Every write appends its audit record in the same transaction.
+//! transaction), cancel one (it expires now), list a tenant's. Every write appends its audit record in the same transaction.
 //!
 //! Only the secret's SHA-256 is stored (hex, as for API tokens); minting the secret and the
 //! link is the caller's (`crate::service::create_invitation`). Not here: who may invite (the
@@ -212,6 +212,41 @@ pub(super) fn accept(
         slug: invitation.slug,
         role: invitation.role,
     })
+}
+
+pub(super) fn cancel(
+    connection: &Tx<'_>,
+    tenant: TenantId,
+    id: InvitationId,
+    now: Timestamp,
+    stamp: Stamp<'_>,
+) -> Result<(), StoreError> {
+    let invitation = match find(connection, id)? {
+        Some(invitation) if invitation.tenant == tenant => invitation,
+        _ => {
+            return Err(StoreError::NotFound {
+                what: "invitation",
+                name: id.0.to_string(),
+            });
+        }
+    };
+    if invitation.accepted_at.is_some() || invitation.expires_at <= now {
+        return Err(StoreError::Refused(EntryError::invalid(
+            "invitation",
+            "this invitation has been used or has expired already",
+        )));
+    }
+    connection
+        .prepare_cached("UPDATE invitations SET expires_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
+        .execute(params![tenant.0, id.0, now.0])?;
+    let details = Json::object([("id", Json::Int(id.0))]);
+    audit::append(
+        connection,
+        tenant,
+        stamp,
+        Action::InvitationCancelled,
+        &details,
+    )
 }
 
 pub(super) fn list(

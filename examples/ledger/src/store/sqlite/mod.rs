@@ -1096,6 +1096,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn cancel_invitation(
+        &mut self,
+        tenant: TenantId,
+        id: InvitationId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            invitations::cancel(connection, tenant, id, now, stamp)
+        })
+    }
+
     fn invitations(&mut self, tenant: TenantId) -> Result<Vec<InvitationRecord>, StoreError> {
         invitations::list(&self.connection, tenant)
     }

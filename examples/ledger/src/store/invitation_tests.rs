@@ -2,7 +2,8 @@
 //! never leave a tenant without an owner; an invitation stores only its hash, is found by it
 //! from any tenant, is accepted once, before its expiry, by someone not yet a member (the
 //! membership comes with it, all or nothing); the writer runs the same operations, scoped to
-//! the request's tenant; `check` stays clean after all of it.
+//! the request's tenant; a cancelled one expires at once; `check` stays clean after all of it.
+//! Also: the audit log read backwards by pages, and the upgrade from schema version 6.
 
 use super::tests::{TempDb, seed};
 use super::*;

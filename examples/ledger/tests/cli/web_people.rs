@@ -81,6 +81,11 @@ fn acme_with_bob(db: &TempDb) -> (TestClient, String) {
     let people = client.get("/people").send();
     people.assert_status(200);
     assert!(people.text().contains("olga@example.com"));
+    assert!(
+        people
+            .text()
+            .contains(r#"<a href="/tokens">API tokens</a>"#)
+    );
     let created = invite(&client, "accountant", "7");
     created.assert_status(201);
     let link = after(created.text(), "/invitations/").to_owned();

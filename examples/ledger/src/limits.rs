@@ -190,3 +190,7 @@ pub const REPORT_PERIODS_MAX: usize = 36;
 /// Most lines a reconciliation shows (the account's oldest unreconciled entries up to the
 /// statement date); the page says when there are more (reconcile an earlier statement first).
 pub const RECONCILE_LINES_MAX: usize = 1_000;
+
+/// Longest an invitation link may stay valid, in days (the owner picks 1 to this many). A link
+/// is a bearer secret: a short life limits what a leaked one can do.
+pub const INVITATION_VALID_DAYS_MAX: u32 = 30;

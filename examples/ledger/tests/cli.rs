@@ -8,7 +8,8 @@
 //! a book with prices and checks `-X USD` in both tools against `domain::value_at`;
 //! `cli/demo.rs` exports the demo book (`ledger::seed`) and checks it, and its balance sheet,
 //! with the real tools; `cli/api.rs` drives the JSON API through `kiln::test::TestClient`,
-//! `cli/web.rs` the web app's pages and `cli/web_reports.rs` its reports;
+//! `cli/web.rs` the web app's pages, `cli/web_reports.rs` its reports and `cli/web_people.rs`
+//! people, invitations, tokens and the audit log;
 //! `cli/durability.rs` kills `ledger serve` with SIGKILL mid-stream and checks what is left.
 
 #[path = "cli/api.rs"]
@@ -33,6 +34,8 @@ mod web;
 mod web_books;
 #[path = "cli/web_isolation.rs"]
 mod web_isolation;
+#[path = "cli/web_people.rs"]
+mod web_people;
 #[path = "cli/web_reconcile.rs"]
 mod web_reconcile;
 #[path = "cli/web_reports.rs"]

@@ -136,6 +136,11 @@ pub enum Action {
     ReconciliationCleared,
     ReconciliationFinished,
     MemberAdded,
+    MemberRoleSet,
+    MemberRemoved,
+    InvitationCreated,
+    InvitationAccepted,
+    InvitationCancelled,
 }
 
 impl Action {
@@ -159,6 +164,11 @@ impl Action {
             Action::ReconciliationCleared => "reconciliation.cleared",
             Action::ReconciliationFinished => "reconciliation.finished",
             Action::MemberAdded => "member.added",
+            Action::MemberRoleSet => "member.role_set",
+            Action::MemberRemoved => "member.removed",
+            Action::InvitationCreated => "invitation.created",
+            Action::InvitationAccepted => "invitation.accepted",
+            Action::InvitationCancelled => "invitation.cancelled",
         }
     }
 }

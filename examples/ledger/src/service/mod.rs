@@ -136,6 +136,15 @@ impl Ledger {
         }
     }
 
+    /// The invitation whose link's secret has this hash, whatever its tenant (the link is how
+    /// its tenant is found), on a reader connection.
+    pub fn invitation(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<crate::store::InvitationRecord>, ServiceError> {
+        Ok(self.readers.with(|store| store.invitation_by_hash(hash))?)
+    }
+
     /// Runs a read for the caller's tenant on a reader connection (never waits for the writer).
     pub fn read<T>(
         &self,

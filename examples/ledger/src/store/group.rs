@@ -6,10 +6,11 @@
 //! (any `Store`) runs each write in a transaction of its own: correct, only slower. Not here:
 //! queueing and batching (that is `kiln::batch`, driven by `crate::writer`).
 
-use super::{BatchResults, EntryRequest, ReconciliationId};
+use super::{BatchResults, EntryRequest, InvitationId, Membership, ReconciliationId};
+use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, Actor, Amount, BatchMode, Commodity, CommodityCode, Date, DisplayName,
-    Email, EntryId, PostAmounts, TenantId, TenantSlug, Timestamp, UserId,
+    Email, EntryId, PostAmounts, Role, TenantId, TenantSlug, Timestamp, UserId,
 };
 
 /// One write of a group: who asks, for which tenant, and what.
@@ -81,6 +82,47 @@ pub enum WriteOp {
         password_hash: String,
         now: Timestamp,
     },
+    /// `Store::set_role` in the request's tenant.
+    SetRole {
+        user: UserId,
+        role: Role,
+    },
+    /// `Store::remove_member` in the request's tenant.
+    RemoveMember {
+        user: UserId,
+    },
+    /// `WriteOutcome::Invitation`: `Store::create_invitation` in the request's tenant.
+    CreateInvitation {
+        hash: TokenHash,
+        role: Role,
+        email: Option<Email>,
+        expires_at: Timestamp,
+        now: Timestamp,
+    },
+    /// `WriteOutcome::Joined`: `Store::accept_invitation`. The invitation names its tenant;
+    /// one of another tenant than the request's is `NotFound`.
+    AcceptInvitation {
+        id: InvitationId,
+        user: UserId,
+        now: Timestamp,
+    },
+    /// `Store::cancel_invitation` in the request's tenant.
+    CancelInvitation {
+        id: InvitationId,
+        now: Timestamp,
+    },
+    /// `WriteOutcome::Token`: `Store::create_token` in the request's tenant.
+    CreateToken {
+        scope: Scope,
+        hash: TokenHash,
+        now: Timestamp,
+    },
+    /// `Store::revoke_token`, for a token of the request's tenant only (another tenant's is
+    /// `NotFound`).
+    RevokeToken {
+        id: TokenId,
+        now: Timestamp,
+    },
 }
 
 impl WriteOp {
@@ -108,6 +150,12 @@ pub enum WriteOutcome {
     Reconciliation(ReconciliationId),
     /// The tenant and the user a sign-up created.
     SignedUp { tenant: TenantId, user: UserId },
+    /// The invitation created.
+    Invitation(InvitationId),
+    /// The membership an accepted invitation gave.
+    Joined(Membership),
+    /// The token created.
+    Token(TokenId),
 }
 
 /// Runs one write through the `Store`'s own methods (each its own transaction): the default
@@ -178,5 +226,53 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
         } => store
             .sign_up(slug, email, name, password_hash, *now)
             .map(|(tenant, user)| WriteOutcome::SignedUp { tenant, user }),
+        WriteOp::SetRole { user, role } => store
+            .set_role(tenant, *user, *role)
+            .map(|()| WriteOutcome::Done),
+        WriteOp::RemoveMember { user } => store
+            .remove_member(tenant, *user)
+            .map(|()| WriteOutcome::Done),
+        WriteOp::CreateInvitation {
+            hash,
+            role,
+            email,
+            expires_at,
+            now,
+        } => store
+            .create_invitation(tenant, hash, *role, email.as_ref(), *expires_at, *now)
+            .map(WriteOutcome::Invitation),
+        WriteOp::AcceptInvitation { id, user, now } => {
+            let invitation = store
+                .invitations(tenant)?
+                .into_iter()
+                .find(|invitation| invitation.id == *id);
+            if invitation.is_none() {
+                return Err(not_found("invitation", id.0));
+            }
+            store
+                .accept_invitation(*id, *user, *now)
+                .map(WriteOutcome::Joined)
+        }
+        WriteOp::CancelInvitation { id, now } => store
+            .cancel_invitation(tenant, *id, *now)
+            .map(|()| WriteOutcome::Done),
+        WriteOp::CreateToken { scope, hash, now } => store
+            .create_token(tenant, *scope, hash, *now)
+            .map(WriteOutcome::Token),
+        WriteOp::RevokeToken { id, now } => {
+            match store.token(*id)? {
+                Some(record) if record.tenant == tenant => {}
+                _ => return Err(not_found("token", id.0)),
+            }
+            store.revoke_token(*id, *now).map(|_| WriteOutcome::Done)
+        }
+    }
+}
+
+/// `NotFound` for a row of another tenant than the request's, as for one that does not exist.
+pub(super) fn not_found(what: &'static str, id: i64) -> super::StoreError {
+    super::StoreError::NotFound {
+        what,
+        name: id.to_string(),
     }
 }

@@ -8,7 +8,8 @@
 //! (`domain::audit`) in the same transaction, as the actor last given to `set_actor`.
 //! `check` verifies balances, trial balances and the chain (`check.rs`). Users are the one
 //! thing not per tenant: a user is global and belongs to tenants through memberships (tests:
-//! `user_tests.rs`). The store does not authenticate, authorise or group commits (that is the
+//! `user_tests.rs`); roles, removals and invitations (single-use, by the hash of their secret)
+//! are per tenant and audited (tests: `invitation_tests.rs`). The store does not authenticate, authorise or group commits (that is the
 //! service and the writer); it keeps password hashes, never passwords.
 
 #[cfg(test)]
@@ -21,6 +22,8 @@ mod group;
 mod group_tests;
 #[cfg(test)]
 mod import_tests;
+#[cfg(test)]
+mod invitation_tests;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]
@@ -243,6 +246,28 @@ pub struct Membership {
     pub tenant: TenantId,
     pub slug: TenantSlug,
     pub role: Role,
+}
+
+/// An invitation's row id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InvitationId(pub i64);
+
+/// An invitation to a tenant as stored: never the link's secret, only its hash (which is not
+/// read back either: the link finds the row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub id: InvitationId,
+    pub tenant: TenantId,
+    pub slug: TenantSlug,
+    /// The role the person who accepts it gets.
+    pub role: Role,
+    /// Whom it was meant for, as a note for the owner (not checked at acceptance).
+    pub email: Option<Email>,
+    pub created_at: Timestamp,
+    /// From this time on it can no longer be accepted.
+    pub expires_at: Timestamp,
+    /// Set once, when it is accepted: it is single use.
+    pub accepted_at: Option<Timestamp>,
 }
 
 /// The result of each entry of a batch.
@@ -558,6 +583,15 @@ pub trait Store {
         after: i64,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// A tenant's audit records with a sequence number below `before`, newest first, at most
+    /// `limit` of them (never more than `ENTRIES_PER_PAGE_MAX`): a page of the log read
+    /// backwards, by index.
+    fn audit_records_before(
+        &mut self,
+        tenant: TenantId,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
     /// Verifies one tenant (or all): balance tables against postings, trial balances zero per
     /// commodity, and the audit chain (the first broken record per tenant). Read-only.
     fn check(&mut self, tenant: Option<TenantId>) -> Result<crate::store::CheckReport, StoreError>;
@@ -607,6 +641,53 @@ pub trait Store {
     /// Only this tenant's members, whatever other tenants they belong to. Not paged: an
     /// organisation's staff.
     fn members(&mut self, tenant: TenantId) -> Result<Vec<(UserRecord, Role)>, StoreError>;
+    /// Changes a member's role, audited as `member.role_set` (the same role again writes
+    /// nothing). `NotFound { what: "member" }` for someone who is not a member; demoting the
+    /// tenant's last owner is `Refused` (field `role`).
+    fn set_role(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<(), StoreError>;
+    /// Removes a member from a tenant, audited as `member.removed`. `NotFound { what: "member" }`
+    /// for someone who is not a member; removing the last owner is `Refused` (field `role`).
+    fn remove_member(&mut self, tenant: TenantId, user: UserId) -> Result<(), StoreError>;
+    /// Stores an invitation to `tenant` with `role` (only the hash of its secret), audited as
+    /// `invitation.created`. It can be accepted until `expires_at`, once.
+    fn create_invitation(
+        &mut self,
+        tenant: TenantId,
+        hash: &TokenHash,
+        role: Role,
+        email: Option<&Email>,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<InvitationId, StoreError>;
+    /// The invitation whose secret has this hash, whatever its tenant: like `token`, the one
+    /// kind of lookup not scoped by tenant, because the link is how its tenant is found. The
+    /// caller then works only in `record.tenant`.
+    fn invitation_by_hash(
+        &mut self,
+        hash: &TokenHash,
+    ) -> Result<Option<InvitationRecord>, StoreError>;
+    /// Accepts an invitation for `user`: adds the membership (`member.added`) and marks the
+    /// invitation used (`invitation.accepted`) in one transaction; returns the membership. An
+    /// accepted or expired invitation is `Refused` (field `invitation`), a user who is a member
+    /// already `AlreadyExists { what: "member" }`, an unknown id `NotFound`.
+    fn accept_invitation(
+        &mut self,
+        id: InvitationId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Membership, StoreError>;
+    /// Cancels a pending invitation of the tenant: it expires at `now` (audited as
+    /// `invitation.cancelled`). Another tenant's or an unknown id is `NotFound`; a used or
+    /// expired one `Refused` (field `invitation`).
+    fn cancel_invitation(
+        &mut self,
+        tenant: TenantId,
+        id: InvitationId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// A tenant's invitations, used and expired ones included, by id. Not paged: bounded by
+    /// what its owners send.
+    fn invitations(&mut self, tenant: TenantId) -> Result<Vec<InvitationRecord>, StoreError>;
     /// Signs up: creates the tenant, the user and the user's owner membership in one
     /// transaction, all or nothing (a taken slug is `AlreadyExists { what: "tenant" }`, a taken
     /// email `AlreadyExists { what: "user" }`, and either leaves nothing written). The tenant's

@@ -61,6 +61,7 @@ pub(crate) fn downgrade(raw: &rusqlite::Connection, version: usize) {
         "DROP TABLE memberships; DROP TABLE users;",                           // 5
         "DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;", // 6
         "DROP TABLE cleared; DROP TABLE reconciliations;",                     // 7
+        "DROP TABLE invitations;",                                             // 8
     ];
     assert_eq!(UNDO.len(), MIGRATIONS.len(), "every migration has its undo");
     for undo in UNDO[version..].iter().rev() {

@@ -3,7 +3,8 @@
 //! log-in page, `HX-Redirect` for htmx).
 //!
 //! A session holds the user's id and the slug of the organisation they work in. Log-in empties
-//! the session before it writes them (a session planted before log-in carries nothing over);
+//! the session before it writes them (a session planted before log-in carries nothing over but
+//! where to go next: an invitation link, `SESSION_AFTER_LOGIN`, and nothing off the app);
 //! log-out empties it. Every log-in failure shows the same message. Not here: who may do what
 //! inside an organisation (each write screen checks `Role`), passwords and throttling
 //! (`service::accounts`).
@@ -20,7 +21,19 @@ use std::collections::BTreeMap;
 /// Session key of the signed-in user's id.
 const SESSION_USER: &str = "user";
 /// Session key of the organisation (slug) the user works in.
-const SESSION_TENANT: &str = "tenant";
+pub(super) const SESSION_TENANT: &str = "tenant";
+/// Session key of the page to go back to after log-in or sign-up (an invitation link, the
+/// one page that sends a signed-out visitor away and wants them back).
+pub(super) const SESSION_AFTER_LOGIN: &str = "after_login";
+
+/// Where to go after log-in or sign-up: the invitation kept in the session, else the
+/// dashboard (only an `/invitations/` path is followed: no redirect off the app).
+fn after_login(session: &Session) -> String {
+    session
+        .get(SESSION_AFTER_LOGIN)
+        .filter(|path| path.starts_with("/invitations/") && !path.contains("//"))
+        .unwrap_or_else(|| "/".to_owned())
+}
 
 /// The signed-in person, in their current organisation.
 pub struct CurrentUser(pub SessionUser);
@@ -34,23 +47,33 @@ impl FromRequest<WebState> for CurrentUser {
         let session = Session::from_request(cx)
             .await
             .map_err(IntoResponse::into_response)?;
-        let user = session
-            .get(SESSION_USER)
-            .and_then(|id| id.parse::<i64>().ok())
-            .map(crate::domain::UserId);
-        let Some(user) = user else {
-            return Err(htmx.redirect("/login"));
-        };
-        let tenant = session.get(SESSION_TENANT);
-        match cx.state().ledger.session_user(user, tenant.as_deref()) {
+        match signed_in(&session, cx.state()) {
             Ok(Some(current)) => Ok(CurrentUser(current)),
-            Ok(None) => {
-                session.clear();
-                Err(htmx.redirect("/login"))
-            }
+            Ok(None) => Err(htmx.redirect("/login")),
             Err(error) => Err(service_error(error)),
         }
     }
+}
+
+/// The session's person in their current organisation, if the session names one (a session
+/// naming someone unknown is emptied).
+pub(super) fn signed_in(
+    session: &Session,
+    state: &WebState,
+) -> Result<Option<SessionUser>, ServiceError> {
+    let user = session
+        .get(SESSION_USER)
+        .and_then(|id| id.parse::<i64>().ok())
+        .map(crate::domain::UserId);
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let tenant = session.get(SESSION_TENANT);
+    let current = state.ledger.session_user(user, tenant.as_deref())?;
+    if current.is_none() {
+        session.clear();
+    }
+    Ok(current)
 }
 
 /// The part of every signed-in page's context that the layout reads.
@@ -139,7 +162,8 @@ pub struct LoginFields {
     password: String,
 }
 
-/// Checks the credentials; on success starts a fresh session and goes to the dashboard.
+/// Checks the credentials; on success starts a fresh session and goes to the dashboard (or
+/// back to the invitation that sent them here).
 pub async fn log_in(
     Peer(client): Peer,
     htmx: Htmx,
@@ -160,9 +184,10 @@ pub async fn log_in(
         .await
     {
         Ok(user) => {
+            let next = after_login(&session);
             session.clear();
             session.insert(SESSION_USER, user.id.0.to_string());
-            htmx.redirect("/")
+            htmx.redirect(&next)
         }
         Err(LoginError::Refused) => refused(
             "That e-mail address and password do not match an account.",
@@ -221,11 +246,12 @@ pub async fn sign_up(
 ) -> Response {
     match state.ledger.sign_up(&form).await {
         Ok((_, user)) => {
+            let next = after_login(&session);
             session.clear();
             session.insert(SESSION_USER, user.0.to_string());
             session.insert(SESSION_TENANT, form.organisation.trim().to_owned());
             flash.success(format!("Welcome! {} is ready.", form.organisation.trim()));
-            htmx.redirect("/")
+            htmx.redirect(&next)
         }
         Err(SignUpError::Field { field, message }) => {
             let page = SignUpPage {

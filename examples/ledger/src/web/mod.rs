@@ -7,15 +7,17 @@
 //! CSRF on every form and htmx request, switching between the organisations a person belongs
 //! to, the dashboard (`dashboard.rs`), the books (`books/`: the accounts tree, an account's
 //! register, an entry and its reversal, the new-entry form) and the reports (trial balance,
-//! balance sheet, income statement, cash flow over periods, as pages and CSV: `reports.rs`).
+//! balance sheet, income statement, cash flow over periods, as pages and CSV: `reports.rs`),
+//! and people, invitations, API tokens and the audit log (`people.rs`).
 //! Every page works without JavaScript. Handlers are thin: they extract, call
-//! `service::Ledger`, and render. Reconciliation is `reconcile.rs`. Not here yet: the
-//! other screens of issue 12 (import, users and roles).
+//! `service::Ledger`, and render. Reconciliation is `reconcile.rs`; people, invitations,
+//! API tokens and the audit log `people.rs`. Not here yet: the import pages of issue 12.
 
 mod auth;
 mod books;
 mod dashboard;
 mod export;
+mod people;
 mod reconcile;
 mod reports;
 
@@ -139,6 +141,29 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         .route("/entries/{id}/reverse", post(books::reverse))
         .route("/reports", get(reports::index).name("reports"))
         .route("/reports/{kind}", get(reports::show).name("report"))
+        .route("/people", get(people::people).name("people"))
+        .route("/people/invitations", post(people::invite).name("invite"))
+        .route(
+            "/people/invitations/{id}/cancel",
+            post(people::cancel_invitation),
+        )
+        .route("/people/{user}/role", post(people::set_role))
+        .route("/people/{user}/remove", post(people::remove_member))
+        .route(
+            "/invitations/{secret}",
+            get(people::invitation)
+                .post(people::accept)
+                .name("invitation"),
+        )
+        .route(
+            "/tokens",
+            get(people::tokens)
+                .post(people::create_token)
+                .name("tokens"),
+        )
+        .route("/tokens/{id}/revoke", post(people::revoke_token))
+        .route("/audit", get(people::audit).name("audit"))
+        .route("/audit/verify", post(people::verify).name("audit_verify"))
         .around(sessions.layer())
         .around(csrf.layer());
     Ok(App::with_state(WebState { ledger, templates })

@@ -1,7 +1,7 @@
 //! Tenant isolation over every route: the test reads the app's route table
 //! (`App::route_table`), fills each route's parameters with ids and names that belong to
-//! another organisation, and sends every method the route answers as a signed-in accountant
-//! (pages) or with a write token (API) of the first organisation. Each must answer 404, never
+//! another organisation, and sends every method the route answers as a signed-in
+//! owner (pages) or with a write token (API) of the first organisation. Each must answer 404, never
 //! a 500 and never the other organisation's data. A new route with a parameter this test does
 //! not know fails it until the test is taught what to put there.
 
@@ -106,9 +106,31 @@ fn no_route_reaches_another_organisations_books() {
             system_clock(),
         )
         .expect("user");
+    store.add_member(mine, ann, Role::Owner).expect("member");
+    // Their own member, invitation and token, to aim at by id.
+    let their_user = store
+        .create_user(
+            &Email::parse("tia@example.com").unwrap(),
+            &DisplayName::parse("Tia").unwrap(),
+            &hash,
+            system_clock(),
+        )
+        .expect("user");
     store
-        .add_member(mine, ann, Role::Accountant)
+        .add_member(theirs, their_user, Role::Owner)
         .expect("member");
+    let their_invitation = store
+        .create_invitation(
+            theirs,
+            &ledger::domain::token::TokenHash::of(&[7u8; 32]),
+            Role::Viewer,
+            None,
+            ledger::domain::Timestamp(i64::MAX / 2),
+            system_clock(),
+        )
+        .expect("invitation");
+    let (their_token, _) =
+        create_token(&mut store, theirs, Scope::Read, system_clock()).expect("their token");
     let (_, token) = create_token(&mut store, mine, Scope::Write, system_clock()).expect("token");
     drop(store);
 
@@ -132,6 +154,12 @@ fn no_route_reaches_another_organisations_books() {
         let path = fill(&route.path, |param| match param {
             "id" if route.path.contains("/reconcile/") => their_reconciliation.0.to_string(),
             "id" if route.path.contains("/pending/") => their_hold.0.to_string(),
+            "id" if route.path.contains("/invitations/") => their_invitation.0.to_string(),
+            "id" if route.path.contains("/tokens/") => their_token.0.to_string(),
+            "user" => their_user.0.to_string(),
+            // An invitation link is its own authority (whoever holds it may accept): an
+            // unknown one is what can be aimed at another organisation.
+            "secret" => "00".repeat(32),
             "id" => their_entry.0.to_string(),
             "name" => "Assets%3AVault".to_owned(),
             other => panic!("teach this test a value for {{{other}}} in {}", route.path),
@@ -154,6 +182,7 @@ fn no_route_reaches_another_organisations_books() {
                     ("date", "2024-03-01"),
                     ("line", &their_entry.0.to_string()),
                     ("entry", &their_entry.0.to_string()),
+                    ("role", "viewer"),
                 ]);
             }
             let response = request.send();

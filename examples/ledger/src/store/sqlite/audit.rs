@@ -100,6 +100,27 @@ pub(super) fn for_each_record(
     Ok(())
 }
 
+/// The tenant's records with a sequence number below `before`, newest first, at most `limit`
+/// (a page of the web app's audit log, by index).
+pub(super) fn records_before(
+    connection: &Connection,
+    tenant: TenantId,
+    before: i64,
+    limit: usize,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT tenant_id, sequence, at, actor, origin, action, details, previous_hash, hash
+         FROM audit_log WHERE tenant_id = ?1 AND sequence < ?2 ORDER BY sequence DESC LIMIT ?3",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = statement.query(params![tenant.0, before, limit])?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next()? {
+        records.push(read_record(row)?);
+    }
+    Ok(records)
+}
+
 fn read_record(row: &Row<'_>) -> Result<AuditRecord, StoreError> {
     Ok(AuditRecord {
         tenant: TenantId(row.get(0)?),

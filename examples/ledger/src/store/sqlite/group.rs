@@ -10,8 +10,10 @@ use super::reconcile;
 use super::tx::Tx;
 use super::write::{self, Savepoint};
 use super::{
-    SqliteStore, close_account, insert_account, insert_commodity, require_tenant, sign_up,
+    SqliteStore, close_account, insert_account, insert_commodity, invitations, require_tenant,
+    sign_up, tokens,
 };
+use crate::store::group::not_found;
 use crate::store::{StoreError, WriteOp, WriteOutcome, WriteRequest};
 use rusqlite::TransactionBehavior;
 
@@ -132,5 +134,49 @@ fn run(
             now,
         } => sign_up(connection, slug, email, name, password_hash, *now, stamp)
             .map(|(tenant, user)| WriteOutcome::SignedUp { tenant, user }),
+        WriteOp::SetRole { user, role } => {
+            invitations::set_role(connection, tenant, *user, *role, stamp)
+                .map(|()| WriteOutcome::Done)
+        }
+        WriteOp::RemoveMember { user } => {
+            invitations::remove_member(connection, tenant, *user, stamp)
+                .map(|()| WriteOutcome::Done)
+        }
+        WriteOp::CreateInvitation {
+            hash,
+            role,
+            email,
+            expires_at,
+            now,
+        } => {
+            let new = invitations::NewInvitation {
+                hash,
+                role: *role,
+                email: email.as_ref(),
+                expires_at: *expires_at,
+                now: *now,
+            };
+            invitations::create(connection, tenant, &new, stamp).map(WriteOutcome::Invitation)
+        }
+        WriteOp::AcceptInvitation { id, user, now } => {
+            match invitations::find(connection, *id)? {
+                Some(invitation) if invitation.tenant == tenant => {}
+                _ => return Err(not_found("invitation", id.0)),
+            }
+            invitations::accept(connection, *id, *user, *now, stamp).map(WriteOutcome::Joined)
+        }
+        WriteOp::CancelInvitation { id, now } => {
+            invitations::cancel(connection, tenant, *id, *now, stamp).map(|()| WriteOutcome::Done)
+        }
+        WriteOp::CreateToken { scope, hash, now } => {
+            tokens::create(connection, tenant, *scope, hash, *now, stamp).map(WriteOutcome::Token)
+        }
+        WriteOp::RevokeToken { id, now } => {
+            match tokens::find(connection, *id)? {
+                Some(record) if record.tenant == tenant => {}
+                _ => return Err(not_found("token", id.0)),
+            }
+            tokens::revoke(connection, *id, *now, stamp).map(|_| WriteOutcome::Done)
+        }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! This file opens the database and holds the chart (tenants, commodities, accounts) and the
 //! reads; `write.rs` holds entry writes and the balances they maintain; `prices.rs` prices;
-//! `tokens.rs` API tokens; `users.rs` the web app's users and memberships; `schema.rs` the
+//! `tokens.rs` API tokens; `users.rs` the web app's users and memberships; `invitations.rs`
+//! roles, removals and invitations; `schema.rs` the
 //! migrations. Every statement on a tenant's rows names `tenant_id` in its `WHERE` clause or
 //! its inserted row (the `users` table, global, is the exception). Not here: connection
 //! pools, the group-commit writer, PostgreSQL. Tests: `store/tests.rs` (prices:
@@ -12,6 +13,7 @@
 mod audit;
 mod check;
 mod group;
+mod invitations;
 mod prices;
 mod reconcile;
 mod register;
@@ -28,8 +30,8 @@ use tx::Tx;
 
 use super::{
     BalanceLine, BatchResults, BookImport, CheckReport, EntryCursor, EntryFilter, EntryRequest,
-    Membership, RegisterFilter, RegisterRow, Store, StoreError, StoredEntry, TokenRecord,
-    UserRecord, WriteOutcome, WriteRequest,
+    InvitationId, InvitationRecord, Membership, RegisterFilter, RegisterRow, Store, StoreError,
+    StoredEntry, TokenRecord, UserRecord, WriteOutcome, WriteRequest,
 };
 use crate::domain::audit::{Action, Actor, AuditRecord, Json};
 use crate::domain::token::{Scope, TokenHash, TokenId};
@@ -1025,6 +1027,17 @@ impl Store for SqliteStore {
         Ok(records)
     }
 
+    fn audit_records_before(
+        &mut self,
+        tenant: TenantId,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        let limit = limit.min(crate::limits::ENTRIES_PER_PAGE_MAX);
+        audit::records_before(&self.connection, tenant, before, limit)
+    }
+
     fn check(&mut self, tenant: Option<TenantId>) -> Result<CheckReport, StoreError> {
         check::check(&mut self.connection, tenant)
     }
@@ -1094,6 +1107,77 @@ impl Store for SqliteStore {
 
     fn members(&mut self, tenant: TenantId) -> Result<Vec<(UserRecord, Role)>, StoreError> {
         users::members(&self.connection, tenant)
+    }
+
+    fn set_role(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<(), StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            invitations::set_role(connection, tenant, user, role, stamp)
+        })
+    }
+
+    fn remove_member(&mut self, tenant: TenantId, user: UserId) -> Result<(), StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            invitations::remove_member(connection, tenant, user, stamp)
+        })
+    }
+
+    fn create_invitation(
+        &mut self,
+        tenant: TenantId,
+        hash: &TokenHash,
+        role: Role,
+        email: Option<&Email>,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<InvitationId, StoreError> {
+        let stamp = self.audit.stamp();
+        let new = invitations::NewInvitation {
+            hash,
+            role,
+            email,
+            expires_at,
+            now,
+        };
+        in_transaction(&mut self.connection, |connection| {
+            invitations::create(connection, tenant, &new, stamp)
+        })
+    }
+
+    fn invitation_by_hash(
+        &mut self,
+        hash: &TokenHash,
+    ) -> Result<Option<InvitationRecord>, StoreError> {
+        invitations::find_by_hash(&self.connection, hash)
+    }
+
+    fn accept_invitation(
+        &mut self,
+        id: InvitationId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Membership, StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            invitations::accept(connection, id, user, now, stamp)
+        })
+    }
+
+    fn cancel_invitation(
+        &mut self,
+        tenant: TenantId,
+        id: InvitationId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            invitations::cancel(connection, tenant, id, now, stamp)
+        })
+    }
+
+    fn invitations(&mut self, tenant: TenantId) -> Result<Vec<InvitationRecord>, StoreError> {
+        invitations::list(&self.connection, tenant)
     }
 
     fn sign_up(

@@ -10,7 +10,7 @@
 //! The SQL sticks to what SQLite and PostgreSQL both accept (`ON CONFLICT`, composite keys, no
 //! SQLite-only types), apart from `INTEGER PRIMARY KEY` for row ids and the triggers that make
 //! `audit_log` append-only (migration 2). Migration 3 adds `prices`, 4 `api_tokens`, 5 the
-//! web app's `users` and their `memberships`. `users` is the one table without `tenant_id`:
+//! web app's `users` and their `memberships`, 6 the register's index, 7 `invitations`. `users` is the one table without `tenant_id`:
 //! a user is global and reaches a tenant only through a membership row, which carries it.
 
 use super::super::StoreError;
@@ -242,6 +242,23 @@ CREATE TABLE cleared (
     FOREIGN KEY (tenant_id, entry_id) REFERENCES entries (tenant_id, id)
 );
 CREATE INDEX cleared_by_entry ON cleared (tenant_id, entry_id);
+",
+    r"
+-- Invitations to a tenant (web app): a single-use link whose secret is stored only as its
+-- SHA-256 (hex, unique: the link finds its row). `accepted_by` is set once, with `accepted_at`.
+CREATE TABLE invitations (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    id INTEGER PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'accountant', 'viewer')),
+    email TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    accepted_at INTEGER,
+    accepted_by INTEGER REFERENCES users (id),
+    CHECK ((accepted_at IS NULL) = (accepted_by IS NULL)),
+    UNIQUE (tenant_id, id)
+);
 ",
 ];
 

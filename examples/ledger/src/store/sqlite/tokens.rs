@@ -107,7 +107,7 @@ fn read(row: &Row<'_>) -> Result<TokenRecord, StoreError> {
     })
 }
 
-fn hex(hash: &TokenHash) -> String {
+pub(super) fn hex(hash: &TokenHash) -> String {
     hash.0.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

@@ -82,13 +82,13 @@ fn may_write(current: &SessionUser) -> Result<(), Response> {
     ))
 }
 
-fn actor(current: &SessionUser, peer: &Peer) -> Actor {
+pub(super) fn actor(current: &SessionUser, peer: &Peer) -> Actor {
     let origin = peer.0.map(|ip| ip.to_string());
     Actor::new(&format!("user:{}", current.user.id), origin.as_deref())
         .unwrap_or_else(|_| Actor::system())
 }
 
-fn refusal_message(error: &ServiceError) -> Option<String> {
+pub(super) fn refusal_message(error: &ServiceError) -> Option<String> {
     match error {
         ServiceError::Store(StoreError::Refused(refusal)) => Some(refusal.to_string()),
         ServiceError::Store(

@@ -23,6 +23,7 @@
 
 pub mod book;
 mod markdown;
+pub mod pages;
 pub mod scratch;
 pub mod tools;
 pub mod writes;
@@ -70,6 +71,10 @@ pub struct BenchArgs {
     /// Leaves out the writes over the API (batch API, single POSTs at `--clients`).
     #[arg(long)]
     pub skip_writes: bool,
+    /// Leaves out the pages (the register and the balance sheet served to 16 logged-in
+    /// clients, on the reads' book).
+    #[arg(long)]
+    pub skip_pages: bool,
     /// Concurrent clients of the single-entry POST benchmark, 1 to 256.
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
@@ -321,7 +326,7 @@ pub fn command(args: &BenchArgs) -> Result<(), BenchError> {
     }
     let mut out = io::stdout().lock();
     if !args.skip_reads {
-        run(&config, &mut out)?;
+        run(&config, !args.skip_pages, &mut out)?;
     }
     if !args.skip_writes {
         let writes = writes::WriteBenchConfig {
@@ -347,8 +352,9 @@ pub fn run_writes(
     Ok(())
 }
 
-/// Runs both measurements and writes the markdown report to `out`.
-pub fn run(config: &BenchConfig, out: &mut impl Write) -> Result<(), BenchError> {
+/// Runs both measurements (and with `pages`, the web pages on the reads' book) and writes the
+/// markdown report to `out`.
+pub fn run(config: &BenchConfig, pages: bool, out: &mut impl Write) -> Result<(), BenchError> {
     let scratch = ScratchDir::new("bench")?;
     let versions = ToolVersions {
         hledger: version(config.tools, "hledger"),
@@ -358,6 +364,23 @@ pub fn run(config: &BenchConfig, out: &mut impl Write) -> Result<(), BenchError>
     let imports = measure_imports(config, &scratch, &versions)?;
     let text = markdown::report(config, &versions, &reads, &imports);
     out.write_all(text.as_bytes())?;
+    if pages {
+        let database = scratch.file("reads.db");
+        let tenant = SqliteStore::open(&database)?
+            .tenant(&bench_slug()?)?
+            .ok_or_else(|| BenchError::Generator("the bench tenant vanished".into()))?;
+        let page_config = pages::PageBenchConfig {
+            clients: 16,
+            // A small book is a test of the path, not a measurement: a few requests do.
+            requests_per_client: if reads.postings >= 100_000 { 100 } else { 5 },
+            register_account: "Assets:Bank:Checking".into(),
+            date: reads.last_day.to_string(),
+        };
+        tracing::info!("bench: the web pages");
+        let figures = pages::run(&database, tenant, &page_config)?;
+        out.write_all(b"\n## Web pages\n\n")?;
+        out.write_all(figures.markdown(&page_config, reads.postings).as_bytes())?;
+    }
     Ok(())
 }
 
@@ -624,9 +647,12 @@ mod tests {
     fn the_whole_bench_runs_on_a_tiny_book_without_tools() {
         let config = BenchConfig::new(1_000, 200, 3, Tools::Skip).expect("config");
         let mut out = Vec::new();
-        run(&config, &mut out).expect("the bench runs");
+        run(&config, true, &mut out).expect("the bench runs");
         let text = String::from_utf8(out).expect("UTF-8");
         for expected in [
+            "## Web pages",
+            "| register of Assets:Bank:Checking (first page of 50) | p50 ",
+            "| register: htmx fragment / whole page |",
             "1,000 postings",
             "500 two-posting entries",
             "| trial balance",

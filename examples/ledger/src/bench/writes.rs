@@ -386,19 +386,39 @@ pub mod client {
     /// Largest response body read, in bytes.
     const RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
+    /// A response: status, headers (names lower-cased) and body.
+    pub struct Answer {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
     pub struct Connection {
         stream: BufReader<TcpStream>,
-        authorization: String,
+        /// Sent with every request (`authorization: Bearer ...`, a session cookie...).
+        headers: Vec<(String, String)>,
     }
 
     impl Connection {
+        /// A connection that sends `Authorization: Bearer {token}` with every request.
         pub fn open(addr: impl ToSocketAddrs, token: &str) -> std::io::Result<Connection> {
+            Connection::with_headers(
+                addr,
+                vec![("authorization".into(), format!("Bearer {token}"))],
+            )
+        }
+
+        /// A connection that sends these headers with every request.
+        pub fn with_headers(
+            addr: impl ToSocketAddrs,
+            headers: Vec<(String, String)>,
+        ) -> std::io::Result<Connection> {
             let stream = TcpStream::connect(addr)?;
             stream.set_read_timeout(Some(READ_TIMEOUT))?;
             stream.set_nodelay(true)?;
             Ok(Connection {
                 stream: BufReader::new(stream),
-                authorization: format!("Bearer {token}"),
+                headers,
             })
         }
 
@@ -410,19 +430,38 @@ pub mod client {
             self.request("GET", target, "")
         }
 
-        /// One request; its status and body.
+        /// One request with a JSON body; its status and body.
         pub fn request(
             &mut self,
             method: &str,
             target: &str,
             body: &str,
         ) -> std::io::Result<(u16, String)> {
-            let head = format!(
-                "{method} {target} HTTP/1.1\r\nhost: ledger\r\nauthorization: {}\r\n\
-                 content-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                self.authorization,
-                body.len()
-            );
+            let answer = self.send(
+                method,
+                target,
+                &[("content-type", "application/json")],
+                body,
+            )?;
+            Ok((answer.status, answer.body))
+        }
+
+        /// One request with extra headers (beside the connection's own); the whole answer.
+        pub fn send(
+            &mut self,
+            method: &str,
+            target: &str,
+            extra: &[(&str, &str)],
+            body: &str,
+        ) -> std::io::Result<Answer> {
+            let mut head = format!("{method} {target} HTTP/1.1\r\nhost: ledger\r\n");
+            for (name, value) in &self.headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            for (name, value) in extra {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
             let mut message = head.into_bytes();
             message.extend_from_slice(body.as_bytes());
             self.stream.get_mut().write_all(&message)?;
@@ -438,6 +477,7 @@ pub mod client {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| invalid("no status"))?;
             let mut length = 0;
+            let mut headers = Vec::new();
             loop {
                 let mut line = String::new();
                 if self.stream.read_line(&mut line)? == 0 {
@@ -447,13 +487,13 @@ pub mod client {
                 if line.is_empty() {
                     break;
                 }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value
-                        .trim()
-                        .parse()
-                        .map_err(|_| invalid("bad content-length"))?;
+                if let Some((name, value)) = line.split_once(':') {
+                    let name = name.trim().to_ascii_lowercase();
+                    let value = value.trim().to_owned();
+                    if name == "content-length" {
+                        length = value.parse().map_err(|_| invalid("bad content-length"))?;
+                    }
+                    headers.push((name, value));
                 }
             }
             if length > RESPONSE_BYTES_MAX {
@@ -461,7 +501,11 @@ pub mod client {
             }
             let mut answer = vec![0; length];
             self.stream.read_exact(&mut answer)?;
-            Ok((status, String::from_utf8_lossy(&answer).into_owned()))
+            Ok(Answer {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&answer).into_owned(),
+            })
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::{Amount, CommodityCode, EntryId, TenantId};
 use crate::limits::ENTRIES_PER_PAGE_MAX;
 use crate::store::{EntryCursor, RegisterFilter, RegisterRow, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
 
 /// One entry's net amount in one commodity in the account, as read.
 struct Line {
@@ -112,16 +113,35 @@ pub(super) fn register(
         keep(&mut pending, &mut lines);
     }
     drop(rows);
+    // Without text, tag or amount filters the page's lines follow each other in the account,
+    // so one running balance per commodity, sought once, carries along the page.
+    let contiguous = filter.text.is_none() && filter.tag.is_none() && filter.amount.is_none();
+    let mut running: BTreeMap<i64, Amount> = BTreeMap::new();
+    let mut codes: BTreeMap<i64, CommodityCode> = BTreeMap::new();
     let mut out = Vec::with_capacity(lines.len());
     for line in lines {
         let entry = super::write::load_entry(connection, tenant, EntryId(line.entry))?
             .ok_or_else(|| corrupt(format!("entry {} vanished while listing", line.entry)))?;
-        let balance = if entry.status.is_none() {
-            Some(balance_after(connection, tenant, account, &line)?)
+        let balance = if entry.status.is_some() {
+            None // pending, or once pending: it never moved the posted balance itself
         } else {
-            None
+            let after = match running.get(&line.commodity) {
+                Some(before) if contiguous => before
+                    .checked_add(Amount(line.amount))
+                    .map_err(|_| corrupt("a running balance overflows"))?,
+                _ => balance_after(connection, tenant, account, &line)?,
+            };
+            running.insert(line.commodity, after);
+            Some(after)
         };
-        let commodity = commodity_code(connection, tenant, line.commodity)?;
+        let commodity = match codes.get(&line.commodity) {
+            Some(code) => code.clone(),
+            None => {
+                let code = commodity_code(connection, tenant, line.commodity)?;
+                codes.insert(line.commodity, code.clone());
+                code
+            }
+        };
         let reconciled = reconciled(connection, tenant, account, &line)?;
         out.push(RegisterRow {
             entry,

@@ -12,6 +12,7 @@
 use super::WebState;
 use crate::service::ServiceError;
 use crate::service::accounts::{LoginError, SessionUser, SignUpError, SignUpForm};
+use crate::store::StoreError;
 use kiln::app::{Flash, Form, FromRequest, Html, IntoResponse, RequestContext, Session, State};
 use kiln::htmx::Htmx;
 use kiln::http::{Response, StatusCode};
@@ -120,6 +121,40 @@ pub fn service_error(error: ServiceError) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         "The ledger could not complete this request; it has been logged.",
     )
+}
+
+/// 403 unless the person's role may write (viewers read only).
+pub(super) fn may_write(current: &SessionUser) -> Result<(), Response> {
+    if current.role().can_write() {
+        return Ok(());
+    }
+    Err(Response::error(
+        StatusCode::FORBIDDEN,
+        &format!(
+            "Your role in {} ({}) may read the books but not change them.",
+            current.tenant.slug,
+            current.role()
+        ),
+    ))
+}
+
+/// Who the audit log names for a page's write: `user:{id}`, from the client's address.
+pub(super) fn actor(current: &SessionUser, peer: &Peer) -> crate::domain::Actor {
+    let origin = peer.0.map(|ip| ip.to_string());
+    crate::domain::Actor::new(&format!("user:{}", current.user.id), origin.as_deref())
+        .unwrap_or_else(|_| crate::domain::Actor::system())
+}
+
+/// What to tell a person about a refused write (`None`: a failure of the ledger itself).
+pub(super) fn refusal_message(error: &ServiceError) -> Option<String> {
+    match error {
+        ServiceError::Store(StoreError::Refused(refusal)) => Some(refusal.to_string()),
+        ServiceError::Store(
+            error @ (StoreError::NotFound { .. } | StoreError::AlreadyExists { .. }),
+        ) => Some(error.to_string()),
+        ServiceError::Unavailable(why) => Some((*why).to_owned()),
+        _ => None,
+    }
 }
 
 /// Renders a page; a page rendered for a refusal keeps the refusal's status.

@@ -12,9 +12,9 @@
 
 use super::WebState;
 use super::auth::{
-    Base, CurrentUser, Peer, SESSION_AFTER_LOGIN, SESSION_TENANT, render, service_error, signed_in,
+    Base, CurrentUser, Peer, SESSION_AFTER_LOGIN, SESSION_TENANT, actor, refusal_message, render,
+    service_error, signed_in,
 };
-use super::books::{actor, refusal_message};
 use crate::domain::token::{Scope, TOKEN_SECRET_BYTES, TokenHash, TokenId};
 use crate::domain::{AuditRecord, Date, Email, Role, Timestamp, UserId};
 use crate::limits::INVITATION_VALID_DAYS_MAX;

@@ -10,10 +10,8 @@
 //! imported statement automatically.
 
 use super::WebState;
-use super::auth::{Base, CurrentUser, Peer, render, service_error};
-use crate::domain::{
-    AccountName, AccountType, Actor, Amount, CommodityCode, Date, Decimal, EntryId,
-};
+use super::auth::{Base, CurrentUser, Peer, actor, may_write, render, service_error};
+use crate::domain::{AccountName, AccountType, Amount, CommodityCode, Date, Decimal, EntryId};
 use crate::service::ServiceError;
 use crate::service::accounts::SessionUser;
 use crate::store::{
@@ -24,26 +22,6 @@ use kiln::htmx::Htmx;
 use kiln::http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-fn may_write(current: &SessionUser) -> Result<(), Response> {
-    if current.role().can_write() {
-        return Ok(());
-    }
-    Err(Response::error(
-        StatusCode::FORBIDDEN,
-        &format!(
-            "Your role in {} ({}) may read the books but not change them.",
-            current.tenant.slug,
-            current.role()
-        ),
-    ))
-}
-
-fn actor(current: &SessionUser, peer: &Peer) -> Actor {
-    let origin = peer.0.map(|ip| ip.to_string());
-    Actor::new(&format!("user:{}", current.user.id), origin.as_deref())
-        .unwrap_or_else(|_| Actor::system())
-}
 
 /// Whether the account's balance is normally a credit (kept negative in the ledger).
 fn credit_normal(kind: AccountType) -> bool {

@@ -12,10 +12,12 @@
 //! reversal, `new_entry.rs` the new-entry form. This file holds what they share.
 
 use super::WebState;
-use super::auth::{Base, CurrentUser, Peer, render, service_error};
+use super::auth::{
+    Base, CurrentUser, Peer, actor, may_write, refusal_message, render, service_error,
+};
 use crate::domain::{
-    Account, AccountName, AccountType, Actor, Amount, CommodityCode, Date, Decimal, EntryError,
-    EntryId, EntryLink, IdempotencyKey, NewEntry, NewPosting,
+    Account, AccountName, AccountType, Amount, CommodityCode, Date, Decimal, EntryError, EntryId,
+    EntryLink, IdempotencyKey, NewEntry, NewPosting,
 };
 use crate::service::ServiceError;
 use crate::service::accounts::SessionUser;
@@ -65,38 +67,6 @@ struct Money {
 fn today(state: &WebState) -> Result<Date, Response> {
     Date::of_timestamp(state.ledger.now())
         .ok_or_else(|| service_error(ServiceError::Failed("the clock is outside the calendar")))
-}
-
-/// 403 unless the person's role may write.
-fn may_write(current: &SessionUser) -> Result<(), Response> {
-    if current.role().can_write() {
-        return Ok(());
-    }
-    Err(Response::error(
-        StatusCode::FORBIDDEN,
-        &format!(
-            "Your role in {} ({}) may read the books but not change them.",
-            current.tenant.slug,
-            current.role()
-        ),
-    ))
-}
-
-pub(super) fn actor(current: &SessionUser, peer: &Peer) -> Actor {
-    let origin = peer.0.map(|ip| ip.to_string());
-    Actor::new(&format!("user:{}", current.user.id), origin.as_deref())
-        .unwrap_or_else(|_| Actor::system())
-}
-
-pub(super) fn refusal_message(error: &ServiceError) -> Option<String> {
-    match error {
-        ServiceError::Store(StoreError::Refused(refusal)) => Some(refusal.to_string()),
-        ServiceError::Store(
-            error @ (StoreError::NotFound { .. } | StoreError::AlreadyExists { .. }),
-        ) => Some(error.to_string()),
-        ServiceError::Unavailable(why) => Some((*why).to_owned()),
-        _ => None,
-    }
 }
 
 mod accounts;

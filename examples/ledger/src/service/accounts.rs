@@ -91,9 +91,8 @@ impl Ledger {
             })?
             .map_err(|error| SignUpError::Service(error.into()))?;
         let request = WriteRequest {
-            // The tenant does not exist yet: the op carries its slug, and the writer ignores
-            // this placeholder id for it.
-            tenant: TenantId(0),
+            // The sign-up creates its tenant: the request names none.
+            tenant: None,
             actor: Actor::new(&format!("signup:{}", email.as_str()), None)
                 .unwrap_or_else(|_| Actor::system()),
             op: WriteOp::SignUp {

@@ -172,7 +172,7 @@ impl Ledger {
             });
         }
         let request = WriteRequest {
-            tenant: caller.tenant,
+            tenant: Some(caller.tenant),
             actor: caller.actor(),
             op,
         };
@@ -189,7 +189,11 @@ impl Ledger {
         actor: Actor,
         op: WriteOp,
     ) -> Result<WriteOutcome, ServiceError> {
-        let request = WriteRequest { tenant, actor, op };
+        let request = WriteRequest {
+            tenant: Some(tenant),
+            actor,
+            op,
+        };
         Ok(self.writer.write(request).await?)
     }
 
@@ -203,7 +207,7 @@ impl Ledger {
         let mut expired = 0;
         for (tenant, _) in tenants {
             let request = WriteRequest {
-                tenant,
+                tenant: Some(tenant),
                 actor: actor.clone(),
                 op: WriteOp::ExpirePending { now },
             };

@@ -195,7 +195,7 @@ mod tests {
     fn request(tenant: TenantId, entries: usize) -> WriteRequest {
         let entry = transfer("2024-02-01", "Assets:Bank", "Income:Salary", "1.00", "USD");
         WriteRequest {
-            tenant,
+            tenant: Some(tenant),
             actor: Actor::new("test", None).expect("actor"),
             op: WriteOp::CreateEntries {
                 requests: vec![EntryRequest { key: None, entry }; entries],

@@ -6,7 +6,7 @@
 //! (any `Store`) runs each write in a transaction of its own: correct, only slower. Not here:
 //! queueing and batching (that is `kiln::batch`, driven by `crate::writer`).
 
-use super::{BatchResults, EntryRequest, InvitationId, Membership, ReconciliationId};
+use super::{BatchResults, EntryRequest, InvitationId, Membership, ReconciliationId, StoreError};
 use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, Actor, Amount, BatchMode, Commodity, CommodityCode, Date, DisplayName,
@@ -16,7 +16,9 @@ use crate::domain::{
 /// One write of a group: who asks, for which tenant, and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteRequest {
-    pub tenant: TenantId,
+    /// The tenant the write is for; `None` only for a sign-up, which creates it (any other
+    /// write without one is refused as `UnknownTenant`).
+    pub tenant: Option<TenantId>,
     /// Recorded in the audit log with the write.
     pub actor: Actor,
     pub op: WriteOp,
@@ -73,8 +75,8 @@ pub enum WriteOp {
         id: ReconciliationId,
         now: Timestamp,
     },
-    /// `WriteOutcome::SignedUp`: a new tenant, its owner and the membership, together. The
-    /// request's `tenant` is not used (the tenant does not exist yet).
+    /// `WriteOutcome::SignedUp`: a new tenant, its owner and the membership, together (the
+    /// request names no tenant: this creates it).
     SignUp {
         slug: TenantSlug,
         email: Email,
@@ -163,23 +165,24 @@ pub enum WriteOutcome {
 pub(super) fn run_alone<S: super::Store + ?Sized>(
     store: &mut S,
     request: &WriteRequest,
-) -> Result<WriteOutcome, super::StoreError> {
-    let tenant = request.tenant;
+) -> Result<WriteOutcome, StoreError> {
+    // Every write but a sign-up (which creates its tenant) is for the request's tenant.
+    let tenant = || request.tenant.ok_or(StoreError::UnknownTenant);
     match &request.op {
         WriteOp::CreateCommodity(commodity) => store
-            .create_commodity(tenant, commodity)
+            .create_commodity(tenant()?, commodity)
             .map(|()| WriteOutcome::Done),
         WriteOp::CreateAccount(account) => store
-            .create_account(tenant, account)
+            .create_account(tenant()?, account)
             .map(|()| WriteOutcome::Done),
         WriteOp::CloseAccount { name, date } => store
-            .close_account(tenant, name, *date)
+            .close_account(tenant()?, name, *date)
             .map(|()| WriteOutcome::Done),
         WriteOp::CreateEntries { requests, mode } => store
-            .create_entries(tenant, requests, *mode)
+            .create_entries(tenant()?, requests, *mode)
             .map(WriteOutcome::Entries),
         WriteOp::ReverseEntry { id, date } => store
-            .reverse_entry(tenant, *id, *date)
+            .reverse_entry(tenant()?, *id, *date)
             .map(WriteOutcome::Entry),
         WriteOp::PostPending {
             id,
@@ -187,13 +190,13 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
             date,
             now,
         } => store
-            .post_pending(tenant, *id, amounts, *date, *now)
+            .post_pending(tenant()?, *id, amounts, *date, *now)
             .map(WriteOutcome::Entry),
         WriteOp::VoidPending { id, now } => store
-            .void_pending(tenant, *id, *now)
+            .void_pending(tenant()?, *id, *now)
             .map(|()| WriteOutcome::Done),
         WriteOp::ExpirePending { now } => store
-            .expire_pending(tenant, *now)
+            .expire_pending(tenant()?, *now)
             .map(WriteOutcome::Expired),
         WriteOp::StartReconciliation {
             account,
@@ -203,7 +206,7 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
             now,
         } => store
             .start_reconciliation(
-                tenant,
+                tenant()?,
                 account,
                 commodity,
                 *statement_date,
@@ -212,10 +215,10 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
             )
             .map(WriteOutcome::Reconciliation),
         WriteOp::SetCleared { id, entry, cleared } => store
-            .set_cleared(tenant, *id, *entry, *cleared)
+            .set_cleared(tenant()?, *id, *entry, *cleared)
             .map(|()| WriteOutcome::Done),
         WriteOp::FinishReconciliation { id, now } => store
-            .finish_reconciliation(tenant, *id, *now)
+            .finish_reconciliation(tenant()?, *id, *now)
             .map(|()| WriteOutcome::Done),
         WriteOp::SignUp {
             slug,
@@ -225,12 +228,15 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
             now,
         } => store
             .sign_up(slug, email, name, password_hash, *now)
-            .map(|(tenant, user)| WriteOutcome::SignedUp { tenant, user }),
+            .map(|(created, user)| WriteOutcome::SignedUp {
+                tenant: created,
+                user,
+            }),
         WriteOp::SetRole { user, role } => store
-            .set_role(tenant, *user, *role)
+            .set_role(tenant()?, *user, *role)
             .map(|()| WriteOutcome::Done),
         WriteOp::RemoveMember { user } => store
-            .remove_member(tenant, *user)
+            .remove_member(tenant()?, *user)
             .map(|()| WriteOutcome::Done),
         WriteOp::CreateInvitation {
             hash,
@@ -239,11 +245,11 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
             expires_at,
             now,
         } => store
-            .create_invitation(tenant, hash, *role, email.as_ref(), *expires_at, *now)
+            .create_invitation(tenant()?, hash, *role, email.as_ref(), *expires_at, *now)
             .map(WriteOutcome::Invitation),
         WriteOp::AcceptInvitation { id, user, now } => {
             let invitation = store
-                .invitations(tenant)?
+                .invitations(tenant()?)?
                 .into_iter()
                 .find(|invitation| invitation.id == *id);
             if invitation.is_none() {
@@ -254,14 +260,14 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
                 .map(WriteOutcome::Joined)
         }
         WriteOp::CancelInvitation { id, now } => store
-            .cancel_invitation(tenant, *id, *now)
+            .cancel_invitation(tenant()?, *id, *now)
             .map(|()| WriteOutcome::Done),
         WriteOp::CreateToken { scope, hash, now } => store
-            .create_token(tenant, *scope, hash, *now)
+            .create_token(tenant()?, *scope, hash, *now)
             .map(WriteOutcome::Token),
         WriteOp::RevokeToken { id, now } => {
             match store.token(*id)? {
-                Some(record) if record.tenant == tenant => {}
+                Some(record) if tenant().ok() == Some(record.tenant) => {}
                 _ => return Err(not_found("token", id.0)),
             }
             store.revoke_token(*id, *now).map(|_| WriteOutcome::Done)

@@ -20,7 +20,7 @@ fn group(tenant: TenantId) -> Vec<WriteRequest> {
     let mut hold = transfer("2024-02-01", "Expenses:Food", "Assets:Bank", "5.00", "USD");
     hold.pending = Some(PendingTerms { expires_at: None });
     let write = |who: &str, op: WriteOp| WriteRequest {
-        tenant,
+        tenant: Some(tenant),
         actor: actor(who),
         op,
     };
@@ -216,7 +216,7 @@ fn a_group_for_another_tenant_changes_nothing_here() {
     // Their token cannot reverse my entry, even by its id.
     let results = store
         .write_group(&[WriteRequest {
-            tenant: theirs,
+            tenant: Some(theirs),
             actor: actor("token:9"),
             op: WriteOp::ReverseEntry {
                 id: entry,
@@ -236,7 +236,7 @@ fn a_group_for_another_tenant_changes_nothing_here() {
     // An unknown tenant is refused per write.
     let results = store
         .write_group(&[WriteRequest {
-            tenant: TenantId(12_345),
+            tenant: Some(TenantId(12_345)),
             actor: actor("token:9"),
             op: WriteOp::CreateAccount(Account::new(
                 name("Assets:X"),
@@ -320,7 +320,7 @@ fn balances_stay_right_across_a_rollback_inside_a_group() {
         .set_constraint(tenant, &name("Assets:Bank"), &not_below_zero)
         .expect("constraint");
     let entries = |entries: Vec<NewEntry>, mode: BatchMode| WriteRequest {
-        tenant,
+        tenant: Some(tenant),
         actor: actor("token:1"),
         op: WriteOp::CreateEntries {
             requests: entries.into_iter().map(entry_request).collect(),
@@ -421,7 +421,7 @@ fn entries_in_a_group_see_accounts_created_and_closed_before_them() {
     let mut store = db.open();
     let tenant = seed(&mut store, "acme");
     let into_new = |date: &str| WriteRequest {
-        tenant,
+        tenant: Some(tenant),
         actor: actor("token:1"),
         op: WriteOp::CreateEntries {
             requests: vec![entry_request(transfer(
@@ -435,7 +435,7 @@ fn entries_in_a_group_see_accounts_created_and_closed_before_them() {
         },
     };
     let write = |op: WriteOp| WriteRequest {
-        tenant,
+        tenant: Some(tenant),
         actor: actor("token:1"),
         op,
     };
@@ -467,4 +467,24 @@ fn entries_in_a_group_see_accounts_created_and_closed_before_them() {
         ]
     );
     assert!(store.check(Some(tenant)).expect("check").is_clean());
+}
+
+/// Only a sign-up may name no tenant: any other write without one is refused.
+#[test]
+fn a_write_without_a_tenant_is_refused_unless_it_signs_up() {
+    let db = TempDb::new("group-no-tenant");
+    let mut store = db.open();
+    seed(&mut store, "acme");
+    let results = store
+        .write_group(&[WriteRequest {
+            tenant: None,
+            actor: actor("token:1"),
+            op: WriteOp::CreateAccount(Account::new(
+                name("Assets:X"),
+                AccountType::Asset,
+                day("2024-01-01"),
+            )),
+        }])
+        .expect("group");
+    assert_eq!(outcomes(&results), ["unknown_tenant"]);
 }

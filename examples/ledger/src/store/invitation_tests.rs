@@ -207,7 +207,7 @@ fn the_writer_runs_people_and_token_writes_in_the_requests_tenant_only() {
         )
         .expect("token");
     let request = |tenant, op| WriteRequest {
-        tenant,
+        tenant: Some(tenant),
         actor: Actor::system(),
         op,
     };

@@ -70,38 +70,40 @@ fn run(
     request: &WriteRequest,
     stamp: Stamp<'_>,
 ) -> Result<WriteOutcome, StoreError> {
-    let tenant = request.tenant;
+    // Every write but a sign-up (which creates its tenant) is for the request's tenant.
+    let tenant = || request.tenant.ok_or(StoreError::UnknownTenant);
     match &request.op {
         WriteOp::CreateCommodity(commodity) => {
-            require_tenant(connection, tenant)?;
-            insert_commodity(connection, tenant, commodity, stamp).map(|()| WriteOutcome::Done)
+            require_tenant(connection, tenant()?)?;
+            insert_commodity(connection, tenant()?, commodity, stamp).map(|()| WriteOutcome::Done)
         }
         WriteOp::CreateAccount(account) => {
-            require_tenant(connection, tenant)?;
-            insert_account(connection, tenant, account, stamp).map(|()| WriteOutcome::Done)
+            require_tenant(connection, tenant()?)?;
+            insert_account(connection, tenant()?, account, stamp).map(|()| WriteOutcome::Done)
         }
         WriteOp::CloseAccount { name, date } => {
-            close_account(connection, tenant, name, *date, stamp).map(|()| WriteOutcome::Done)
+            close_account(connection, tenant()?, name, *date, stamp).map(|()| WriteOutcome::Done)
         }
         WriteOp::CreateEntries { requests, mode } => {
-            write::create_entries(connection, tenant, requests, *mode, stamp)
+            write::create_entries(connection, tenant()?, requests, *mode, stamp)
                 .map(WriteOutcome::Entries)
         }
         WriteOp::ReverseEntry { id, date } => {
-            write::reverse_entry(connection, tenant, *id, *date, stamp).map(WriteOutcome::Entry)
+            write::reverse_entry(connection, tenant()?, *id, *date, stamp).map(WriteOutcome::Entry)
         }
         WriteOp::PostPending {
             id,
             amounts,
             date,
             now,
-        } => write::post_pending(connection, tenant, *id, amounts, *date, *now, stamp)
+        } => write::post_pending(connection, tenant()?, *id, amounts, *date, *now, stamp)
             .map(WriteOutcome::Entry),
         WriteOp::VoidPending { id, now } => {
-            write::void_pending(connection, tenant, *id, *now, stamp).map(|()| WriteOutcome::Done)
+            write::void_pending(connection, tenant()?, *id, *now, stamp)
+                .map(|()| WriteOutcome::Done)
         }
         WriteOp::ExpirePending { now } => {
-            write::expire_pending(connection, tenant, *now, stamp).map(WriteOutcome::Expired)
+            write::expire_pending(connection, tenant()?, *now, stamp).map(WriteOutcome::Expired)
         }
         WriteOp::StartReconciliation {
             account,
@@ -111,7 +113,7 @@ fn run(
             now: _,
         } => reconcile::start(
             connection,
-            tenant,
+            tenant()?,
             account,
             commodity,
             *statement_date,
@@ -120,11 +122,11 @@ fn run(
         )
         .map(WriteOutcome::Reconciliation),
         WriteOp::SetCleared { id, entry, cleared } => {
-            reconcile::set_cleared(connection, tenant, *id, *entry, *cleared, stamp)
+            reconcile::set_cleared(connection, tenant()?, *id, *entry, *cleared, stamp)
                 .map(|()| WriteOutcome::Done)
         }
         WriteOp::FinishReconciliation { id, now: _ } => {
-            reconcile::finish(connection, tenant, *id, stamp).map(|()| WriteOutcome::Done)
+            reconcile::finish(connection, tenant()?, *id, stamp).map(|()| WriteOutcome::Done)
         }
         WriteOp::SignUp {
             slug,
@@ -132,14 +134,18 @@ fn run(
             name,
             password_hash,
             now,
-        } => sign_up(connection, slug, email, name, password_hash, *now, stamp)
-            .map(|(tenant, user)| WriteOutcome::SignedUp { tenant, user }),
+        } => sign_up(connection, slug, email, name, password_hash, *now, stamp).map(
+            |(created, user)| WriteOutcome::SignedUp {
+                tenant: created,
+                user,
+            },
+        ),
         WriteOp::SetRole { user, role } => {
-            invitations::set_role(connection, tenant, *user, *role, stamp)
+            invitations::set_role(connection, tenant()?, *user, *role, stamp)
                 .map(|()| WriteOutcome::Done)
         }
         WriteOp::RemoveMember { user } => {
-            invitations::remove_member(connection, tenant, *user, stamp)
+            invitations::remove_member(connection, tenant()?, *user, stamp)
                 .map(|()| WriteOutcome::Done)
         }
         WriteOp::CreateInvitation {
@@ -156,24 +162,26 @@ fn run(
                 expires_at: *expires_at,
                 now: *now,
             };
-            invitations::create(connection, tenant, &new, stamp).map(WriteOutcome::Invitation)
+            invitations::create(connection, tenant()?, &new, stamp).map(WriteOutcome::Invitation)
         }
         WriteOp::AcceptInvitation { id, user, now } => {
             match invitations::find(connection, *id)? {
-                Some(invitation) if invitation.tenant == tenant => {}
+                Some(invitation) if tenant().ok() == Some(invitation.tenant) => {}
                 _ => return Err(not_found("invitation", id.0)),
             }
             invitations::accept(connection, *id, *user, *now, stamp).map(WriteOutcome::Joined)
         }
         WriteOp::CancelInvitation { id, now } => {
-            invitations::cancel(connection, tenant, *id, *now, stamp).map(|()| WriteOutcome::Done)
+            invitations::cancel(connection, tenant()?, *id, *now, stamp)
+                .map(|()| WriteOutcome::Done)
         }
         WriteOp::CreateToken { scope, hash, now } => {
-            tokens::create(connection, tenant, *scope, hash, *now, stamp).map(WriteOutcome::Token)
+            tokens::create(connection, tenant()?, *scope, hash, *now, stamp)
+                .map(WriteOutcome::Token)
         }
         WriteOp::RevokeToken { id, now } => {
             match tokens::find(connection, *id)? {
-                Some(record) if record.tenant == tenant => {}
+                Some(record) if tenant().ok() == Some(record.tenant) => {}
                 _ => return Err(not_found("token", id.0)),
             }
             tokens::revoke(connection, *id, *now, stamp).map(|_| WriteOutcome::Done)

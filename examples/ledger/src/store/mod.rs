@@ -17,6 +17,8 @@ mod audit_tests;
 pub mod check;
 #[cfg(test)]
 mod filter_tests;
+#[cfg(test)]
+mod fixtures;
 mod group;
 #[cfg(test)]
 mod group_tests;

@@ -145,6 +145,20 @@ pub(super) fn actor(current: &SessionUser, peer: &Peer) -> crate::domain::Actor 
         .unwrap_or_else(|_| crate::domain::Actor::system())
 }
 
+/// Writes `op` to the person's current organisation through the writer, naming them (and the
+/// client's address) in the audit log.
+pub(super) async fn write_as_user(
+    state: &WebState,
+    current: &SessionUser,
+    peer: &Peer,
+    op: crate::store::WriteOp,
+) -> Result<crate::store::WriteOutcome, ServiceError> {
+    state
+        .ledger
+        .write_as(current.tenant.tenant, actor(current, peer), op)
+        .await
+}
+
 /// What to tell a person about a refused write (`None`: a failure of the ledger itself).
 pub(super) fn refusal_message(error: &ServiceError) -> Option<String> {
     match error {

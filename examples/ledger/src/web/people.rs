@@ -13,7 +13,7 @@
 use super::WebState;
 use super::auth::{
     Base, CurrentUser, Peer, SESSION_AFTER_LOGIN, SESSION_TENANT, actor, refusal_message, render,
-    service_error, signed_in,
+    service_error, signed_in, write_as_user,
 };
 use crate::domain::token::{Scope, TOKEN_SECRET_BYTES, TokenHash, TokenId};
 use crate::domain::{AuditRecord, Date, Email, Role, Timestamp, UserId};
@@ -240,11 +240,7 @@ pub async fn set_role(
         user: UserId(user),
         role,
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             flash.success(format!("The role is now {role}."));
             htmx.redirect("/people")
@@ -265,11 +261,7 @@ pub async fn remove_member(
         return response;
     }
     let op = WriteOp::RemoveMember { user: UserId(user) };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             flash.success(format!("Removed from {}.", current.tenant.slug));
             htmx.redirect("/people")
@@ -337,11 +329,7 @@ pub async fn invite(
         expires_at: Timestamp(now.0.saturating_add(i64::from(days) * 86_400)),
         now,
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             let secret = Some(to_hex(&secret));
             people_page(&state, &current, secret, None, StatusCode::CREATED)
@@ -366,11 +354,7 @@ pub async fn cancel_invitation(
         id: InvitationId(id),
         now: state.ledger.now(),
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             flash.success("Invitation cancelled: its link no longer works.");
             htmx.redirect("/people")
@@ -599,11 +583,7 @@ pub async fn create_token(
         hash: TokenHash::of(&secret),
         now: state.ledger.now(),
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(WriteOutcome::Token(id)) => {
             let text = crate::domain::token::PresentedToken { id, secret }.to_text();
             tokens_page(&state, &current, Some(text), StatusCode::CREATED)
@@ -628,11 +608,7 @@ pub async fn revoke_token(
         id: TokenId(id),
         now: state.ledger.now(),
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             flash.success(format!("Token {id} revoked."));
             htmx.redirect("/tokens")

@@ -10,7 +10,7 @@
 //! imported statement automatically.
 
 use super::WebState;
-use super::auth::{Base, CurrentUser, Peer, actor, may_write, render, service_error};
+use super::auth::{Base, CurrentUser, Peer, may_write, render, service_error, write_as_user};
 use crate::domain::{AccountName, AccountType, Amount, CommodityCode, Date, Decimal, EntryId};
 use crate::service::ServiceError;
 use crate::service::accounts::SessionUser;
@@ -194,11 +194,7 @@ pub async fn start(
         statement_balance: shown(typed, credit_normal(found.account_type)),
         now: state.ledger.now(),
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(WriteOutcome::Reconciliation(id)) => htmx.redirect(&format!("/reconcile/{}", id.0)),
         Ok(other) => service_error(ServiceError::Store(StoreError::Corrupt(format!(
             "a reconciliation answered {other:?}"
@@ -377,11 +373,7 @@ async fn write(
     peer: &Peer,
     op: WriteOp,
 ) -> Result<WriteOutcome, Response> {
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(current, peer), op)
-        .await
-    {
+    match write_as_user(state, current, peer, op).await {
         Ok(outcome) => Ok(outcome),
         Err(ServiceError::Store(StoreError::NotFound { .. })) => Err(Response::error(
             StatusCode::NOT_FOUND,

@@ -74,15 +74,8 @@ pub async fn create_commodity(
         Err(error) => return refused(format!("Commodity: {error}")),
     };
     let code = commodity.code.clone();
-    match state
-        .ledger
-        .write_as(
-            current.tenant.tenant,
-            actor(&current, &peer),
-            WriteOp::CreateCommodity(commodity),
-        )
-        .await
-    {
+    let op = WriteOp::CreateCommodity(commodity);
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             flash.success(format!("Commodity {code} added."));
             htmx.redirect("/accounts")
@@ -302,11 +295,7 @@ pub async fn create_account(
         Err(error) => return refused(format!("Opened: {error}")),
     };
     let op = WriteOp::CreateAccount(Account::new(name.clone(), account_type, opened));
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             flash.success(format!("Account {name} created."));
             htmx.redirect("/accounts")
@@ -349,11 +338,7 @@ pub async fn close_account(
         name: name.clone(),
         date,
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(_) => {
             flash.success(format!("Account {name} closed after {date}."));
             htmx.redirect("/accounts")

@@ -114,11 +114,7 @@ pub async fn reverse(
         id: EntryId(id),
         date,
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(WriteOutcome::Entry(reversal)) => {
             flash.success(format!("Entry {id} reversed by entry {reversal}."));
             htmx.redirect(&format!("/entries/{reversal}"))

@@ -13,7 +13,7 @@
 
 use super::WebState;
 use super::auth::{
-    Base, CurrentUser, Peer, actor, may_write, refusal_message, render, service_error,
+    Base, CurrentUser, Peer, may_write, refusal_message, render, service_error, write_as_user,
 };
 use crate::domain::{
     Account, AccountName, AccountType, Amount, CommodityCode, Date, Decimal, EntryError, EntryId,

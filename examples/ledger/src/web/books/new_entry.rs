@@ -253,11 +253,7 @@ pub async fn create_entry(
         requests: vec![request],
         mode: crate::domain::BatchMode::Independent,
     };
-    match state
-        .ledger
-        .write_as(current.tenant.tenant, actor(&current, &peer), op)
-        .await
-    {
+    match write_as_user(&state, &current, &peer, op).await {
         Ok(WriteOutcome::Entries(mut results)) => match results.pop() {
             Some(Ok(id)) if htmx.is_htmx() => saved(&state, &current, id),
             Some(Ok(id)) => {

@@ -29,6 +29,7 @@
 pub mod app;
 pub mod assets;
 pub mod batch;
+pub mod calendar;
 pub mod htmx;
 pub mod http;
 pub mod limits;

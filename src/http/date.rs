@@ -1,10 +1,12 @@
 //! The `Date` header value: a Unix time in seconds rendered as an IMF-fixdate
 //! (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7).
 //!
-//! Pure arithmetic (Howard Hinnant's days-to-civil algorithm): no dependency, no syscall and no
+//! Pure arithmetic (the calendar is `crate::calendar`): no dependency, no syscall and no
 //! clock. Reading the clock and caching the value once per second is the server's job. Dates
 //! after 9999-12-31T23:59:59 are clamped to it, since the format has a four-digit year.
 //! Tests are at the bottom of this file.
+
+use crate::calendar;
 
 /// Length of an IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 const IMF_FIXDATE_BYTES: usize = 29;
@@ -13,9 +15,6 @@ const SECONDS_PER_HOUR: u64 = 60 * SECONDS_PER_MINUTE;
 const SECONDS_PER_DAY: u64 = 24 * SECONDS_PER_HOUR;
 /// 9999-12-31T23:59:59Z, the last instant with a four-digit year.
 const LAST_FOUR_DIGIT_YEAR_SECS: u64 = 253_402_300_799;
-/// 1970-01-01 was a Thursday; `WEEKDAYS` starts on Sunday.
-const UNIX_EPOCH_WEEKDAY: u64 = 4;
-const DAYS_PER_WEEK: u64 = 7;
 const WEEKDAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
@@ -74,12 +73,15 @@ impl Civil {
     fn from_unix_secs(secs: u64) -> Civil {
         let days = secs / SECONDS_PER_DAY;
         let second_of_day = secs % SECONDS_PER_DAY;
-        let (year, month, day) = civil_from_days(days);
+        // Callers clamp `secs` to the year 9999, so the day count fits an i64 and the year
+        // that comes back is between 1970 and 9999.
+        let days = i64::try_from(days).unwrap_or(i64::MAX / 2);
+        let (year, month, day) = calendar::civil_from_days(days);
         Civil {
-            year,
-            month,
-            day,
-            weekday: (days + UNIX_EPOCH_WEEKDAY) % DAYS_PER_WEEK,
+            year: u64::try_from(year).unwrap_or(0),
+            month: u64::from(month),
+            day: u64::from(day),
+            weekday: u64::from(calendar::weekday(days)),
             hour: second_of_day / SECONDS_PER_HOUR,
             minute: second_of_day % SECONDS_PER_HOUR / SECONDS_PER_MINUTE,
             second: second_of_day % SECONDS_PER_MINUTE,
@@ -119,31 +121,6 @@ fn two_digits(value: u64) -> [u8; 2] {
         b'0' + (value / DECIMAL_BASE % DECIMAL_BASE) as u8,
         b'0' + (value % DECIMAL_BASE) as u8,
     ]
-}
-
-/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic Gregorian.
-///
-/// Howard Hinnant's `civil_from_days`, restricted to non-negative day counts: eras are 400-year
-/// cycles of 146097 days starting on 0000-03-01, so leap days fall at the end of each year.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    const DAYS_FROM_0000_03_01_TO_EPOCH: u64 = 719_468;
-    const DAYS_PER_ERA: u64 = 146_097;
-    const YEARS_PER_ERA: u64 = 400;
-    let z = days + DAYS_FROM_0000_03_01_TO_EPOCH;
-    let era = z / DAYS_PER_ERA;
-    let day_of_era = z - era * DAYS_PER_ERA; // [0, 146096]
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365; // [0, 399]
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100); // [0, 365]
-    let shifted_month = (5 * day_of_year + 2) / 153; // [0, 11], March = 0
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1; // [1, 31]
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * YEARS_PER_ERA + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -191,15 +168,25 @@ mod tests {
     }
 
     #[test]
-    fn every_day_for_a_few_centuries_is_well_formed_and_increasing() {
-        let mut previous = (0, 0, 0);
-        for days in 0..(400 * 366) {
-            let date = civil_from_days(days);
-            assert!(date > previous || days == 0, "day {days}: {date:?}");
-            assert!((1..=12).contains(&date.1) && (1..=31).contains(&date.2));
-            previous = date;
-            let rendered = HttpDate::from_unix_secs(days * SECONDS_PER_DAY);
-            assert_eq!(rendered.as_bytes().len(), IMF_FIXDATE_BYTES);
+    fn every_day_for_a_few_centuries_renders_its_calendar_day_and_the_next_weekday() {
+        let mut previous_weekday = WEEKDAYS.iter().position(|name| *name == b"Wed").unwrap();
+        for days in 0..(400 * 366_u64) {
+            let rendered = HttpDate::from_unix_secs(days * SECONDS_PER_DAY + 1);
+            let text = rendered.as_str();
+            assert_eq!(text.len(), IMF_FIXDATE_BYTES);
+            let (year, month, day) = calendar::civil_from_days(days as i64);
+            let month_name = std::str::from_utf8(MONTHS[month as usize - 1]).unwrap();
+            assert_eq!(
+                &text[5..25],
+                format!("{day:02} {month_name} {year:04} 00:00:01"),
+                "day {days}"
+            );
+            let weekday = WEEKDAYS
+                .iter()
+                .position(|name| name[..] == text.as_bytes()[0..3])
+                .unwrap();
+            assert_eq!(weekday, (previous_weekday + 1) % 7, "day {days}: {text}");
+            previous_weekday = weekday;
         }
     }
 }

@@ -5,6 +5,7 @@
 //! as integers; text is always `YYYY-MM-DD`. No time zones and no clock reads: callers pass
 //! the current time in. Tests are at the bottom of this file.
 
+use kiln::calendar;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -116,48 +117,23 @@ impl From<Date> for String {
     }
 }
 
-fn is_leap_year(year: i32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
+/// Days in a month of a year of the ledger's range (kiln's calendar works in i64).
 fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    calendar::days_in_month(i64::from(year), month)
 }
 
-// Howard Hinnant's `days_from_civil` and `civil_from_days` (public domain algorithms), on
-// ranges where no intermediate value can overflow an i32.
+/// The day number of a real date in 1..=9999 (which fits an i32 many times over).
 fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = month as i32;
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i32 - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    let days = calendar::days_from_civil(i64::from(year), month, day);
+    i32::try_from(days).unwrap_or(if days < 0 { i32::MIN } else { i32::MAX })
 }
 
+/// `(year, month, day)` of a day number; a year beyond an i32 saturates (and is then out
+/// of the ledger's range, which is all callers check).
 fn civil_from_days(days: i32) -> (i32, u32, u32) {
-    let days = i64::from(days) + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (i32::try_from(year).unwrap_or(i32::MAX), month, day)
+    let (year, month, day) = calendar::civil_from_days(i64::from(days));
+    let year = i32::try_from(year).unwrap_or(if year < 0 { i32::MIN } else { i32::MAX });
+    (year, month, day)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! Every template render in the request sees the token as `csrf_token` (`{{ csrf_token() }}`
 //! or `{{ csrf_token }}`) without the handler passing it; handlers can also get it with the
 //! `CsrfToken` extractor. Requests the router answers itself (404, 405) are not checked, so
-//! they get their real status. Multipart bodies are not searched for the field; send the
-//! header instead.
+//! they get their real status. The field is read from urlencoded and from
+//! `multipart/form-data` bodies (file uploads without JavaScript).
 
 use super::context::RequestContext;
 use super::extract::{Cookies, FromRequest, OptionalFromRequest};
@@ -157,10 +157,14 @@ impl Csrf {
     }
 }
 
-/// The token the request carries: the header, else the urlencoded form field.
+/// The token the request carries: the header, else the form field (urlencoded or multipart).
 fn submitted_token(request: &Request) -> Option<String> {
     if let Some(header) = request.header_str(CSRF_HEADER) {
         return Some(header.trim().to_owned());
+    }
+    if super::multipart::request_is_multipart(request) {
+        let form = super::multipart::from_request(request).ok()?;
+        return form.text(CSRF_FIELD).ok()?.map(str::to_owned);
     }
     let is_form = request.header_str("content-type").is_some_and(|value| {
         value.split(';').next().is_some_and(|media| {

@@ -1,7 +1,7 @@
 //! Tests of what an htmx app author uses every day, through `TestClient`: the request scope
 //! in templates (CSRF token, request and htmx values, middleware values), flash messages,
 //! async and optional extractors, forms on DELETE, the app's error pages, named routes, the
-//! router answering 404/405 before CSRF, cookie attributes, and the test client's CSRF
+//! router answering 404/405 before CSRF, file-upload forms (multipart), cookie attributes, and the test client's CSRF
 //! handling and redirect following. Templates are in `app/testdata/`.
 
 use super::*;
@@ -66,6 +66,7 @@ fn contacts_app() -> App<Contacts> {
             get(|| async { "contact" }).name("contact"),
         )
         .route("/boom", get(boom))
+        .route("/upload", post(upload))
         .route(
             "/own-422",
             get(|| async { (StatusCode::UNPROCESSABLE_ENTITY, Html("<form>own</form>")) }),
@@ -84,6 +85,20 @@ fn contacts_app() -> App<Contacts> {
         .around(SessionLayer::new(SECRET).unwrap().secure(false).layer())
         .on_error(error_page)
         .error_target("#errors", "innerHTML")
+}
+
+/// Echoes what a file-upload form sent: the note field and the file's name and size.
+async fn upload(form: Multipart) -> Result<String, Rejection> {
+    let note = form.text("note")?.unwrap_or("-").to_owned();
+    let file = match form.file("statement") {
+        Some(file) => format!(
+            "{} ({} bytes)",
+            file.filename().unwrap_or("?"),
+            file.data().len()
+        ),
+        None => "no file".to_owned(),
+    };
+    Ok(format!("{note}: {file}"))
 }
 
 async fn boom() -> &'static str {
@@ -105,6 +120,52 @@ fn error_page(page: &ErrorPage<'_, Contacts>) -> Response {
 }
 
 // ---- the request scope ----------------------------------------------------------------------
+
+#[test]
+fn a_file_upload_form_passes_csrf_by_its_field_and_reaches_the_handler() {
+    let client = TestClient::new(contacts_app());
+    client.get("/contacts").send().assert_status(200);
+    // The token travels in the multipart body's csrf_token field, as without JavaScript.
+    let statement: &[u8] = b"date,amount\r\n2024-01-02,-12.50\r\n";
+    client
+        .post("/upload")
+        .multipart(
+            &[("note", "January")],
+            &[("statement", "bank.csv", statement)],
+        )
+        .send()
+        .assert_status(200)
+        .assert_contains("January: bank.csv (32 bytes)");
+    // An empty file input is no file.
+    client
+        .post("/upload")
+        .multipart(&[], &[("statement", "", b"")])
+        .send()
+        .assert_status(200)
+        .assert_contains("-: no file");
+    // A wrong token in the field is refused like a wrong header.
+    client
+        .post("/upload")
+        .multipart(&[("csrf_token", "forged")], &[])
+        .send()
+        .assert_status(403);
+    client
+        .post("/upload")
+        .without_csrf()
+        .multipart(&[("note", "x")], &[])
+        .send()
+        .assert_status(403);
+    // A malformed body is a 400 with the reason (the header carries the token here).
+    let token = client.csrf_token().unwrap();
+    client
+        .post("/upload")
+        .header("Content-Type", "multipart/form-data; boundary=b")
+        .header("X-CSRF-Token", &token)
+        .body("--b\r\nContent-Type: text/plain\r\n\r\n1\r\n--b--")
+        .send()
+        .assert_status(400)
+        .assert_contains("a part has no Content-Disposition header");
+}
 
 #[test]
 fn templates_see_the_csrf_token_without_the_handler_passing_it() {

@@ -7,7 +7,7 @@
 //! with matching extractors. Each request opens a scope (`scope.rs`) that every template
 //! render in it sees: the CSRF token, flash messages, `url_for`, the request and htmx headers,
 //! and values middleware adds. Files: `routing.rs` (building), `dispatch.rs` (serving),
-//! `extract.rs`, `path.rs`, `handler.rs`, `response.rs`, `rejection.rs`, `middleware.rs`,
+//! `extract.rs`, `multipart.rs`, `path.rs`, `handler.rs`, `response.rs`, `rejection.rs`, `middleware.rs`,
 //! `session.rs`, `csrf.rs`, `flash.rs`, `urls.rs`, `errors.rs`, `scope.rs`, `context.rs`.
 //! Templates are in `template/`, htmx helpers in `htmx/`. Tests: `tests.rs` and
 //! `daily_tests.rs` (through `TestClient`).
@@ -36,6 +36,7 @@ mod extract;
 mod flash;
 mod handler;
 pub mod middleware;
+mod multipart;
 mod path;
 mod random;
 mod rejection;
@@ -57,6 +58,10 @@ pub(crate) use flash::take as take_flash_messages;
 pub use flash::{FLASH_MESSAGES_MAX, Flash, FlashMessage, Level};
 pub use handler::{Endpoint, Handler, ResponseFuture};
 pub use middleware::{Middleware, Next};
+pub use multipart::{
+    MULTIPART_BOUNDARY_BYTES_MAX, MULTIPART_PART_HEAD_BYTES_MAX, MULTIPART_PARTS_MAX, Multipart,
+    Part,
+};
 pub use rejection::Rejection;
 pub use response::{Html, IntoResponse, Json, Redirect, WithHeaders, json_bytes};
 pub use routing::{

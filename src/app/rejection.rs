@@ -22,6 +22,8 @@ pub enum Rejection {
     InvalidJsonData(String),
     /// The body is not valid UTF-8 (400).
     InvalidUtf8,
+    /// The `multipart/form-data` body is malformed or over a limit (400).
+    InvalidMultipart(String),
     /// A required header is missing or malformed (400).
     InvalidHeader(&'static str),
     /// Middleware the extractor needs was not installed (500; a programmer error).
@@ -35,6 +37,7 @@ impl Rejection {
             | Rejection::InvalidQuery(_)
             | Rejection::InvalidJsonSyntax(_)
             | Rejection::InvalidUtf8
+            | Rejection::InvalidMultipart(_)
             | Rejection::InvalidHeader(_) => StatusCode::BAD_REQUEST,
             Rejection::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::InvalidForm(_) | Rejection::InvalidJsonData(_) => {
@@ -59,6 +62,7 @@ impl std::fmt::Display for Rejection {
             Rejection::InvalidForm(why) => write!(f, "invalid form data: {why}"),
             Rejection::InvalidJsonSyntax(why) => write!(f, "malformed JSON: {why}"),
             Rejection::InvalidJsonData(why) => write!(f, "unexpected JSON: {why}"),
+            Rejection::InvalidMultipart(why) => write!(f, "invalid multipart form: {why}"),
             Rejection::InvalidUtf8 => f.write_str("request body is not valid UTF-8"),
             Rejection::InvalidHeader(name) => write!(f, "missing or invalid header: {name}"),
             Rejection::MissingMiddleware(name) => {

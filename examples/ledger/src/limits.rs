@@ -194,3 +194,22 @@ pub const RECONCILE_LINES_MAX: usize = 1_000;
 /// Longest an invitation link may stay valid, in days (the owner picks 1 to this many). A link
 /// is a bearer secret: a short life limits what a leaked one can do.
 pub const INVITATION_VALID_DAYS_MAX: u32 = 30;
+
+/// Largest file the web import page takes, in bytes (a journal of about 30,000 transactions).
+/// Bigger books go through `ledger import`, which takes up to `IMPORT_FILE_BYTES_MAX`.
+pub const WEB_IMPORT_FILE_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// Most entries one web import writes. It is one transaction on the writer, which every other
+/// write of every organisation waits behind; 10,000 entries take about a quarter of a second.
+pub const WEB_IMPORT_ENTRIES_MAX: usize = 10_000;
+
+/// Most entries the import preview lists (it counts the rest).
+pub const WEB_IMPORT_PREVIEW_ROWS: usize = 200;
+
+/// Most import previews kept in memory, waiting for their confirmation, across all
+/// organisations (the oldest is dropped first). With `WEB_IMPORT_FILE_BYTES_MAX` this bounds
+/// their memory at 64 MiB.
+pub const WEB_IMPORT_STAGED_MAX: usize = 16;
+
+/// How long an import preview waits for its confirmation, in seconds.
+pub const WEB_IMPORT_STAGED_TTL_SECS: u64 = 30 * 60;

@@ -9,7 +9,7 @@
 //! `cli/demo.rs` exports the demo book (`ledger::seed`) and checks it, and its balance sheet,
 //! with the real tools; `cli/api.rs` drives the JSON API through `kiln::test::TestClient`,
 //! `cli/web.rs` the web app's pages, `cli/web_reports.rs` its reports and `cli/web_people.rs`
-//! people, invitations, tokens and the audit log;
+//! people, invitations, tokens and the audit log, `cli/web_import.rs` the import pages;
 //! `cli/durability.rs` kills `ledger serve` with SIGKILL mid-stream and checks what is left.
 
 #[path = "cli/api.rs"]
@@ -32,6 +32,8 @@ mod prices;
 mod web;
 #[path = "cli/web_books.rs"]
 mod web_books;
+#[path = "cli/web_import.rs"]
+mod web_import;
 #[path = "cli/web_isolation.rs"]
 mod web_isolation;
 #[path = "cli/web_people.rs"]

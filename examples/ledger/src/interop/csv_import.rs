@@ -247,6 +247,44 @@ pub fn import_csv(
     rules: &CsvRules,
     text: &str,
 ) -> Result<CsvSummary, CsvImportError> {
+    let plan = plan_csv(store, tenant, rules, text)?;
+    if plan.rows.is_empty() {
+        return Ok(plan.summary);
+    }
+    match store.import_book(tenant, &plan.book)? {
+        Ok(_) => Ok(plan.summary),
+        Err((index, error)) => Err(CsvImportError::Csv(plan.refusal(index, &error))),
+    }
+}
+
+/// What a CSV import would write, checked against the tenant's books without writing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvPlan {
+    /// The rows not imported before, in file order (`book.entries` holds their entries).
+    pub rows: Vec<CsvRow>,
+    pub book: BookImport,
+    /// What writing `book` will have done (`skipped`: rows the tenant holds already).
+    pub summary: CsvSummary,
+}
+
+impl CsvPlan {
+    /// The problem to show when the store refuses `book.entries[index]`, at its CSV line.
+    pub fn refusal(&self, index: usize, error: &impl std::fmt::Display) -> Problems {
+        let mut problems = Problems::default();
+        let line = self.rows.get(index).map_or(0, |row| row.line);
+        problems.push(line, error.to_string());
+        problems
+    }
+}
+
+/// Converts `text` with `rules`, drops the rows `tenant` already holds, and returns what to
+/// write, or every problem. Reads only.
+pub fn plan_csv(
+    store: &mut (impl Store + ?Sized),
+    tenant: TenantId,
+    rules: &CsvRules,
+    text: &str,
+) -> Result<CsvPlan, CsvImportError> {
     let (precision, commodities) = resolve_commodity(store, tenant, rules)?;
     let rows = convert(rules, precision, text).map_err(CsvImportError::Csv)?;
     let fingerprints: BTreeSet<String> = rows.iter().map(|r| r.fingerprint.clone()).collect();
@@ -258,9 +296,13 @@ pub fn import_csv(
         .collect();
     let skipped = total - fresh.len();
     if fresh.is_empty() {
-        return Ok(CsvSummary {
-            skipped,
-            ..CsvSummary::default()
+        return Ok(CsvPlan {
+            rows: fresh,
+            book: BookImport::default(),
+            summary: CsvSummary {
+                skipped,
+                ..CsvSummary::default()
+            },
         });
     }
     let accounts = new_accounts(store, tenant, rules, &fresh)?;
@@ -270,26 +312,23 @@ pub fn import_csv(
         prices: Vec::new(),
         entries: fresh.iter().map(|row| row.entry.clone()).collect(),
     };
-    match store.import_book(tenant, &book)? {
-        Ok(ids) => Ok(CsvSummary {
-            imported: ids.len(),
-            skipped,
-            accounts: book.accounts.len(),
-            commodities: book.commodities.len(),
-        }),
-        Err((index, error)) => {
-            let mut problems = Problems::default();
-            let line = fresh.get(index).map_or(0, |row| row.line);
-            problems.push(line, error.to_string());
-            Err(CsvImportError::Csv(problems))
-        }
-    }
+    let summary = CsvSummary {
+        imported: book.entries.len(),
+        skipped,
+        accounts: book.accounts.len(),
+        commodities: book.commodities.len(),
+    };
+    Ok(CsvPlan {
+        rows: fresh,
+        book,
+        summary,
+    })
 }
 
 /// The currency's precision (the tenant's, else the rules' `precision`), and the commodity to
 /// create if the tenant lacks it.
 fn resolve_commodity(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     tenant: TenantId,
     rules: &CsvRules,
 ) -> Result<(u8, Vec<Commodity>), CsvImportError> {
@@ -329,7 +368,7 @@ fn resolve_commodity(
 /// The accounts the rows use that the tenant lacks; a name without an inferable type is a
 /// problem at the rules line that named it.
 fn new_accounts(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     tenant: TenantId,
     rules: &CsvRules,
     rows: &[CsvRow],

@@ -79,6 +79,42 @@ pub fn import_parsed(
     tenant: TenantId,
     journal: &Journal,
 ) -> Result<ImportSummary, ImportError> {
+    let plan = plan_journal(store, tenant, journal)?;
+    match store.import_book(tenant, &plan.book)? {
+        Ok(_) => Ok(plan.summary),
+        Err((index, error)) => Err(ImportError::Problems(plan.refusal(index, &error))),
+    }
+}
+
+/// What an import would write, checked against the tenant's books without writing: the
+/// preview of the web import page, and step one of `import_parsed`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportPlan {
+    pub book: BookImport,
+    /// The file line of each of `book.entries`, in order.
+    pub lines: Vec<usize>,
+    /// What writing `book` will have done.
+    pub summary: ImportSummary,
+}
+
+impl ImportPlan {
+    /// The problem to show when the store refuses `book.entries[index]` (a rule only the
+    /// write checks, such as a closed account), at that entry's line.
+    pub fn refusal(&self, index: usize, error: &impl fmt::Display) -> Problems {
+        let mut problems = Problems::default();
+        let line = self.lines.get(index).copied().unwrap_or(0);
+        problems.push(line, error.to_string());
+        problems
+    }
+}
+
+/// Checks a parsed journal against `tenant`'s books (accounts to create, balance assertions,
+/// precisions) and returns what to write, or every problem. Reads only.
+pub fn plan_journal(
+    store: &mut (impl Store + ?Sized),
+    tenant: TenantId,
+    journal: &Journal,
+) -> Result<ImportPlan, ImportError> {
     let mut problems = Problems::default();
     let precisions = precisions(store, tenant, journal)?;
     let existing: BTreeMap<AccountName, Account> = store
@@ -114,25 +150,23 @@ pub fn import_parsed(
         prices: journal.prices.iter().map(|p| p.price.clone()).collect(),
         entries,
     };
-    match store.import_book(tenant, &book)? {
-        Ok(ids) => Ok(ImportSummary {
-            entries: ids.len(),
-            accounts: book.accounts.len(),
-            commodities: book.commodities.len(),
-            assertions,
-            prices: book.prices.len(),
-        }),
-        Err((index, error)) => {
-            let line = lines.get(index).copied().unwrap_or(0);
-            problems.push(line, error.to_string());
-            Err(ImportError::Problems(problems))
-        }
-    }
+    let summary = ImportSummary {
+        entries: book.entries.len(),
+        accounts: book.accounts.len(),
+        commodities: book.commodities.len(),
+        assertions,
+        prices: book.prices.len(),
+    };
+    Ok(ImportPlan {
+        book,
+        lines,
+        summary,
+    })
 }
 
 /// Each commodity's precision: the tenant's if it has the commodity, else the journal's.
 fn precisions(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     tenant: TenantId,
     journal: &Journal,
 ) -> Result<BTreeMap<CommodityCode, u8>, StoreError> {
@@ -200,7 +234,7 @@ fn new_accounts(
 
 /// Checks every balance assertion against the running balance; returns how many held.
 fn check_assertions(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     tenant: TenantId,
     journal: &Journal,
     precisions: &BTreeMap<CommodityCode, u8>,

@@ -19,8 +19,8 @@ pub mod journal;
 pub mod parse;
 pub mod price_directive;
 
-pub use csv_import::{CsvImportError, CsvSummary, import_csv};
+pub use csv_import::{CsvImportError, CsvPlan, CsvSummary, import_csv, plan_csv};
 pub use csv_rules::{CsvRules, parse_rules};
 pub use export::{ExportError, ExportSummary, export_journal};
-pub use import::{ImportError, ImportSummary, import_journal};
+pub use import::{ImportError, ImportPlan, ImportSummary, import_journal, plan_journal};
 pub use parse::{Journal, Problem, Problems, parse_journal};

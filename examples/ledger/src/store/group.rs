@@ -6,11 +6,13 @@
 //! (any `Store`) runs each write in a transaction of its own: correct, only slower. Not here:
 //! queueing and batching (that is `kiln::batch`, driven by `crate::writer`).
 
-use super::{BatchResults, EntryRequest, InvitationId, Membership, ReconciliationId, StoreError};
+use super::{
+    BatchResults, BookImport, EntryRequest, InvitationId, Membership, ReconciliationId, StoreError,
+};
 use crate::domain::token::{Scope, TokenHash, TokenId};
 use crate::domain::{
     Account, AccountName, Actor, Amount, BatchMode, Commodity, CommodityCode, Date, DisplayName,
-    Email, EntryId, PostAmounts, Role, TenantId, TenantSlug, Timestamp, UserId,
+    Email, EntryError, EntryId, PostAmounts, Role, TenantId, TenantSlug, Timestamp, UserId,
 };
 
 /// One write of a group: who asks, for which tenant, and what.
@@ -119,6 +121,9 @@ pub enum WriteOp {
         hash: TokenHash,
         now: Timestamp,
     },
+    /// `Store::import_book` in the request's tenant (a journal or bank CSV from the web import
+    /// page): `WriteOutcome::Imported`, or `WriteOutcome::ImportRefused` with nothing written.
+    ImportBook(BookImport),
     /// `Store::revoke_token`, for a token of the request's tenant only (another tenant's is
     /// `NotFound`).
     RevokeToken {
@@ -132,6 +137,7 @@ impl WriteOp {
     pub fn weight(&self) -> usize {
         match self {
             WriteOp::CreateEntries { requests, .. } => requests.len().max(1),
+            WriteOp::ImportBook(book) => book.entries.len().max(1),
             _ => 1,
         }
     }
@@ -158,6 +164,11 @@ pub enum WriteOutcome {
     Joined(Membership),
     /// The token created.
     Token(TokenId),
+    /// The entries an import wrote, in the book's order.
+    Imported(Vec<EntryId>),
+    /// The store refused the import's entry at `index` (of `BookImport::entries`); nothing of
+    /// the import was written.
+    ImportRefused { index: usize, error: EntryError },
 }
 
 /// Runs one write through the `Store`'s own methods (each its own transaction): the default
@@ -265,6 +276,10 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
         WriteOp::CreateToken { scope, hash, now } => store
             .create_token(tenant()?, *scope, hash, *now)
             .map(WriteOutcome::Token),
+        WriteOp::ImportBook(book) => match store.import_book(tenant()?, book)? {
+            Ok(ids) => Ok(WriteOutcome::Imported(ids)),
+            Err((index, error)) => Ok(WriteOutcome::ImportRefused { index, error }),
+        },
         WriteOp::RevokeToken { id, now } => {
             match store.token(*id)? {
                 Some(record) if tenant().ok() == Some(record.tenant) => {}

@@ -96,6 +96,53 @@ fn group(tenant: TenantId) -> Vec<WriteRequest> {
                 date: day("2024-02-04"),
             },
         ),
+        // An import: its account, then an entry that uses it.
+        write(
+            "token:7",
+            WriteOp::ImportBook(BookImport {
+                accounts: vec![Account::new(
+                    name("Expenses:Rent"),
+                    AccountType::Expense,
+                    day("2024-01-01"),
+                )],
+                entries: vec![transfer(
+                    "2024-02-05",
+                    "Expenses:Rent",
+                    "Assets:Bank",
+                    "20.00",
+                    "USD",
+                )],
+                ..BookImport::default()
+            }),
+        ),
+        // An import whose second entry is refused: its account and first entry are undone.
+        write(
+            "token:8",
+            WriteOp::ImportBook(BookImport {
+                accounts: vec![Account::new(
+                    name("Expenses:Travel"),
+                    AccountType::Expense,
+                    day("2024-01-01"),
+                )],
+                entries: vec![
+                    transfer(
+                        "2024-02-06",
+                        "Expenses:Travel",
+                        "Assets:Bank",
+                        "3.00",
+                        "USD",
+                    ),
+                    transfer(
+                        "2024-02-06",
+                        "Expenses:Travel",
+                        "Assets:Gone",
+                        "3.00",
+                        "USD",
+                    ),
+                ],
+                ..BookImport::default()
+            }),
+        ),
     ]
 }
 
@@ -111,6 +158,9 @@ fn outcomes(results: &[Result<WriteOutcome, StoreError>]) -> Vec<String> {
                 })
                 .collect::<Vec<_>>()
                 .join(","),
+            Ok(WriteOutcome::ImportRefused { index, error }) => {
+                format!("import_refused@{index}:{}", error.code())
+            }
             Ok(other) => format!("{other:?}")
                 .split('(')
                 .next()
@@ -136,7 +186,9 @@ fn a_group_gives_each_write_its_own_result_and_actor() {
             "Done",
             "not_found",
             "ok,ok",
-            "entry_not_found"
+            "entry_not_found",
+            "Imported",
+            "import_refused@1:unknown_account"
         ]
     );
     // The refused linked batch left nothing; the others are there.
@@ -145,7 +197,15 @@ fn a_group_gives_each_write_its_own_result_and_actor() {
     let bank = store
         .balance(tenant, &name("Assets:Bank"), &usd, at)
         .expect("balance");
-    assert_eq!(bank, Amount(10_000 - 1_000));
+    assert_eq!(bank, Amount(10_000 - 1_000 - 2_000));
+    assert!(
+        store
+            .accounts(tenant)
+            .expect("accounts")
+            .iter()
+            .all(|a| a.name != name("Expenses:Travel")),
+        "the refused import's account is undone"
+    );
     let savings = store.balance(tenant, &name("Assets:Savings"), &usd, at);
     assert_eq!(savings.expect("balance"), Amount(1_000));
     let food = store
@@ -165,6 +225,8 @@ fn a_group_gives_each_write_its_own_result_and_actor() {
             ("token:3", "account.created"),
             ("token:5", "entry.created"),
             ("token:5", "entry.created"),
+            ("token:7", "account.created"),
+            ("token:7", "entry.created"),
         ]
     );
     assert!(store.check(Some(tenant)).expect("check").is_clean());

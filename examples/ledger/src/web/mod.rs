@@ -11,12 +11,14 @@
 //! and people, invitations, API tokens and the audit log (`people.rs`).
 //! Every page works without JavaScript. Handlers are thin: they extract, call
 //! `service::Ledger`, and render. Reconciliation is `reconcile.rs`; people, invitations,
-//! API tokens and the audit log `people.rs`. Not here yet: the import pages of issue 12.
+//! API tokens and the audit log `people.rs`; importing a journal or a bank CSV with a preview
+//! `import.rs`; the journal download `export.rs`.
 
 mod auth;
 mod books;
 mod dashboard;
 mod export;
+mod import;
 mod people;
 mod reconcile;
 mod reports;
@@ -39,6 +41,8 @@ static ASSETS: EmbeddedAssets = kiln::assets!("assets/ledger", prefix = "/static
 pub struct WebState {
     pub ledger: Ledger,
     pub templates: Templates,
+    /// Import previews waiting for their confirmation (shared by every worker).
+    pub(crate) imports: std::sync::Arc<import::Staging>,
 }
 
 impl FromRef<WebState> for Ledger {
@@ -128,6 +132,12 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         .route("/entries/check", post(books::check_entry))
         .route("/export", get(export::journal).name("export"))
         .route(
+            "/import",
+            get(import::form).post(import::upload).name("import"),
+        )
+        .route("/import/{id}/confirm", post(import::confirm))
+        .route("/import/{id}/cancel", post(import::cancel))
+        .route(
             "/reconcile",
             get(reconcile::index)
                 .post(reconcile::start)
@@ -166,14 +176,19 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         .route("/audit/verify", post(people::verify).name("audit_verify"))
         .around(sessions.layer())
         .around(csrf.layer());
-    Ok(App::with_state(WebState { ledger, templates })
-        .assets(&ASSETS)
-        .nest("", pages)
-        .nest("/api/v1", api::router())
-        .around(kiln::app::middleware::trace())
-        .around(kiln::app::middleware::SecurityHeaders::default().layer())
-        .on_error(error_page)
-        .error_target("#errors", "innerHTML"))
+    let imports = std::sync::Arc::default();
+    Ok(App::with_state(WebState {
+        ledger,
+        templates,
+        imports,
+    })
+    .assets(&ASSETS)
+    .nest("", pages)
+    .nest("/api/v1", api::router())
+    .around(kiln::app::middleware::trace())
+    .around(kiln::app::middleware::SecurityHeaders::default().layer())
+    .on_error(error_page)
+    .error_target("#errors", "innerHTML"))
 }
 
 #[derive(Serialize)]

@@ -179,12 +179,45 @@ fn run(
             tokens::create(connection, tenant()?, *scope, hash, *now, stamp)
                 .map(WriteOutcome::Token)
         }
+        WriteOp::ImportBook(book) => import_book(connection, tenant()?, book, stamp),
         WriteOp::RevokeToken { id, now } => {
             match tokens::find(connection, *id)? {
                 Some(record) if tenant().ok() == Some(record.tenant) => {}
                 _ => return Err(not_found("token", id.0)),
             }
             tokens::revoke(connection, *id, *now, stamp).map(|_| WriteOutcome::Done)
+        }
+    }
+}
+
+/// An import in the group's transaction: commodities, accounts, prices, then entries; a
+/// refused entry rolls the whole import back (its own savepoint) and is answered as
+/// `ImportRefused`, the other writes of the group unaffected.
+fn import_book(
+    connection: &Tx<'_>,
+    tenant: crate::domain::TenantId,
+    book: &crate::store::BookImport,
+    stamp: Stamp<'_>,
+) -> Result<WriteOutcome, StoreError> {
+    require_tenant(connection, tenant)?;
+    let savepoint = Savepoint::begin(connection)?;
+    for commodity in &book.commodities {
+        insert_commodity(connection, tenant, commodity, stamp)?;
+    }
+    for account in &book.accounts {
+        insert_account(connection, tenant, account, stamp)?;
+    }
+    for price in &book.prices {
+        super::prices::set_price(connection, tenant, price, stamp)?;
+    }
+    match write::import_entries(connection, tenant, &book.entries, stamp)? {
+        Ok(ids) => {
+            savepoint.release()?;
+            Ok(WriteOutcome::Imported(ids))
+        }
+        Err((index, error)) => {
+            savepoint.roll_back()?;
+            Ok(WriteOutcome::ImportRefused { index, error })
         }
     }
 }

@@ -2,7 +2,8 @@
 //! (the five types and how an imported book's top-level name implies one) and `Account` (a
 //! name, a type, open and close dates, the commodities it may hold, its balance constraints).
 //!
-//! Pure rules only: whether an account can take a posting on a date in a commodity. Storage of
+//! Pure rules only: whether an account can take a posting on a date in a commodity, and what
+//! renaming an account (with the accounts under it) renames (`rename_plan`). Storage of
 //! accounts is `store/`; balances are not here. Tests at the bottom.
 
 use super::amount::CommodityCode;
@@ -163,6 +164,17 @@ impl AccountType {
         }
     }
 
+    /// The top-level name that implies this type (`Assets`, ...; see `infer`).
+    pub fn top_level_name(self) -> &'static str {
+        match self {
+            AccountType::Asset => "Assets",
+            AccountType::Liability => "Liabilities",
+            AccountType::Equity => "Equity",
+            AccountType::Income => "Income",
+            AccountType::Expense => "Expenses",
+        }
+    }
+
     /// The stable lowercase name (`asset`, ...), as stored and as in the API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -238,6 +250,107 @@ impl Account {
     pub fn constraint(&self, commodity: &CommodityCode) -> Option<&BalanceConstraint> {
         self.constraints.iter().find(|c| &c.commodity == commodity)
     }
+}
+
+/// Why an account cannot be renamed so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenameError {
+    /// No account of the old name, nor under it.
+    NotFound,
+    /// The new name is the old one.
+    Same,
+    /// The new name is under the old one (`Assets:Bank` to `Assets:Bank:Old`).
+    IntoItself,
+    /// An account that is not being renamed has this name already.
+    Taken(AccountName),
+    /// The new name's top level implies another type than the account's (`Expenses:Food`
+    /// to `Assets:Food`): the reports would put it where its name says it is not.
+    TypeMismatch {
+        account: AccountName,
+        account_type: AccountType,
+        implied: AccountType,
+    },
+    /// A renamed descendant's name breaks the rules of `AccountName` (too long, too deep).
+    Name(AccountName, AccountNameError),
+}
+
+impl fmt::Display for RenameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RenameError::NotFound => f.write_str("no account of that name or under it"),
+            RenameError::Same => f.write_str("the new name is the old one"),
+            RenameError::IntoItself => f.write_str("an account cannot move under itself"),
+            RenameError::Taken(name) => write!(f, "an account named {name} exists already"),
+            RenameError::TypeMismatch {
+                account,
+                account_type,
+                implied,
+            } => write!(
+                f,
+                "{account} is of type {}; a name under {} means type {}",
+                account_type.as_str(),
+                implied.top_level_name(),
+                implied.as_str()
+            ),
+            RenameError::Name(name, error) => write!(f, "{name}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for RenameError {}
+
+/// The renames that renaming `from` to `to` makes, given the tenant's `accounts`: `from`
+/// itself (if it is an account: a group such as `Assets:Bank` may be only a prefix of its
+/// accounts) and every account under it (`from:...`), each moved to `to` with the same tail
+/// (`Expenses:Food:Out` becomes `Expenses:Meals:Out`). Ids, postings and balances stay: only
+/// names change. Pure.
+pub fn rename_plan(
+    accounts: &[Account],
+    from: &AccountName,
+    to: &AccountName,
+) -> Result<Vec<(AccountName, AccountName)>, RenameError> {
+    if from == to {
+        return Err(RenameError::Same);
+    }
+    let prefix = format!("{from}:");
+    if to.as_str().starts_with(&prefix) {
+        return Err(RenameError::IntoItself);
+    }
+    let moved: Vec<&Account> = accounts
+        .iter()
+        .filter(|a| a.name == *from || a.name.as_str().starts_with(&prefix))
+        .collect();
+    if moved.is_empty() {
+        return Err(RenameError::NotFound);
+    }
+    let mut renames = Vec::with_capacity(moved.len());
+    for account in moved {
+        let tail = &account.name.as_str()[from.as_str().len()..];
+        let text = format!("{to}{tail}");
+        let name = AccountName::new(&text)
+            .map_err(|error| RenameError::Name(AccountName(text.clone()), error))?;
+        if let Some(implied) = AccountType::infer(&name)
+            && implied != account.account_type
+        {
+            return Err(RenameError::TypeMismatch {
+                account: account.name.clone(),
+                account_type: account.account_type,
+                implied,
+            });
+        }
+        renames.push((account.name.clone(), name));
+    }
+    let moving: std::collections::BTreeSet<&AccountName> =
+        renames.iter().map(|(old, _)| old).collect();
+    for (_, new) in &renames {
+        if accounts
+            .iter()
+            .any(|a| a.name == *new && !moving.contains(&a.name))
+        {
+            return Err(RenameError::Taken(new.clone()));
+        }
+    }
+    Ok(renames)
 }
 
 #[cfg(test)]
@@ -350,6 +463,99 @@ mod tests {
         assert_eq!(
             account.accepts(day("2024-02-01"), &eur),
             Err(PostingRefusal::CommodityNotAllowed)
+        );
+    }
+
+    fn chart(names: &[&str]) -> Vec<Account> {
+        names
+            .iter()
+            .map(|n| {
+                let name = AccountName::new(n).unwrap();
+                let kind = AccountType::infer(&name).unwrap_or(AccountType::Asset);
+                Account::new(name, kind, Date::from_ymd(2024, 1, 1).unwrap())
+            })
+            .collect()
+    }
+
+    fn n(text: &str) -> AccountName {
+        AccountName::new(text).unwrap()
+    }
+
+    #[test]
+    fn a_rename_moves_the_account_and_everything_under_it() {
+        let accounts = chart(&[
+            "Expenses:Food",
+            "Expenses:Food:Out",
+            "Expenses:Food:Out:Lunch",
+            "Expenses:Foodstuff",
+            "Assets:Bank",
+        ]);
+        let plan = rename_plan(&accounts, &n("Expenses:Food"), &n("Expenses:Meals")).unwrap();
+        assert_eq!(
+            plan,
+            [
+                (n("Expenses:Food"), n("Expenses:Meals")),
+                (n("Expenses:Food:Out"), n("Expenses:Meals:Out")),
+                (n("Expenses:Food:Out:Lunch"), n("Expenses:Meals:Out:Lunch")),
+            ],
+            "Expenses:Foodstuff is not under Expenses:Food"
+        );
+        // Moving up a level onto a name a renamed account frees is fine.
+        let accounts = chart(&["Assets:Bank", "Assets:Bank:Bank"]);
+        let plan = rename_plan(&accounts, &n("Assets:Bank"), &n("Assets:Cash")).unwrap();
+        assert_eq!(plan.len(), 2);
+        let accounts = chart(&["Assets:Old:Bank", "Assets:Old:Bank:Bank"]);
+        let plan = rename_plan(&accounts, &n("Assets:Old:Bank"), &n("Assets:Old")).unwrap();
+        assert_eq!(
+            plan,
+            [
+                (n("Assets:Old:Bank"), n("Assets:Old")),
+                (n("Assets:Old:Bank:Bank"), n("Assets:Old:Bank")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rename_is_refused_with_its_reason() {
+        let accounts = chart(&["Expenses:Food", "Expenses:Meals", "Assets:Bank", "Stuff"]);
+        let plan = |from: &str, to: &str| rename_plan(&accounts, &n(from), &n(to));
+        assert_eq!(
+            plan("Expenses:Gone", "Expenses:X"),
+            Err(RenameError::NotFound)
+        );
+        // A group that is only a prefix moves its accounts.
+        assert_eq!(
+            plan("Assets", "Property").unwrap(),
+            [(n("Assets:Bank"), n("Property:Bank"))]
+        );
+        assert_eq!(
+            plan("Expenses:Food", "Expenses:Food"),
+            Err(RenameError::Same)
+        );
+        assert_eq!(
+            plan("Expenses:Food", "Expenses:Food:Old"),
+            Err(RenameError::IntoItself)
+        );
+        assert_eq!(
+            plan("Expenses:Food", "Expenses:Meals"),
+            Err(RenameError::Taken(n("Expenses:Meals")))
+        );
+        let mismatch = plan("Expenses:Food", "Assets:Food").unwrap_err();
+        assert_eq!(
+            mismatch.to_string(),
+            "Expenses:Food is of type expense; a name under Assets means type asset"
+        );
+        // A top level that implies no type keeps the account's own.
+        assert!(plan("Assets:Bank", "Bank:Main").is_ok());
+        // A descendant whose new name would be too deep: 11 segments plus a tail of 6.
+        let to: Vec<String> = (1..=10).map(|i| format!("S{i}")).collect();
+        let tail: Vec<String> = (1..=6).map(|i| format!("T{i}")).collect();
+        let accounts = chart(&["Assets:A", &format!("Assets:A:{}", tail.join(":"))]);
+        let to = n(&format!("Assets:{}", to.join(":")));
+        let error = rename_plan(&accounts, &n("Assets:A"), &to);
+        assert!(
+            matches!(error, Err(RenameError::Name(_, AccountNameError::TooDeep))),
+            "{error:?}"
         );
     }
 }

@@ -31,7 +31,7 @@ pub mod user;
 
 use serde::{Deserialize, Serialize};
 
-pub use account::{Account, AccountName, AccountType};
+pub use account::{Account, AccountName, AccountType, RenameError, rename_plan};
 pub use amount::{Amount, Commodity, CommodityCode, Decimal};
 pub use audit::{Action, Actor, AuditRecord};
 pub use batch::BatchMode;

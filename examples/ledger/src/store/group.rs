@@ -35,6 +35,11 @@ pub enum WriteOp {
         name: AccountName,
         date: Date,
     },
+    /// `Store::rename_account`: `WriteOutcome::Renamed` with how many accounts it renamed.
+    RenameAccount {
+        from: AccountName,
+        to: AccountName,
+    },
     /// A batch (or a single entry: a batch of one): `WriteOutcome::Entries`.
     CreateEntries {
         requests: Vec<EntryRequest>,
@@ -164,6 +169,8 @@ pub enum WriteOutcome {
     Joined(Membership),
     /// The token created.
     Token(TokenId),
+    /// How many accounts a rename renamed (the account and those under it).
+    Renamed(usize),
     /// The entries an import wrote, in the book's order.
     Imported(Vec<EntryId>),
     /// The store refused the import's entry at `index` (of `BookImport::entries`); nothing of
@@ -189,6 +196,9 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
         WriteOp::CloseAccount { name, date } => store
             .close_account(tenant()?, name, *date)
             .map(|()| WriteOutcome::Done),
+        WriteOp::RenameAccount { from, to } => store
+            .rename_account(tenant()?, from, to)
+            .map(WriteOutcome::Renamed),
         WriteOp::CreateEntries { requests, mode } => store
             .create_entries(tenant()?, requests, *mode)
             .map(WriteOutcome::Entries),

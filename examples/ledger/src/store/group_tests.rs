@@ -550,3 +550,76 @@ fn a_write_without_a_tenant_is_refused_unless_it_signs_up() {
         .expect("group");
     assert_eq!(outcomes(&results), ["unknown_tenant"]);
 }
+
+/// A rename inside a group: later writes of the group see the new name (and not the old),
+/// the account keeps its balance, and the history follows it.
+#[test]
+fn a_rename_in_a_group_moves_the_account_and_its_history() {
+    let db = TempDb::new("group-rename");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    store
+        .create_entry(
+            tenant,
+            &entry_request(transfer(
+                "2024-02-01",
+                "Assets:Bank",
+                "Income:Salary",
+                "7.00",
+                "USD",
+            )),
+        )
+        .expect("entry");
+    let write = |op: WriteOp| WriteRequest {
+        tenant: Some(tenant),
+        actor: actor("user:1"),
+        op,
+    };
+    let entry = |account: &str| WriteOp::CreateEntries {
+        requests: vec![entry_request(transfer(
+            "2024-02-02",
+            account,
+            "Income:Salary",
+            "1.00",
+            "USD",
+        ))],
+        mode: BatchMode::Independent,
+    };
+    let results = store
+        .write_group(&[
+            write(entry("Assets:Bank")),
+            write(WriteOp::RenameAccount {
+                from: name("Assets:Bank"),
+                to: name("Assets:Checking"),
+            }),
+            write(entry("Assets:Checking")),
+            write(entry("Assets:Bank")),
+            write(WriteOp::RenameAccount {
+                from: name("Assets:Checking"),
+                to: name("Income:Checking"),
+            }),
+        ])
+        .expect("group");
+    assert_eq!(
+        outcomes(&results),
+        ["ok", "Renamed", "ok", "unknown_account", "invalid"]
+    );
+    let at = day("2024-12-31");
+    let checking = store
+        .balance(tenant, &name("Assets:Checking"), &code("USD"), at)
+        .expect("balance");
+    assert_eq!(checking, Amount(900));
+    assert!(
+        store
+            .account(tenant, &name("Assets:Bank"))
+            .expect("read")
+            .is_none()
+    );
+    let records = store.audit_records(tenant, 0, 10_000).expect("audit");
+    assert!(
+        records.iter().any(
+            |r| r.action == "account.renamed" && r.details.contains("\"from\":\"Assets:Bank\"")
+        )
+    );
+    assert!(store.check(Some(tenant)).expect("check").is_clean());
+}

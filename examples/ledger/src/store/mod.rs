@@ -381,6 +381,14 @@ pub trait Store {
         name: &AccountName,
         date: Date,
     ) -> Result<(), StoreError>;
+    /// Renames an account and every account under it (`domain::rename_plan`); returns how many
+    /// accounts it renamed. Postings, balances and history stay with the accounts.
+    fn rename_account(
+        &mut self,
+        tenant: TenantId,
+        from: &AccountName,
+        to: &AccountName,
+    ) -> Result<usize, StoreError>;
     /// Sets (replaces) the constraint on an account's balance in one commodity.
     fn set_constraint(
         &mut self,

@@ -115,6 +115,7 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
                 .name("accounts"),
         )
         .route("/accounts/{name}/close", post(books::close_account))
+        .route("/accounts/{name}/rename", post(books::rename_account))
         .route(
             "/commodities",
             post(books::create_commodity).name("commodities"),

@@ -304,6 +304,11 @@ fn viewers_read_but_every_write_is_refused() {
         .send()
         .assert_status(403);
     client
+        .post("/accounts/Assets%3ABank%3AChecking/rename")
+        .form(&[("to", "Assets:Bank:Current")])
+        .send()
+        .assert_status(403);
+    client
         .post("/entries/1/reverse")
         .form(&[("date", "2024-12-31")])
         .send()
@@ -403,4 +408,79 @@ fn the_export_page_downloads_the_journal_for_any_role() {
     let journal = download.text();
     let parsed = ledger::interop::parse_journal(journal).expect("the journal parses back");
     assert!(parsed.transactions.len() > 300, "a year of books");
+}
+
+#[test]
+fn an_account_is_renamed_with_the_accounts_under_it_and_keeps_its_history() {
+    let db = books("web-books-rename");
+    let client = signed_in(&db, "ann@example.com");
+    let before = client
+        .get("/accounts/Assets%3ABank%3AChecking/register")
+        .send();
+    before.assert_status(200);
+    let rows = before.text().matches(r#"<td data-label="Date">"#).count();
+    assert!(rows > 0);
+    let tree = client.get("/accounts").send();
+    assert!(
+        tree.text()
+            .contains(r#"action="/accounts/Assets%3ABank/rename""#)
+    );
+    client
+        .post("/accounts/Assets%3ABank/rename")
+        .form(&[("to", "Assets:Banks")])
+        .send()
+        .assert_redirect_to("/accounts");
+    let tree = client.get("/accounts").send();
+    let html = tree.text();
+    assert!(
+        html.contains("Assets:Bank is now Assets:Banks (3 accounts renamed)."),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/accounts/Assets%3ABanks%3AChecking/register""#));
+    // The register follows the account; the old name is gone.
+    let after = client
+        .get("/accounts/Assets%3ABanks%3AChecking/register")
+        .send();
+    after.assert_status(200);
+    assert_eq!(
+        after.text().matches(r#"<td data-label="Date">"#).count(),
+        rows
+    );
+    client
+        .get("/accounts/Assets%3ABank%3AChecking/register")
+        .send()
+        .assert_status(404);
+    // Refusals: a taken name, a name that says another type, an invalid name, an unknown
+    // account.
+    let taken = client
+        .post("/accounts/Assets%3ABanks%3AChecking/rename")
+        .form(&[("to", "Assets:Banks:Savings")])
+        .send();
+    taken.assert_status(422);
+    assert!(taken.text().contains("exists already"), "{}", taken.text());
+    let typed = client
+        .post("/accounts/Assets%3ABanks%3AChecking/rename")
+        .form(&[("to", "Expenses:Checking")])
+        .send();
+    typed.assert_status(422);
+    assert!(
+        typed.text().contains("means type expense"),
+        "{}",
+        typed.text()
+    );
+    client
+        .post("/accounts/Assets%3ABanks%3AChecking/rename")
+        .form(&[("to", "Assets::Bad")])
+        .send()
+        .assert_status(422);
+    client
+        .post("/accounts/Assets%3ANowhere/rename")
+        .form(&[("to", "Assets:Somewhere")])
+        .send()
+        .assert_status(404);
+    // The audit log records the rename.
+    client
+        .get("/audit")
+        .send()
+        .assert_contains("account.renamed");
 }

@@ -1,11 +1,13 @@
 //! The chart on SQLite, and the transaction helpers every write uses: finding a tenant's
 //! commodities and accounts by name, loading an account with its commodities and constraints,
 //! `TxChart` (the part of a chart a write transaction has loaded, with row ids), inserting
-//! tenants, commodities and accounts, closing accounts, the sign-up, and `in_transaction`.
+//! tenants, commodities and accounts, closing and renaming accounts, the sign-up, and
+//! `in_transaction`.
 //! Every statement names `tenant_id`. Not here: entries and balances (`write.rs`), the
 //! `Store` methods themselves (`mod.rs`).
 
 use super::*;
+use crate::domain::RenameError;
 
 pub(super) fn require_tenant(connection: &Connection, tenant: TenantId) -> Result<(), StoreError> {
     let found: Option<i64> = connection
@@ -353,6 +355,64 @@ pub(super) fn close_account(
     let details = Json::object([("name", Json::text(name)), ("closed", Json::text(date))]);
     audit::append(connection, tenant, stamp, Action::AccountClosed, &details)?;
     Ok(())
+}
+
+/// Renames an account and every account under it (`domain::rename_plan`): only names change;
+/// ids, postings, balances and reconciliations stay. Names are moved through a temporary
+/// name first, so a rename onto a name another renamed account frees is no conflict.
+pub(super) fn rename_account(
+    connection: &Tx<'_>,
+    tenant: TenantId,
+    from: &AccountName,
+    to: &AccountName,
+    stamp: audit::Stamp<'_>,
+) -> Result<usize, StoreError> {
+    connection.forget_charts();
+    let mut ids = std::collections::BTreeMap::new();
+    let mut accounts = Vec::new();
+    {
+        let mut statement = connection.prepare_cached(
+            "SELECT id, name, account_type, opened FROM accounts WHERE tenant_id = ?1",
+        )?;
+        let mut rows = statement.query([tenant.0])?;
+        while let Some(row) = rows.next()? {
+            let name = AccountName::new(&row.get::<_, String>(1)?).map_err(corrupt)?;
+            let kind = AccountType::from_str_exact(&row.get::<_, String>(2)?)
+                .ok_or_else(|| corrupt("unknown account type"))?;
+            ids.insert(name.clone(), row.get::<_, i64>(0)?);
+            accounts.push(Account::new(name, kind, date_of(row.get(3)?)?));
+        }
+    }
+    let renames = crate::domain::rename_plan(&accounts, from, to).map_err(|error| match error {
+        RenameError::NotFound => StoreError::NotFound {
+            what: "account",
+            name: from.to_string(),
+        },
+        RenameError::Taken(name) => StoreError::AlreadyExists {
+            what: "account",
+            name: name.to_string(),
+        },
+        other => EntryError::invalid("name", &other.to_string()).into(),
+    })?;
+    let mut update = connection
+        .prepare_cached("UPDATE accounts SET name = ?3 WHERE tenant_id = ?1 AND id = ?2")?;
+    for (old, _) in &renames {
+        let id = ids[old];
+        update.execute(params![tenant.0, id, format!("\u{1}renaming:{id}")])?;
+    }
+    for (old, new) in &renames {
+        update.execute(params![tenant.0, ids[old], new.as_str()])?;
+    }
+    let details = Json::object([
+        ("from", Json::text(from)),
+        ("to", Json::text(to)),
+        (
+            "accounts",
+            Json::Int(i64::try_from(renames.len()).unwrap_or(i64::MAX)),
+        ),
+    ]);
+    audit::append(connection, tenant, stamp, Action::AccountRenamed, &details)?;
+    Ok(renames.len())
 }
 
 /// What creating an account wrote: the account with its commodities and constraints.

@@ -84,6 +84,10 @@ fn run(
         WriteOp::CloseAccount { name, date } => {
             close_account(connection, tenant()?, name, *date, stamp).map(|()| WriteOutcome::Done)
         }
+        WriteOp::RenameAccount { from, to } => {
+            super::chart::rename_account(connection, tenant()?, from, to, stamp)
+                .map(WriteOutcome::Renamed)
+        }
         WriteOp::CreateEntries { requests, mode } => {
             write::create_entries(connection, tenant()?, requests, *mode, stamp)
                 .map(WriteOutcome::Entries)

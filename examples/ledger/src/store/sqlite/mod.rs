@@ -315,6 +315,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn rename_account(
+        &mut self,
+        tenant: TenantId,
+        from: &AccountName,
+        to: &AccountName,
+    ) -> Result<usize, StoreError> {
+        let stamp = self.audit.stamp();
+        in_transaction(&mut self.connection, |connection| {
+            chart::rename_account(connection, tenant, from, to, stamp)
+        })
+    }
+
     fn set_constraint(
         &mut self,
         tenant: TenantId,

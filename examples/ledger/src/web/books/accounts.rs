@@ -352,3 +352,81 @@ pub async fn close_account(
         },
     }
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RenameFields {
+    #[serde(default)]
+    to: String,
+}
+
+/// Renames an account and the accounts under it (`domain::rename_plan` says what moves and
+/// what is refused).
+pub async fn rename_account(
+    CurrentUser(current): CurrentUser,
+    peer: Peer,
+    htmx: Htmx,
+    flash: Flash,
+    State(state): State<WebState>,
+    Path(name): Path<String>,
+    Form(fields): Form<RenameFields>,
+) -> Response {
+    if let Err(response) = may_write(&current) {
+        return response;
+    }
+    let Ok(from) = AccountName::new(&name) else {
+        return Response::error(StatusCode::NOT_FOUND, "There is no such account.");
+    };
+    // Another organisation's account is not found, whatever the new name. A group (a prefix
+    // of accounts, such as `Assets:Bank`) is renamed with its accounts.
+    let prefix = format!("{from}:");
+    let known = state
+        .ledger
+        .read_tenant(current.tenant.tenant, |store, tenant| {
+            Ok(store
+                .accounts(tenant)?
+                .iter()
+                .any(|a| a.name == from || a.name.as_str().starts_with(&prefix)))
+        });
+    match known {
+        Ok(true) => {}
+        Ok(false) => return Response::error(StatusCode::NOT_FOUND, "There is no such account."),
+        Err(error) => return service_error(error),
+    }
+    let to = match AccountName::new(fields.to.trim()) {
+        Ok(to) => to,
+        Err(error) => {
+            return Response::error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("New name: {error}."),
+            );
+        }
+    };
+    let op = WriteOp::RenameAccount {
+        from: from.clone(),
+        to: to.clone(),
+    };
+    match write_as_user(&state, &current, &peer, op).await {
+        Ok(outcome) => {
+            let count = match outcome {
+                WriteOutcome::Renamed(count) => count,
+                _ => 1,
+            };
+            flash.success(match count {
+                1 => format!("{from} is now {to}."),
+                n => format!("{from} is now {to} ({n} accounts renamed)."),
+            });
+            htmx.redirect("/accounts")
+        }
+        Err(ServiceError::Store(StoreError::AlreadyExists { name, .. })) => Response::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("An account named {name} exists already: choose another name."),
+        ),
+        Err(ServiceError::Store(StoreError::NotFound { .. })) => {
+            Response::error(StatusCode::NOT_FOUND, "There is no such account.")
+        }
+        Err(error) => match refusal_message(&error) {
+            Some(message) => Response::error(StatusCode::UNPROCESSABLE_ENTITY, &message),
+            None => service_error(error),
+        },
+    }
+}

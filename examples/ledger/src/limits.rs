@@ -213,3 +213,7 @@ pub const WEB_IMPORT_STAGED_MAX: usize = 16;
 
 /// How long an import preview waits for its confirmation, in seconds.
 pub const WEB_IMPORT_STAGED_TTL_SECS: u64 = 30 * 60;
+
+/// Most descriptions (and most payees) the new-entry form suggests: the distinct ones of the
+/// newest `ENTRIES_PER_PAGE_MAX` entries (`Store::recent_texts`).
+pub const SUGGESTIONS_MAX: usize = 200;

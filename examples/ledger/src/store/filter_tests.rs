@@ -1,5 +1,6 @@
 //! `Store::entries_matching`: date range and account filters, with keyset paging across
-//! them, scoped by tenant (an account of another tenant is `NotFound`).
+//! them, scoped by tenant (an account of another tenant is `NotFound`); and
+//! `Store::recent_texts`, the suggestions of the new-entry form.
 
 use super::tests::{TempDb, day, name, seed, transfer};
 use super::*;
@@ -98,4 +99,49 @@ fn latest_entries_are_newest_first_bounded_and_per_tenant() {
         .latest_entries(tenant, crate::limits::ENTRIES_PER_PAGE_MAX + 1)
         .expect("latest");
     assert_eq!(capped.len(), 4);
+}
+
+/// `recent_texts`: distinct, newest first, at most `SUGGESTIONS_MAX` of each, this tenant's.
+#[test]
+fn recent_descriptions_and_payees_are_distinct_newest_first_and_bounded() {
+    use crate::limits::SUGGESTIONS_MAX;
+    let db = TempDb::new("recent-texts");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    let other = seed(&mut store, "other");
+    let mut requests = Vec::new();
+    for i in 0..SUGGESTIONS_MAX + 10 {
+        let mut entry = transfer("2024-01-05", "Assets:Bank", "Income:Salary", "1.00", "USD");
+        entry.description = format!("Invoice {i}");
+        entry.payee = Some(format!("Client {}", i % 3));
+        requests.push(EntryRequest { key: None, entry });
+    }
+    let results = store
+        .create_entries(tenant, &requests, BatchMode::Independent)
+        .expect("batch");
+    assert!(results.iter().all(Result::is_ok));
+    let mut secret = transfer("2024-01-06", "Assets:Bank", "Income:Salary", "1.00", "USD");
+    secret.description = "Other tenant's secret".into();
+    store
+        .create_entry(
+            other,
+            &EntryRequest {
+                key: None,
+                entry: secret,
+            },
+        )
+        .expect("entry");
+    let texts = store.recent_texts(tenant).expect("texts");
+    assert_eq!(texts.descriptions.len(), SUGGESTIONS_MAX);
+    assert_eq!(
+        texts.descriptions[0],
+        format!("Invoice {}", SUGGESTIONS_MAX + 9),
+        "newest first"
+    );
+    assert_eq!(
+        texts.payees,
+        ["Client 2", "Client 1", "Client 0"],
+        "209 % 3 is 2"
+    );
+    assert!(!texts.descriptions.iter().any(|d| d.contains("secret")));
 }

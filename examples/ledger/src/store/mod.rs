@@ -208,6 +208,13 @@ pub struct BookImport {
     pub entries: Vec<NewEntry>,
 }
 
+/// Descriptions and payees used lately (`Store::recent_texts`), newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecentTexts {
+    pub descriptions: Vec<String>,
+    pub payees: Vec<String>,
+}
+
 /// An API token as stored: never the secret, only its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -523,6 +530,10 @@ pub trait Store {
         tenant: TenantId,
         limit: usize,
     ) -> Result<Vec<StoredEntry>, StoreError>;
+    /// The distinct descriptions and payees of the tenant's newest entries (at most
+    /// `ENTRIES_PER_PAGE_MAX` entries read), newest first, at most `SUGGESTIONS_MAX` of each:
+    /// what the new-entry form suggests as it is typed.
+    fn recent_texts(&mut self, tenant: TenantId) -> Result<RecentTexts, StoreError>;
     /// A page of the tenant's entries that match `filter`, as `entries` pages (an unknown
     /// account in the filter is `NotFound`).
     fn entries_matching(

@@ -155,6 +155,16 @@ fn an_accountant_writes_entries_with_live_feedback_and_reverses_them() {
     form.assert_status(200);
     let key = form_value(form.text(), "idempotency_key");
     assert_eq!(key.len(), 32, "a fresh key per form");
+    // Descriptions and payees of recent entries are suggested.
+    let html = form.text();
+    assert!(html.contains(r#"list="descriptions""#) && html.contains(r#"list="payees""#));
+    assert!(
+        html.contains(r#"<option value="First Harbor Bank">"#),
+        "a payee of the demo books"
+    );
+    assert!(html.contains(r#"<option value="Monthly service fee">"#));
+    let suggested = html.matches("<option value=").count();
+    assert!(suggested > 10, "{suggested} suggestions");
 
     // Live feedback: off by, then balanced.
     let off = client

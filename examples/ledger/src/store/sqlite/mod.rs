@@ -550,6 +550,11 @@ impl Store for SqliteStore {
         write::latest_entries(&self.connection, tenant, limit)
     }
 
+    fn recent_texts(&mut self, tenant: TenantId) -> Result<super::RecentTexts, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        write::recent_texts(&self.connection, tenant)
+    }
+
     fn entries_matching(
         &mut self,
         tenant: TenantId,

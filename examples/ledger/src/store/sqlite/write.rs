@@ -23,10 +23,10 @@ use crate::domain::{
     EntryError, EntryId, EntryLink, IdempotencyKey, NewEntry, PendingStatus, PendingTerms,
     PostAmounts, Posting, TenantId, Timestamp,
 };
-use crate::limits::ENTRIES_PER_PAGE_MAX;
+use crate::limits::{ENTRIES_PER_PAGE_MAX, SUGGESTIONS_MAX};
 use crate::store::{BatchResults, EntryCursor, EntryFilter, EntryRequest, StoreError, StoredEntry};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What one entry of a batch came to.
 enum Attempt {
@@ -750,6 +750,33 @@ pub(super) fn latest_entries(
         latest.push(entry);
     }
     Ok(latest)
+}
+
+pub(super) fn recent_texts(
+    connection: &Connection,
+    tenant: TenantId,
+) -> Result<crate::store::RecentTexts, StoreError> {
+    let scanned = i64::try_from(ENTRIES_PER_PAGE_MAX).unwrap_or(i64::MAX);
+    let mut statement = connection.prepare_cached(
+        "SELECT description, payee FROM entries WHERE tenant_id = ?1
+         ORDER BY day DESC, id DESC LIMIT ?2",
+    )?;
+    let mut rows = statement.query(params![tenant.0, scanned])?;
+    let mut texts = crate::store::RecentTexts::default();
+    let mut seen = (BTreeSet::new(), BTreeSet::new());
+    while let Some(row) = rows.next()? {
+        let description: String = row.get(0)?;
+        if texts.descriptions.len() < SUGGESTIONS_MAX && seen.0.insert(description.clone()) {
+            texts.descriptions.push(description);
+        }
+        if let Some(payee) = row.get::<_, Option<String>>(1)?
+            && texts.payees.len() < SUGGESTIONS_MAX
+            && seen.1.insert(payee.clone())
+        {
+            texts.payees.push(payee);
+        }
+    }
+    Ok(texts)
 }
 
 pub(super) fn entries_page(

@@ -1,7 +1,9 @@
 //! The new-entry form: posting rows, live balancing feedback as amounts are typed (htmx posts
 //! the form to `/entries/check`), an idempotency key made when the form is shown (a double
-//! submit creates one entry), refusals shown next to their row. Not here: autocompletion
-//! beyond the accounts `<datalist>`.
+//! submit creates one entry), refusals shown next to their row. Accounts, descriptions and
+//! payees autocomplete from `<datalist>`s (the open accounts; the descriptions and payees of
+//! recent entries, `Store::recent_texts`), which browsers filter as the person types, with or
+//! without JavaScript.
 
 use super::*;
 
@@ -36,6 +38,9 @@ struct EntryFormPage<'a> {
     rows: Vec<RowValues>,
     more_rows: Option<usize>,
     accounts: Vec<String>,
+    /// Descriptions and payees of recent entries, for the fields' `<datalist>`s.
+    descriptions: Vec<String>,
+    payees: Vec<String>,
     commodities: Vec<String>,
     feedback: Feedback,
     error: Option<String>,
@@ -101,9 +106,13 @@ fn entry_form(
     let read = state
         .ledger
         .read_tenant(current.tenant.tenant, |store, tenant| {
-            Ok((store.accounts(tenant)?, precisions(store, tenant)?))
+            Ok((
+                store.accounts(tenant)?,
+                precisions(store, tenant)?,
+                store.recent_texts(tenant)?,
+            ))
         });
-    let (accounts, precisions) = match read {
+    let (accounts, precisions, recent) = match read {
         Ok(read) => read,
         Err(error) => return service_error(error),
     };
@@ -140,6 +149,8 @@ fn entry_form(
             .filter(|a| a.closed.is_none())
             .map(|a| a.name.to_string())
             .collect(),
+        descriptions: recent.descriptions,
+        payees: recent.payees,
         commodities: precisions.keys().map(|c| c.to_string()).collect(),
         feedback: feedback(fields, &precisions),
         error,

@@ -13,6 +13,7 @@ use super::extract::{Cookies, FromRequest, OptionalFromRequest};
 use super::middleware::{Middleware, WithSettings};
 use super::random::{constant_time_eq, hex_token};
 use super::rejection::Rejection;
+use super::session::CookieSecurity;
 use crate::http::{Request, Response, StatusCode};
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use std::sync::Arc;
@@ -71,7 +72,7 @@ pub struct Csrf {
     /// By value (not shared): each worker's copy of the layer has its own.
     key: Key,
     cookie_name: &'static str,
-    secure: bool,
+    security: CookieSecurity,
 }
 
 impl std::fmt::Debug for Csrf {
@@ -91,14 +92,27 @@ impl Csrf {
         Ok(Csrf {
             key: Key::derive_from(secret),
             cookie_name: "kiln_csrf",
-            secure: !crate::dev_mode(),
+            security: if crate::dev_mode() {
+                CookieSecurity::Never
+            } else {
+                CookieSecurity::Always
+            },
         })
     }
 
     /// Whether the token cookie is `Secure`: on by default outside development mode;
     /// `secure(false)` is the explicit opt-out for plain HTTP (see `SessionLayer::secure`).
-    pub fn secure(mut self, secure: bool) -> Csrf {
-        self.secure = secure;
+    pub fn secure(self, secure: bool) -> Csrf {
+        self.security(if secure {
+            CookieSecurity::Always
+        } else {
+            CookieSecurity::Never
+        })
+    }
+
+    /// When the token cookie is `Secure`, per request (see `CookieSecurity`).
+    pub fn security(mut self, security: CookieSecurity) -> Csrf {
+        self.security = security;
         self
     }
 
@@ -111,12 +125,12 @@ impl Csrf {
         Some(verified.value().to_owned())
     }
 
-    fn token_cookie(&self, token: &str) -> Option<Cookie<'static>> {
+    fn token_cookie(&self, token: &str, secure: bool) -> Option<Cookie<'static>> {
         let mut cookie = Cookie::new(self.cookie_name, token.to_owned());
         cookie.set_path("/");
         cookie.set_http_only(true);
         cookie.set_same_site(SameSite::Lax);
-        cookie.set_secure(self.secure);
+        cookie.set_secure(secure);
         let mut jar = CookieJar::new();
         jar.signed_mut(&self.key).add(cookie);
         jar.get(self.cookie_name).cloned()
@@ -134,6 +148,7 @@ impl Csrf {
                 // The router answers unknown paths (404) and wrong methods (405) itself; a
                 // token check there would hide those answers behind a 403.
                 let checked = !cx.request.method().is_safe() && cx.routing().reaches_handler();
+                let secure = csrf.security.secure_for(&cx.request);
                 let valid = !checked
                     || (!is_new
                         && submitted_token(&cx.request).is_some_and(|submitted| {
@@ -148,7 +163,7 @@ impl Csrf {
                         "CSRF token missing or invalid: send the X-CSRF-Token header or the csrf_token form field",
                     )
                 };
-                if is_new && let Some(cookie) = csrf.token_cookie(&token) {
+                if is_new && let Some(cookie) = csrf.token_cookie(&token, secure) {
                     super::set_cookie(&mut response, &cookie);
                 }
                 response

@@ -739,8 +739,58 @@ fn session_and_csrf_cookies_are_http_only_lax_and_secure_unless_opted_out() {
     // The default follows development mode.
     let defaults = SessionLayer::new(SECRET).unwrap();
     assert_eq!(
-        format!("{defaults:?}").contains("secure: true"),
+        format!("{defaults:?}").contains("security: Always"),
         !crate::dev_mode()
+    );
+}
+
+#[test]
+fn cookies_are_secure_when_the_proxy_says_the_client_came_over_https() {
+    let app = App::new()
+        .route(
+            "/",
+            get(|session: Session| async move {
+                session.insert("seen", "1");
+                "ok"
+            }),
+        )
+        .around(
+            Csrf::new(SECRET)
+                .unwrap()
+                .security(CookieSecurity::WhenForwardedHttps)
+                .layer(),
+        )
+        .around(
+            SessionLayer::new(SECRET)
+                .unwrap()
+                .security(CookieSecurity::WhenForwardedHttps)
+                .layer(),
+        );
+    let client = TestClient::new(app);
+    let secure_count = |headers: &[(&str, &str)]| {
+        let mut request = client.get("/").without_cookies();
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send();
+        let cookies: Vec<String> = response
+            .headers_all("set-cookie")
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(cookies.len(), 2, "{cookies:?}");
+        cookies.iter().filter(|c| c.contains("; Secure")).count()
+    };
+    assert_eq!(secure_count(&[]), 0, "plain HTTP, no proxy");
+    assert_eq!(secure_count(&[("X-Forwarded-Proto", "https")]), 2);
+    assert_eq!(secure_count(&[("X-Forwarded-Proto", "HTTPS, http")]), 2);
+    assert_eq!(secure_count(&[("X-Forwarded-Proto", "http")]), 0);
+    assert_eq!(
+        secure_count(&[("Forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")]),
+        2
+    );
+    assert_eq!(
+        secure_count(&[("Forwarded", "for=192.0.2.60;proto=http")]),
+        0
     );
 }
 

@@ -68,7 +68,7 @@ pub use routing::{
     App, MethodRouter, RouteInfo, Router, any, delete, get, options, patch, post, put, stage,
 };
 pub use scope::{TEMPLATE_VALUES_MAX, TemplateValues};
-pub use session::{Session, SessionLayer, WeakSecret};
+pub use session::{CookieSecurity, Session, SessionLayer, WeakSecret};
 pub use urls::{UrlError, Urls};
 
 /// Builds a `Set-Cookie` header value and appends it to `response`.

@@ -96,20 +96,64 @@ impl std::fmt::Display for WeakSecret {
 
 impl std::error::Error for WeakSecret {}
 
+/// When the `Secure` attribute is set on the cookies kiln's middleware writes (sessions,
+/// CSRF): the browser then sends them over HTTPS only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CookieSecurity {
+    /// Always (the default outside development mode): right behind TLS, and on `localhost`,
+    /// where browsers accept `Secure` cookies over plain HTTP.
+    Always,
+    /// Never: an app served over plain HTTP on another host (a local tool on a LAN).
+    Never,
+    /// When the request says it reached the proxy over HTTPS (`X-Forwarded-Proto: https`, or
+    /// `proto=https` in `Forwarded`, RFC 7239): for an app reached both through a TLS proxy
+    /// and directly. A client that fakes the header only makes its own cookies stricter.
+    WhenForwardedHttps,
+}
+
+impl CookieSecurity {
+    /// Whether a cookie written in answer to `request` is `Secure`.
+    pub fn secure_for(self, request: &crate::http::Request) -> bool {
+        match self {
+            CookieSecurity::Always => true,
+            CookieSecurity::Never => false,
+            CookieSecurity::WhenForwardedHttps => forwarded_https(request),
+        }
+    }
+}
+
+/// Whether the request's proxy says the client came over HTTPS: the first (client-side)
+/// value of `X-Forwarded-Proto`, else the first `proto=` of `Forwarded`.
+pub(crate) fn forwarded_https(request: &crate::http::Request) -> bool {
+    if let Some(value) = request.header_str("x-forwarded-proto") {
+        let first = value.split(',').next().unwrap_or("").trim();
+        return first.eq_ignore_ascii_case("https");
+    }
+    let Some(value) = request.header_str("forwarded") else {
+        return false;
+    };
+    let first_hop = value.split(',').next().unwrap_or("");
+    first_hop
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case("proto"))
+        .is_some_and(|(_, proto)| proto.trim().trim_matches('"').eq_ignore_ascii_case("https"))
+}
+
 /// Configuration of the session middleware.
 #[derive(Clone)]
 pub struct SessionLayer {
     /// By value (not shared): each worker's copy of the layer has its own.
     key: Key,
     cookie_name: &'static str,
-    secure: bool,
+    security: CookieSecurity,
 }
 
 impl std::fmt::Debug for SessionLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionLayer")
             .field("cookie_name", &self.cookie_name)
-            .field("secure", &self.secure)
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }
@@ -123,7 +167,11 @@ impl SessionLayer {
         Ok(SessionLayer {
             key: Key::derive_from(secret),
             cookie_name: "kiln_session",
-            secure: !crate::dev_mode(),
+            security: if crate::dev_mode() {
+                CookieSecurity::Never
+            } else {
+                CookieSecurity::Always
+            },
         })
     }
 
@@ -131,8 +179,17 @@ impl SessionLayer {
     /// development mode (`KILN_DEV`); `secure(false)` is the explicit opt-out for an app served
     /// over plain HTTP (a local tool, or behind a proxy on the same host). Browsers accept
     /// `Secure` cookies from `http://localhost` and `http://127.0.0.1`.
-    pub fn secure(mut self, secure: bool) -> SessionLayer {
-        self.secure = secure;
+    pub fn secure(self, secure: bool) -> SessionLayer {
+        self.security(if secure {
+            CookieSecurity::Always
+        } else {
+            CookieSecurity::Never
+        })
+    }
+
+    /// When the cookie is `Secure`, per request (see `CookieSecurity`).
+    pub fn security(mut self, security: CookieSecurity) -> SessionLayer {
+        self.security = security;
         self
     }
 
@@ -158,14 +215,19 @@ impl SessionLayer {
         }
     }
 
-    fn store(&self, state: &SessionState, response: &mut Response) -> Result<(), &'static str> {
+    fn store(
+        &self,
+        state: &SessionState,
+        secure: bool,
+        response: &mut Response,
+    ) -> Result<(), &'static str> {
         let json = sonic_rs::to_string(&state.data).map_err(|_| "session not serialisable")?;
         let mut jar = CookieJar::new();
         let mut cookie = Cookie::new(self.cookie_name, json);
         cookie.set_path("/");
         cookie.set_http_only(true);
         cookie.set_same_site(SameSite::Lax);
-        cookie.set_secure(self.secure);
+        cookie.set_secure(secure);
         if state.data.is_empty() {
             cookie.make_removal();
             super::set_cookie(response, &cookie);
@@ -196,10 +258,11 @@ impl SessionLayer {
                     };
                     cx.extensions.insert(session.clone());
                     *cx.scope.session.borrow_mut() = Some(session.clone());
+                    let secure = layer.security.secure_for(&cx.request);
                     let mut response = next.run(cx).await;
                     let state = session.state.borrow();
                     if state.changed
-                        && let Err(reason) = layer.store(&state, &mut response)
+                        && let Err(reason) = layer.store(&state, secure, &mut response)
                     {
                         tracing::error!(reason, "session not saved");
                         return Response::error(StatusCode::INTERNAL_SERVER_ERROR, reason);

@@ -84,11 +84,21 @@ enum Command {
         /// Worker threads (one io_uring each); default: one per core.
         #[arg(long)]
         workers: Option<usize>,
-        /// Send session cookies without `Secure`, for plain HTTP on another host than
-        /// localhost (behind TLS, or on localhost, leave it out).
-        #[arg(long)]
-        plain_http_cookies: bool,
+        /// When session and CSRF cookies are `Secure` (HTTPS only): `always` (behind TLS,
+        /// and on localhost, where browsers accept them over plain HTTP), `forwarded` (when the
+        /// proxy says the client came over HTTPS: `X-Forwarded-Proto: https` or `Forwarded:
+        /// proto=https`), or `never` (plain HTTP on another host than localhost).
+        #[arg(long, value_enum, default_value = "always")]
+        secure_cookies: SecureCookies,
     },
+}
+
+/// `serve --secure-cookies`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SecureCookies {
+    Always,
+    Forwarded,
+    Never,
 }
 
 #[derive(Subcommand, Debug)]
@@ -172,12 +182,12 @@ fn run() -> anyhow::Result<ExitCode> {
         Some(Command::Serve {
             addr,
             workers,
-            plain_http_cookies,
+            secure_cookies,
         }) => {
-            let cookies = if plain_http_cookies {
-                ledger::web::Cookies::PlainHttp
-            } else {
-                ledger::web::Cookies::Secure
+            let cookies = match secure_cookies {
+                SecureCookies::Always => ledger::web::Cookies::Secure,
+                SecureCookies::Forwarded => ledger::web::Cookies::SecureWhenForwardedHttps,
+                SecureCookies::Never => ledger::web::Cookies::PlainHttp,
             };
             serve(store, &args.database, &addr, workers, cookies)
         }

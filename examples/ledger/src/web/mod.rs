@@ -27,7 +27,9 @@ pub use auth::CurrentUser;
 
 use crate::api;
 use crate::service::Ledger;
-use kiln::app::{App, Csrf, ErrorPage, FromRef, IntoResponse, Router, SessionLayer, get, post};
+use kiln::app::{
+    App, CookieSecurity, Csrf, ErrorPage, FromRef, IntoResponse, Router, SessionLayer, get, post,
+};
 use kiln::assets::EmbeddedAssets;
 use kiln::http::Response;
 use kiln::template::{EmbeddedTemplates, Templates};
@@ -56,7 +58,10 @@ impl FromRef<WebState> for Ledger {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cookies {
     Secure,
-    /// Plain HTTP on another host than localhost (`ledger serve --plain-http-cookies`).
+    /// `Secure` when the proxy says the client came over HTTPS (`ledger serve
+    /// --secure-cookies forwarded`; see `kiln::app::CookieSecurity`).
+    SecureWhenForwardedHttps,
+    /// Plain HTTP on another host than localhost (`ledger serve --secure-cookies never`).
     PlainHttp,
 }
 
@@ -89,13 +94,17 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
         .assets(&ASSETS)
         .build()
         .map_err(|error| WebError::Templates(error.to_string()))?;
-    let secure = cookies == Cookies::Secure;
+    let security = match cookies {
+        Cookies::Secure => CookieSecurity::Always,
+        Cookies::SecureWhenForwardedHttps => CookieSecurity::WhenForwardedHttps,
+        Cookies::PlainHttp => CookieSecurity::Never,
+    };
     let sessions = SessionLayer::new(secret)
         .map_err(|_| WebError::WeakSecret)?
-        .secure(secure);
+        .security(security);
     let csrf = Csrf::new(secret)
         .map_err(|_| WebError::WeakSecret)?
-        .secure(secure);
+        .security(security);
     let pages = Router::new()
         .route("/", get(dashboard::show).name("home"))
         .route(

@@ -1,7 +1,7 @@
 //! The web app through `kiln::test::TestClient` on a real database: sign-up, log-in (with
 //! its generic refusal and its throttling per address and per client), log-out, CSRF,
-//! switching organisation, the dashboard on the demo book, error pages, and the JSON API
-//! served by the same app without cookies or CSRF.
+//! switching organisation, the dashboard on the demo book, error pages, the JSON API
+//! served by the same app without cookies or CSRF, and `Secure` cookies per mode.
 
 use super::TempDb;
 use kiln::test::{TestClient, TestResponse};
@@ -279,4 +279,30 @@ fn pages_and_the_api_share_one_app_with_their_own_errors() {
     let css = client.get("/static/app.css").send();
     css.assert_status(200);
     assert!(css.text().contains("font-variant-numeric: tabular-nums"));
+}
+
+#[test]
+fn cookies_are_secure_by_mode_and_behind_a_proxy_that_says_https() {
+    let db = TempDb::new("web-cookie-modes");
+    let secure_cookies = |cookies: Cookies, headers: &[(&str, &str)]| {
+        let ledger = Ledger::open(&db.0, &WriterConfig::default()).expect("ledger");
+        let client = TestClient::new(ledger::web::app(ledger, SECRET, cookies).expect("app"));
+        let mut request = client.get("/login");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send();
+        let set: Vec<&str> = response.headers_all("set-cookie").collect();
+        assert!(!set.is_empty());
+        set.iter().all(|c| c.contains("; Secure"))
+    };
+    assert!(secure_cookies(Cookies::Secure, &[]));
+    assert!(!secure_cookies(
+        Cookies::PlainHttp,
+        &[("X-Forwarded-Proto", "https")]
+    ));
+    let forwarded = Cookies::SecureWhenForwardedHttps;
+    assert!(!secure_cookies(forwarded, &[]));
+    assert!(secure_cookies(forwarded, &[("X-Forwarded-Proto", "https")]));
+    assert!(secure_cookies(forwarded, &[("Forwarded", "proto=https")]));
 }

@@ -2,8 +2,10 @@
 // a bookkeeper uses it: sign up, add a commodity and accounts, post an entry through the htmx
 // form (live balancing feedback, then the new balances shown without a page load), reverse it,
 // read the register and the balance sheet, reconcile the bank account (the difference updates
-// live), log out and in with JavaScript switched off, and take screenshots at 390 px and
-// 1,440 px, failing on horizontal overflow of the page. Run by
+// live), import a journal (upload, preview, confirm), rename an account, join a second
+// organisation by invitation and switch between the two, log out and in with JavaScript
+// switched off (and import without it), and take screenshots at 390 px and 1,440 px, failing
+// on horizontal overflow of the page. Run by
 // `tests/cli/browser.rs` with the server's base URL and a directory for the screenshots; exits
 // non-zero on the first failed step, saying which.
 import { chromium } from "playwright-core";
@@ -23,6 +25,12 @@ try {
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const problems = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  // A handler or script the page's Content-Security-Policy blocks does nothing, silently.
+  page.on("console", (message) => {
+    if (message.type() === "error" && message.text().includes("Content Security Policy")) {
+      problems.push(`blocked by the CSP: ${message.text()}`);
+    }
+  });
   const expectText = async (selector, text) => {
     await page.locator(selector, { hasText: text }).first().waitFor();
   };
@@ -143,6 +151,62 @@ try {
   await expectText("#flashes .flash.success", "its entries are reconciled");
   await shoot("reconcile");
 
+  step("import a journal: upload, preview, confirm");
+  await page.click("nav >> text=Import");
+  await page.check("input[name=kind][value=journal]");
+  await page.setInputFiles("input[name=file]", {
+    name: "april.journal",
+    mimeType: "text/plain",
+    buffer: Buffer.from(
+      `${today} Office chairs\n    Expenses:Office  80.00 USD\n    Assets:Bank:Checking\n`,
+    ),
+  });
+  await page.click("button:has-text('Preview')");
+  await expectText("h1", "Import preview: april.journal");
+  await expectText("main", "Office chairs");
+  await shoot("import-preview");
+  await page.click("button:has-text('Import 1 entry')");
+  await page.waitForURL(`${base}/`);
+  await expectText("#flashes .flash.success", "Imported 1 entries from april.journal.");
+
+  step("rename an account; its register follows");
+  await page.click("nav >> text=Accounts");
+  const office = page.locator("li", { has: page.locator("a", { hasText: "Office" }) }).last();
+  await office.locator("details.account-actions summary").click();
+  await office.locator("input[name=to]").fill("Expenses:Office Supplies");
+  await office.locator("button:has-text('Rename')").click();
+  await expectText("#flashes .flash.success", "Expenses:Office is now Expenses:Office Supplies.");
+  await page.click("a:has-text('Office Supplies')");
+  await expectText("#register", "Office chairs");
+
+  step("a second organisation invites ada; she joins and switches between them");
+  const second = await browser.newContext();
+  const bo = await second.newPage();
+  bo.setDefaultTimeout(STEP_TIMEOUT_MS);
+  await bo.goto(`${base}/signup`);
+  await bo.fill("input[name=organisation]", "beta");
+  await bo.fill("input[name=name]", "Bo Owner");
+  await bo.fill("input[name=email]", "bo@example.com");
+  await bo.fill("input[name=password]", "another long password");
+  await bo.click("button:has-text('Create')");
+  await bo.waitForURL(`${base}/`);
+  await bo.click("nav >> text=People");
+  await bo.click("button:has-text('Make an invitation link')");
+  const link = (await bo.locator("code.secret").textContent()).trim();
+  await second.close();
+  await page.goto(`${base}${link}`);
+  await page.click("button:has-text('Accept')");
+  await page.waitForURL(`${base}/`);
+  await expectText("#flashes .flash.success", "You joined beta as accountant.");
+  await expectText("h1", "beta");
+  // The switch is an htmx POST on change (the page's CSP allows no inline script).
+  await page.selectOption("nav select[name=tenant]", "acme");
+  await expectText("h1", "acme");
+  await page.selectOption("nav select[name=tenant]", "beta");
+  await expectText("h1", "beta");
+  await page.selectOption("nav select[name=tenant]", "acme");
+  await expectText("h1", "acme");
+
   step("the dashboard at both widths");
   await page.goto(`${base}/`);
   await expectText("h1", "acme");
@@ -165,6 +229,19 @@ try {
   await noScript.locator("h1", { hasText: "acme" }).waitFor();
   await noScript.goto(`${base}/accounts`);
   await noScript.locator("a", { hasText: "Checking" }).first().waitFor();
+  // An import works without JavaScript too (a plain multipart form, a preview page, a form).
+  await noScript.goto(`${base}/import`);
+  await noScript.check("input[name=kind][value=journal]");
+  await noScript.setInputFiles("input[name=file]", {
+    name: "may.journal",
+    mimeType: "text/plain",
+    buffer: Buffer.from(`${today} Paper\n    Expenses:Office Supplies  5.00 USD\n    Assets:Bank:Checking\n`),
+  });
+  await noScript.click("button:has-text('Preview')");
+  await noScript.locator("main", { hasText: "Paper" }).waitFor();
+  await noScript.click("button:has-text('Import 1 entry')");
+  await noScript.waitForURL(`${base}/`);
+  await noScript.locator("#flashes", { hasText: "Imported 1 entries from may.journal." }).waitFor();
   await plain.close();
 
   if (problems.length > 0) throw new Error(problems.join("\n"));

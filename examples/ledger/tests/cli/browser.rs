@@ -47,5 +47,5 @@ fn a_bookkeeper_uses_the_app_in_chromium() {
         "browser steps failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("browser: all steps passed"), "{stdout}");
-    assert_eq!(taken, 8, "four pages at two widths");
+    assert_eq!(taken, 10, "five pages at two widths");
 }

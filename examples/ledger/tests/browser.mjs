@@ -1,6 +1,7 @@
 // Drives the ledger's web app in Debian's Chromium (playwright-core, no browser download) the way
 // a bookkeeper uses it: sign up, add a commodity and accounts, post an entry through the htmx
-// form (live balancing feedback, then the new balances shown without a page load), reverse it,
+// form (live balancing feedback, a row added and removed, then the new balances shown without a
+// page load), reverse it,
 // read the register and the balance sheet, reconcile the bank account (the difference updates
 // live), import a journal (upload, preview, confirm), rename an account, join a second
 // organisation by invitation and switch between the two, log out and in with JavaScript
@@ -85,6 +86,14 @@ try {
   await expectText("#feedback", "Off by 50.00 USD.");
   await page.locator("input[name=amount]").nth(1).fill("-250.00");
   await expectText("#feedback", "Balanced.");
+  // A third row added and removed again over htmx: what was typed stays.
+  await page.click("button:has-text('Add a row')");
+  await page.locator("input[name=account]").nth(2).waitFor();
+  await page.click("button[aria-label='Remove row 3']");
+  await page.waitForFunction(() => document.querySelectorAll("input[name=account]").length === 2);
+  if ((await page.locator("input[name=amount]").nth(1).inputValue()) !== "-250.00") {
+    throw new Error("adding and removing a row lost what was typed");
+  }
   await page.click("button:has-text('Save the entry')");
   await expectText("#saved", "saved. Balances now:");
   await expectText("#saved", "Assets:Bank:Checking: 250.00 USD");

@@ -24,6 +24,7 @@ mod reconcile;
 mod reports;
 
 pub use auth::CurrentUser;
+pub use books::ENTRY_FORM_ROWS_MAX;
 
 use crate::api;
 use crate::service::Ledger;
@@ -140,6 +141,10 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
                 .name("new_entry"),
         )
         .route("/entries/check", post(books::check_entry))
+        .route(
+            "/entries/new/rows",
+            post(books::edit_rows).name("entry_rows"),
+        )
         .route("/export", get(export::journal).name("export"))
         .route(
             "/import",

@@ -494,3 +494,75 @@ fn an_account_is_renamed_with_the_accounts_under_it_and_keeps_its_history() {
         .send()
         .assert_contains("account.renamed");
 }
+
+#[test]
+fn posting_rows_are_added_and_removed_keeping_what_was_typed() {
+    let db = books("web-books-rows");
+    let client = signed_in(&db, "ann@example.com");
+    let form = client.get("/entries/new").send();
+    let key = form_value(form.text(), "idempotency_key");
+    let typed = |edit: &str, rows: &[(&str, &str)]| {
+        let mut fields = vec![
+            ("idempotency_key".to_owned(), key.clone()),
+            ("date".to_owned(), "2024-05-01".to_owned()),
+            ("description".to_owned(), "Split lunch".to_owned()),
+            ("row_edit".to_owned(), edit.to_owned()),
+        ];
+        for (account, amount) in rows {
+            fields.push(("account".into(), (*account).into()));
+            fields.push(("amount".into(), (*amount).into()));
+            fields.push(("commodity".into(), "USD".into()));
+        }
+        client.post("/entries/new/rows").form(&fields).send()
+    };
+    let added = typed(
+        "add",
+        &[("Expenses:Office", "10.00"), ("Assets:Bank:Checking", "")],
+    );
+    added.assert_status(200);
+    let html = added.text();
+    assert_eq!(html.matches(r#"name="account""#).count(), 3, "one more row");
+    let row_account = |html: &str, account: &str| {
+        html.contains(&format!(
+            r#"name="account" list="accounts" value="{account}""#
+        ))
+    };
+    assert!(row_account(html, "Expenses:Office") && html.contains(r#"value="10.00""#));
+    assert!(html.contains(r#"value="Split lunch""#));
+    assert!(
+        html.contains(&format!(r#"value="{key}""#)),
+        "the same idempotency key"
+    );
+    assert!(html.contains(r#"value="remove-3""#));
+    let removed = typed(
+        "remove-1",
+        &[
+            ("Expenses:Office", "10.00"),
+            ("Assets:Bank:Checking", "-4.00"),
+            ("Expenses:Food", "-6.00"),
+        ],
+    );
+    let html = removed.text();
+    assert_eq!(html.matches(r#"name="account""#).count(), 2);
+    assert!(!row_account(html, "Expenses:Office"), "row 1 removed");
+    assert!(html.contains(r#"value="-4.00""#) && row_account(html, "Expenses:Food"));
+    assert!(
+        !html.contains("remove-1"),
+        "two rows are the least: no remove buttons"
+    );
+    typed("remove-9", &[("A", "1"), ("B", "2")]).assert_status(422);
+    typed("explode", &[]).assert_status(422);
+    // The bound: never more than ENTRY_FORM_ROWS_MAX rows.
+    let many: Vec<(&str, &str)> = (0..ledger::web::ENTRY_FORM_ROWS_MAX)
+        .map(|_| ("", ""))
+        .collect();
+    let capped = typed("add", &many);
+    assert_eq!(
+        capped.text().matches(r#"name="account""#).count(),
+        ledger::web::ENTRY_FORM_ROWS_MAX
+    );
+    assert!(
+        !capped.text().contains(r#"value="add""#),
+        "no add button at the bound"
+    );
+}

@@ -76,5 +76,5 @@ mod register;
 
 pub use accounts::{accounts, close_account, create_account, create_commodity, rename_account};
 pub use entry::{entry, reverse};
-pub use new_entry::{check_entry, create_entry, new_entry};
+pub use new_entry::{check_entry, create_entry, edit_rows, new_entry};
 pub use register::{path_segment, register};

@@ -28,6 +28,9 @@ pub struct EntryFields {
     /// Rows to show (the "add a row" link asks for one more).
     #[serde(default)]
     rows: Option<usize>,
+    /// `add`, or `remove-N` (1-based): the row buttons of `/entries/new/rows`.
+    #[serde(default)]
+    row_edit: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -83,6 +86,49 @@ pub async fn new_entry(
         && let Ok(today) = today(&state)
     {
         fields.date = today.to_string();
+    }
+    entry_form(&state, &current, &fields, None, None, StatusCode::OK)
+}
+
+/// Adds a posting row, or removes one, keeping everything typed (the form's "Add a row" and
+/// "Remove" buttons; with htmx the form is swapped in place, without it the page comes back).
+pub async fn edit_rows(
+    CurrentUser(current): CurrentUser,
+    State(state): State<WebState>,
+    Form(mut fields): Form<EntryFields>,
+) -> Response {
+    if let Err(response) = may_write(&current) {
+        return response;
+    }
+    let count = fields
+        .account
+        .len()
+        .max(fields.amount.len())
+        .max(fields.rows.unwrap_or(2))
+        .clamp(2, ENTRY_FORM_ROWS_MAX);
+    let edit = fields.row_edit.take().unwrap_or_default();
+    if edit == "add" {
+        fields.rows = Some((count + 1).min(ENTRY_FORM_ROWS_MAX));
+    } else if let Some(number) = edit
+        .strip_prefix("remove-")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=count).contains(n))
+    {
+        for column in [
+            &mut fields.account,
+            &mut fields.amount,
+            &mut fields.commodity,
+        ] {
+            if number <= column.len() {
+                column.remove(number - 1);
+            }
+        }
+        fields.rows = Some((count - 1).max(2));
+    } else {
+        return Response::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Rows: choose to add a row or to remove one of the rows shown.",
+        );
     }
     entry_form(&state, &current, &fields, None, None, StatusCode::OK)
 }

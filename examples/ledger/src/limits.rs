@@ -217,3 +217,7 @@ pub const WEB_IMPORT_STAGED_TTL_SECS: u64 = 30 * 60;
 /// Most descriptions (and most payees) the new-entry form suggests: the distinct ones of the
 /// newest `ENTRIES_PER_PAGE_MAX` entries (`Store::recent_texts`).
 pub const SUGGESTIONS_MAX: usize = 200;
+
+/// Most audit records an entry's page lists (its creation, reversal, post or void, and the
+/// reconciliation ticks that name it; ticks can repeat, so the trail is bounded).
+pub const AUDIT_RECORDS_PER_ENTRY_MAX: usize = 100;

@@ -361,3 +361,71 @@ fn audit_records_are_dated_by_the_store_clock() {
     let log = records(&mut store, tenant);
     assert!(log.iter().all(|r| r.at == Timestamp(1_700_000_000)));
 }
+
+/// `entry_audit`: an entry's trail names its creation, its reversal (from both ends) and the
+/// reconciliation ticks on it, bounded, by index, and never another tenant's.
+#[test]
+fn an_entrys_audit_trail_is_found_by_index_from_both_ends() {
+    use crate::limits::AUDIT_RECORDS_PER_ENTRY_MAX;
+    let db = TempDb::new("entry-audit");
+    let mut store = db.open();
+    let tenant = seed(&mut store, "acme");
+    let other = seed(&mut store, "other");
+    let pay = store.create_entry(tenant, &salary()).expect("entry");
+    let theirs = store.create_entry(other, &salary()).expect("entry");
+    let reversal = store
+        .reverse_entry(tenant, pay, day("2024-02-01"))
+        .expect("reversed");
+    let actions = |store: &mut SqliteStore, tenant, id| -> Vec<String> {
+        store
+            .entry_audit(tenant, id)
+            .expect("trail")
+            .into_iter()
+            .map(|r| r.action)
+            .collect()
+    };
+    assert_eq!(
+        actions(&mut store, tenant, pay),
+        ["entry.created", "entry.reversed"]
+    );
+    assert_eq!(actions(&mut store, tenant, reversal), ["entry.reversed"]);
+    assert!(actions(&mut store, tenant, theirs).is_empty() || theirs == pay);
+    assert_eq!(actions(&mut store, other, theirs), ["entry.created"]);
+    // Ticks on a reconciliation name the entry; the trail is bounded.
+    let id = store
+        .start_reconciliation(
+            tenant,
+            &name("Assets:Bank"),
+            &code("USD"),
+            day("2024-12-31"),
+            Amount(0),
+            Timestamp(0),
+        )
+        .expect("started");
+    for i in 0..AUDIT_RECORDS_PER_ENTRY_MAX {
+        store
+            .set_cleared(tenant, id, pay, i % 2 == 0)
+            .expect("tick");
+    }
+    let trail = store.entry_audit(tenant, pay).expect("trail");
+    assert_eq!(trail.len(), AUDIT_RECORDS_PER_ENTRY_MAX);
+    assert_eq!(trail[0].action, "entry.created", "oldest first");
+    assert!(trail.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    // Both queries walk their partial index in order: no scan of the log, no sort.
+    let raw = rusqlite::Connection::open(&db.path).expect("raw");
+    for (sql, index) in crate::store::sqlite::audit_sql_of_entry()
+        .into_iter()
+        .zip(["audit_by_entry", "audit_by_linked_entry"])
+    {
+        let plan: Vec<String> = raw
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan")
+            .query_map(rusqlite::params![1, 1, 10], |row| row.get::<_, String>(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        let plan = plan.join("\n");
+        assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}

@@ -60,6 +60,7 @@ pub(crate) fn downgrade(raw: &rusqlite::Connection, version: usize) {
         "DROP INDEX postings_register; ALTER TABLE postings DROP COLUMN day;", // 6
         "DROP TABLE cleared; DROP TABLE reconciliations;",                     // 7
         "DROP TABLE invitations;",                                             // 8
+        "DROP INDEX audit_by_entry; DROP INDEX audit_by_linked_entry;",        // 9
     ];
     assert_eq!(UNDO.len(), MIGRATIONS.len(), "every migration has its undo");
     for undo in UNDO[version..].iter().rev() {

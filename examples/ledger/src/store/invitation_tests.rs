@@ -299,7 +299,7 @@ fn the_writer_runs_people_and_token_writes_in_the_requests_tenant_only() {
 
 #[test]
 fn the_invitations_table_arrives_with_migration_eight() {
-    assert_eq!(MIGRATIONS.len(), 8);
+    assert!(MIGRATIONS.len() >= 8);
     assert!(MIGRATIONS[7].contains("CREATE TABLE invitations"));
 }
 

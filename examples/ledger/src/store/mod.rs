@@ -613,6 +613,14 @@ pub trait Store {
         before: i64,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The audit records that name an entry (its creation, its reversal or the entry it
+    /// reverses, a pending entry's post, void or expiry, reconciliation ticks), oldest first,
+    /// at most `AUDIT_RECORDS_PER_ENTRY_MAX`: the entry page's trail.
+    fn entry_audit(
+        &mut self,
+        tenant: TenantId,
+        entry: EntryId,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
     /// Verifies one tenant (or all): balance tables against postings, trial balances zero per
     /// commodity, and the audit chain (the first broken record per tenant). Read-only.
     fn check(&mut self, tenant: Option<TenantId>) -> Result<crate::store::CheckReport, StoreError>;

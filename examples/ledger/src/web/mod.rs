@@ -8,12 +8,13 @@
 //! to, the dashboard (`dashboard.rs`), the books (`books/`: the accounts tree, an account's
 //! register, an entry and its reversal, the new-entry form) and the reports (trial balance,
 //! balance sheet, income statement, cash flow over periods, as pages and CSV: `reports.rs`),
-//! and people, invitations, API tokens and the audit log (`people.rs`).
+//! people, invitations and API tokens (`people.rs`) and the audit log (`audit.rs`).
 //! Every page works without JavaScript. Handlers are thin: they extract, call
-//! `service::Ledger`, and render. Reconciliation is `reconcile.rs`; people, invitations,
-//! API tokens and the audit log `people.rs`; importing a journal or a bank CSV with a preview
+//! `service::Ledger`, and render. Reconciliation is `reconcile.rs`; people, invitations and
+//! API tokens `people.rs`; the audit log `audit.rs`; importing a journal or a bank CSV with a preview
 //! `import.rs`; the journal download `export.rs`.
 
+mod audit;
 mod auth;
 mod books;
 mod dashboard;
@@ -187,8 +188,8 @@ pub fn app(ledger: Ledger, secret: &[u8], cookies: Cookies) -> Result<App<WebSta
                 .name("tokens"),
         )
         .route("/tokens/{id}/revoke", post(people::revoke_token))
-        .route("/audit", get(people::audit).name("audit"))
-        .route("/audit/verify", post(people::verify).name("audit_verify"))
+        .route("/audit", get(audit::audit).name("audit"))
+        .route("/audit/verify", post(audit::verify).name("audit_verify"))
         .around(sessions.layer())
         .around(csrf.layer());
     let imports = std::sync::Arc::default();

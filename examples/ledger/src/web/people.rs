@@ -1,33 +1,31 @@
-//! People, invitations, API tokens and the audit log (issue 12): the owner's page of members
-//! (change a role, remove someone, invite by a single-use link, cancel it), the link's own page (log in
-//! or sign up first, then accept: the session switches to the new organisation), the owner's
-//! page of API tokens (create one, shown once; revoke), and the audit log with "Verify chain".
+//! People, invitations and API tokens (issue 12): the owner's page of members (change a role,
+//! remove someone, invite by a single-use link, cancel it), the link's own page (log in or sign
+//! up first, then accept: the session switches to the new organisation), and the owner's page
+//! of API tokens (create one, shown once; revoke). The audit log is `audit.rs`.
 //!
 //! Only owners (`Role::can_manage_users`) see or change people and tokens: anyone else gets a
-//! 403, on every page and form. The audit log is readable by every role. Every write goes
+//! 403, on every page and form. Every write goes
 //! through the writer as `user:{id}`; ids in paths are checked against the current
 //! organisation by the store (another organisation's member or token is a 404). Secrets
 //! (invitation links, tokens) come from the operating system's randomness and only their
 //! SHA-256 is stored. Not here: e-mailing an invitation (the owner passes the link on). Tests: `tests/cli/web_people.rs`.
 
 use super::WebState;
+use super::audit::when;
 use super::auth::{
     Base, CurrentUser, Peer, SESSION_AFTER_LOGIN, SESSION_TENANT, actor, refusal_message, render,
     service_error, signed_in, write_as_user,
 };
 use crate::domain::token::{Scope, TOKEN_SECRET_BYTES, TokenHash, TokenId};
-use crate::domain::{AuditRecord, Date, Email, Role, Timestamp, UserId};
+use crate::domain::{Email, Role, Timestamp, UserId};
 use crate::limits::INVITATION_VALID_DAYS_MAX;
 use crate::service::ServiceError;
 use crate::service::accounts::SessionUser;
 use crate::store::{InvitationId, InvitationRecord, StoreError, WriteOp, WriteOutcome};
-use kiln::app::{Flash, Form, Path, Query, Session, State};
+use kiln::app::{Flash, Form, Path, Session, State};
 use kiln::htmx::Htmx;
 use kiln::http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
-
-/// Audit records per page of the audit log.
-pub const AUDIT_PAGE_RECORDS: usize = 50;
 
 /// 410 Gone: an invitation link that was used or has expired (kiln names no constant for it).
 const GONE: StatusCode = match StatusCode::from_u16(410) {
@@ -77,17 +75,6 @@ fn parse_secret(text: &str) -> Option<[u8; TOKEN_SECRET_BYTES]> {
         *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
     }
     Some(secret)
-}
-
-/// `YYYY-MM-DD HH:MM UTC`.
-fn when(at: Timestamp) -> String {
-    let day = Date::of_timestamp(at).map_or_else(|| at.0.to_string(), |d| d.to_string());
-    let seconds = at.0.rem_euclid(86_400);
-    format!(
-        "{day} {:02}:{:02} UTC",
-        seconds / 3_600,
-        seconds % 3_600 / 60
-    )
 }
 
 /// A write's refusal as a page: 404 for what is not in this organisation, 409 for a member
@@ -615,141 +602,4 @@ pub async fn revoke_token(
         }
         Err(error) => write_failed(error),
     }
-}
-
-// ---- The audit log --------------------------------------------------------------------------
-
-#[derive(Serialize)]
-struct AuditPage<'a> {
-    #[serde(flatten)]
-    base: Base<'a>,
-    records: Vec<RecordView>,
-    /// The query of the next (older) page, if there may be one.
-    older: Option<i64>,
-    verify: Option<Verdict>,
-}
-
-#[derive(Serialize)]
-struct RecordView {
-    sequence: i64,
-    at: String,
-    actor: String,
-    origin: Option<String>,
-    action: String,
-    details: String,
-}
-
-/// What "Verify chain" found.
-#[derive(Serialize)]
-struct Verdict {
-    ok: bool,
-    message: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct AuditQuery {
-    before: Option<String>,
-}
-
-pub async fn audit(
-    CurrentUser(current): CurrentUser,
-    State(state): State<WebState>,
-    Query(query): Query<AuditQuery>,
-) -> Response {
-    let before = match query.before.as_deref().map(str::trim) {
-        None | Some("") => i64::MAX,
-        Some(text) => match text.parse::<i64>() {
-            Ok(before) if before > 0 => before,
-            _ => {
-                return Response::error(
-                    StatusCode::BAD_REQUEST,
-                    "before: a positive record number.",
-                );
-            }
-        },
-    };
-    audit_page(&state, &current, before, None)
-}
-
-/// The audit page from `before` back; with a verdict, htmx gets the verdict's block alone.
-fn audit_page(
-    state: &WebState,
-    current: &SessionUser,
-    before: i64,
-    verify: Option<(&Htmx, Verdict)>,
-) -> Response {
-    let records = match state
-        .ledger
-        .read_tenant(current.tenant.tenant, |store, tenant| {
-            store.audit_records_before(tenant, before, AUDIT_PAGE_RECORDS)
-        }) {
-        Ok(records) => records,
-        Err(error) => return service_error(error),
-    };
-    let older = match records.last() {
-        Some(last) if records.len() == AUDIT_PAGE_RECORDS && last.sequence > 1 => {
-            Some(last.sequence)
-        }
-        _ => None,
-    };
-    let (htmx, verify) = match verify {
-        Some((htmx, verdict)) => (Some(htmx), Some(verdict)),
-        None => (None, None),
-    };
-    let page = AuditPage {
-        base: Base::of(current),
-        records: records.into_iter().map(record_view).collect(),
-        older,
-        verify,
-    };
-    match htmx {
-        Some(htmx) => htmx.render(&state.templates, "audit.html", "verify", page),
-        None => render(state, "audit.html", page, StatusCode::OK),
-    }
-}
-
-fn record_view(record: AuditRecord) -> RecordView {
-    RecordView {
-        sequence: record.sequence,
-        at: when(record.at),
-        actor: record.actor,
-        origin: record.origin,
-        action: record.action,
-        details: record.details,
-    }
-}
-
-/// Recomputes the organisation's audit chain (and its balances) on a reader: OK with the
-/// count, or the first problem. htmx gets the verdict alone; without JavaScript, the page.
-pub async fn verify(
-    CurrentUser(current): CurrentUser,
-    htmx: Htmx,
-    State(state): State<WebState>,
-) -> Response {
-    let report = match state
-        .ledger
-        .read_tenant(current.tenant.tenant, |store, tenant| {
-            store.check(Some(tenant))
-        }) {
-        Ok(report) => report,
-        Err(error) => return service_error(error),
-    };
-    let verdict = match report.problems.first() {
-        None if report.is_clean() => Verdict {
-            ok: true,
-            message: format!(
-                "OK: the chain of {} audit records is intact, and {} entries balance.",
-                report.audit_records, report.entries
-            ),
-        },
-        None => Verdict {
-            ok: false,
-            message: format!("{} problems found.", report.problems_not_shown),
-        },
-        Some(problem) => Verdict {
-            ok: false,
-            message: format!("Broken: {}: {}", problem.check.as_str(), problem.detail),
-        },
-    };
-    audit_page(&state, &current, i64::MAX, Some((&htmx, verdict)))
 }

@@ -242,6 +242,15 @@ fn an_accountant_writes_entries_with_live_feedback_and_reverses_them() {
     let original = client.get(&location).send();
     assert!(original.text().contains("Reversed by"));
     assert!(!original.text().contains("Reverse this entry"));
+    // The history names who created it and who reversed it, with links into the log.
+    let history = &original.text()[original.text().find(r#"id="trail""#).expect("a history")..];
+    let created = history.find("entry.created").expect("created");
+    let reversed_at = history.find("entry.reversed").expect("reversed");
+    assert!(created < reversed_at, "oldest first: {history}");
+    assert_eq!(history.matches("user:").count(), 2, "{history}");
+    assert!(history.contains("/audit?before="));
+    let reversal_history = client.get(&reversal).send();
+    assert!(reversal_history.text().contains("entry.reversed"));
     let twice = client
         .post(&format!("{location}/reverse"))
         .form(&[("date", today().as_str())])

@@ -121,6 +121,46 @@ pub(super) fn records_before(
     Ok(records)
 }
 
+/// The SQL of `records_of_entry`: the records about the entry itself, then those linking to
+/// it; each walks its own partial index in sequence order (`audit_by_entry`,
+/// `audit_by_linked_entry`).
+pub(super) const RECORDS_OF_ENTRY_SQL: [&str; 2] = [
+    "SELECT tenant_id, sequence, at, actor, origin, action, details, previous_hash, hash
+     FROM audit_log WHERE tenant_id = ?1 AND json_extract(details, '$.id') = ?2
+       AND action IN ('entry.created', 'entry.reversed', 'pending.posted', 'pending.voided',
+                      'pending.expired')
+     ORDER BY sequence LIMIT ?3",
+    "SELECT tenant_id, sequence, at, actor, origin, action, details, previous_hash, hash
+     FROM audit_log WHERE tenant_id = ?1
+       AND coalesce(json_extract(details, '$.link.reverses'), json_extract(details, '$.link.posts'),
+                    json_extract(details, '$.entry')) = ?2
+       AND action IN ('entry.reversed', 'pending.posted', 'reconciliation.cleared')
+     ORDER BY sequence LIMIT ?3",
+];
+
+/// The records that name entry `entry`, oldest first, at most `limit`.
+pub(super) fn records_of_entry(
+    connection: &Connection,
+    tenant: TenantId,
+    entry: i64,
+    limit: usize,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut records: Vec<AuditRecord> = Vec::new();
+    for sql in RECORDS_OF_ENTRY_SQL {
+        let mut statement = connection.prepare_cached(sql)?;
+        let mut rows = statement.query(params![tenant.0, entry, sql_limit])?;
+        while let Some(row) = rows.next()? {
+            records.push(read_record(row)?);
+        }
+    }
+    // A reversal names the entry both as its own `id` and as what it reverses: once.
+    records.sort_by_key(|record| record.sequence);
+    records.dedup_by_key(|record| record.sequence);
+    records.truncate(limit);
+    Ok(records)
+}
+
 fn read_record(row: &Row<'_>) -> Result<AuditRecord, StoreError> {
     Ok(AuditRecord {
         tenant: TenantId(row.get(0)?),

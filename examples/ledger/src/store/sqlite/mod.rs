@@ -28,6 +28,12 @@ mod write;
 
 pub use schema::MIGRATIONS;
 
+/// The SQL `Store::entry_audit` runs, for the tests that check its query plan.
+#[cfg(test)]
+pub(crate) fn audit_sql_of_entry() -> [&'static str; 2] {
+    audit::RECORDS_OF_ENTRY_SQL
+}
+
 use crate::store::{Reconciliation, ReconciliationId, ReconciliationState};
 use chart::*;
 use tx::Tx;
@@ -698,6 +704,16 @@ impl Store for SqliteStore {
             Ok(())
         })?;
         Ok(records)
+    }
+
+    fn entry_audit(
+        &mut self,
+        tenant: TenantId,
+        entry: EntryId,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        require_tenant(&self.connection, tenant)?;
+        let limit = crate::limits::AUDIT_RECORDS_PER_ENTRY_MAX;
+        audit::records_of_entry(&self.connection, tenant, entry.0, limit)
     }
 
     fn audit_records_before(

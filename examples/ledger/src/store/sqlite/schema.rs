@@ -260,6 +260,19 @@ CREATE TABLE invitations (
     UNIQUE (tenant_id, id)
 );
 ",
+    r"
+-- An entry's audit trail (the entry page): the records that name it, by index, in sequence
+-- order. The records about an entry itself carry its id as `id`; those that link to it name it
+-- as `link.reverses`, `link.posts` or (a reconciliation tick) `entry`. Partial indexes: only
+-- these actions.
+CREATE INDEX audit_by_entry ON audit_log (tenant_id, json_extract(details, '$.id'), sequence)
+    WHERE action IN ('entry.created', 'entry.reversed', 'pending.posted', 'pending.voided',
+                     'pending.expired');
+CREATE INDEX audit_by_linked_entry ON audit_log (tenant_id,
+    coalesce(json_extract(details, '$.link.reverses'), json_extract(details, '$.link.posts'),
+             json_extract(details, '$.entry')), sequence)
+    WHERE action IN ('entry.reversed', 'pending.posted', 'reconciliation.cleared');
+",
 ];
 
 /// The schema version this binary writes.

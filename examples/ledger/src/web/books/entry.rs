@@ -1,5 +1,6 @@
-//! One entry with its postings and links, and reversing it (a confirmation form; the
-//! reversal links back). Not here: the audit trail of an entry.
+//! One entry with its postings, its links and its audit trail (who created it, reversed it,
+//! posted or voided it, ticked it on a reconciliation: `Store::entry_audit`), and reversing it
+//! (a confirmation form; the reversal links back).
 
 use super::*;
 
@@ -20,6 +21,7 @@ struct EntryPage<'a> {
     reversed_by: Option<i64>,
     can_reverse: bool,
     today: Date,
+    trail: Vec<crate::web::audit::RecordView>,
 }
 
 #[derive(Serialize)]
@@ -41,14 +43,18 @@ pub async fn entry(
     let read = state
         .ledger
         .read_tenant(current.tenant.tenant, |store, tenant| {
-            Ok((
+            let Some(stored) = store.entry(tenant, EntryId(id))? else {
+                return Ok(None);
+            };
+            Ok(Some((
                 precisions(store, tenant)?,
-                store.entry(tenant, EntryId(id))?,
-            ))
+                stored,
+                store.entry_audit(tenant, EntryId(id))?,
+            )))
         });
-    let (precisions, stored) = match read {
-        Ok((precisions, Some(stored))) => (precisions, stored),
-        Ok((_, None)) => return Response::error(StatusCode::NOT_FOUND, "There is no such entry."),
+    let (precisions, stored, trail) = match read {
+        Ok(Some(read)) => read,
+        Ok(None) => return Response::error(StatusCode::NOT_FOUND, "There is no such entry."),
         Err(error) => return service_error(error),
     };
     let (reverses, posts) = match stored.entry.link {
@@ -82,6 +88,10 @@ pub async fn entry(
             && stored.reversed_by.is_none()
             && stored.status.is_none(),
         today,
+        trail: trail
+            .into_iter()
+            .map(crate::web::audit::record_view)
+            .collect(),
     };
     render(&state, "entry.html", page, StatusCode::OK)
 }

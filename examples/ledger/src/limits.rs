@@ -221,3 +221,7 @@ pub const SUGGESTIONS_MAX: usize = 200;
 /// Most audit records an entry's page lists (its creation, reversal, post or void, and the
 /// reconciliation ticks that name it; ticks can repeat, so the trail is bounded).
 pub const AUDIT_RECORDS_PER_ENTRY_MAX: usize = 100;
+
+/// How long a web session lasts after log-in, in seconds (then the person logs in again).
+/// Log-out ends it sooner, on every device (`Store::end_sessions`).
+pub const WEB_SESSION_LIFETIME_SECS: i64 = 14 * 86_400;

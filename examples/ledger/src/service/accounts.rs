@@ -211,6 +211,19 @@ impl Ledger {
             .map_err(ServiceError::from)
     }
 
+    /// Ends every web session of `user` (log-out), through the writer.
+    pub async fn end_sessions(&self, user: UserId) -> Result<(), ServiceError> {
+        let actor =
+            Actor::new(&format!("user:{}", user.0), None).unwrap_or_else(|_| Actor::system());
+        let request = crate::store::WriteRequest {
+            tenant: None,
+            actor,
+            op: crate::store::WriteOp::EndSessions { user },
+        };
+        self.writer().write(request).await?;
+        Ok(())
+    }
+
     fn throttle(&self) -> std::sync::MutexGuard<'_, crate::domain::throttle::Throttle> {
         self.throttle.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -61,6 +61,7 @@ pub(crate) fn downgrade(raw: &rusqlite::Connection, version: usize) {
         "DROP TABLE cleared; DROP TABLE reconciliations;",                     // 7
         "DROP TABLE invitations;",                                             // 8
         "DROP INDEX audit_by_entry; DROP INDEX audit_by_linked_entry;",        // 9
+        "ALTER TABLE users DROP COLUMN session_generation;",                   // 10
     ];
     assert_eq!(UNDO.len(), MIGRATIONS.len(), "every migration has its undo");
     for undo in UNDO[version..].iter().rev() {

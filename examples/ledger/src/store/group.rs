@@ -91,6 +91,11 @@ pub enum WriteOp {
         password_hash: String,
         now: Timestamp,
     },
+    /// `WriteOutcome::SessionsEnded`: `Store::end_sessions` (a user is global: the request
+    /// needs no tenant).
+    EndSessions {
+        user: UserId,
+    },
     /// `Store::set_role` in the request's tenant.
     SetRole {
         user: UserId,
@@ -169,6 +174,8 @@ pub enum WriteOutcome {
     Joined(Membership),
     /// The token created.
     Token(TokenId),
+    /// The user's new session generation.
+    SessionsEnded(i64),
     /// How many accounts a rename renamed (the account and those under it).
     Renamed(usize),
     /// The entries an import wrote, in the book's order.
@@ -184,7 +191,8 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
     store: &mut S,
     request: &WriteRequest,
 ) -> Result<WriteOutcome, StoreError> {
-    // Every write but a sign-up (which creates its tenant) is for the request's tenant.
+    // Every write but a sign-up (which creates its tenant) and ending a user's sessions (users
+    // are global) is for the request's tenant.
     let tenant = || request.tenant.ok_or(StoreError::UnknownTenant);
     match &request.op {
         WriteOp::CreateCommodity(commodity) => store
@@ -253,6 +261,7 @@ pub(super) fn run_alone<S: super::Store + ?Sized>(
                 tenant: created,
                 user,
             }),
+        WriteOp::EndSessions { user } => store.end_sessions(*user).map(WriteOutcome::SessionsEnded),
         WriteOp::SetRole { user, role } => store
             .set_role(tenant()?, *user, *role)
             .map(|()| WriteOutcome::Done),

@@ -236,6 +236,8 @@ pub struct UserRecord {
     /// The Argon2id PHC string (`service::password`), never the password.
     pub password_hash: String,
     pub created_at: Timestamp,
+    /// Raised by `Store::end_sessions`: a web session made in an older generation is over.
+    pub session_generation: i64,
 }
 
 impl fmt::Debug for UserRecord {
@@ -656,6 +658,9 @@ pub trait Store {
     fn user_by_email(&mut self, email: &Email) -> Result<Option<UserRecord>, StoreError>;
     /// The user of this id (a session's user).
     fn user(&mut self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+    /// Ends every web session of the user (raises `session_generation`); returns the new
+    /// generation. `NotFound { what: "user" }` for an unknown user.
+    fn end_sessions(&mut self, user: UserId) -> Result<i64, StoreError>;
     /// Makes a user a member of a tenant with `role`, audited as `member.added` in the tenant's
     /// chain. `UnknownTenant`, `NotFound { what: "user" }`, or `AlreadyExists { what: "member" }`
     /// if the user is a member already (whatever the role).

@@ -1,7 +1,8 @@
 //! The web app's users in the store: users round-trip by email and id, an email is taken
 //! once, sign-up writes tenant, user and owner membership all or nothing, a user belongs to
 //! several tenants with a role in each, a tenant lists only its own members, adding a member
-//! is audited in the tenant's chain (and `check` stays clean), and a user's password hash
+//! is audited in the tenant's chain (and `check` stays clean), ending a user's sessions raises
+//! only their generation, and a user's password hash
 //! never shows in `Debug`. SQLite only at the bottom: the upgrade from schema version 4 and
 //! what the tables refuse on their own.
 
@@ -432,4 +433,28 @@ fn sqlite_the_user_tables_refuse_bad_rows() {
         [],
     );
     assert!(same_email.is_err(), "an email is taken once");
+}
+
+#[test]
+fn ending_sessions_raises_the_users_generation_only() {
+    let db = TempDb::new("users-end-sessions");
+    let mut store = db.open();
+    let ann = user(&mut store, "ann@example.com");
+    let bob = user(&mut store, "bob@example.com");
+    let generation = |store: &mut SqliteStore, id| {
+        store
+            .user(id)
+            .expect("read")
+            .expect("user")
+            .session_generation
+    };
+    assert_eq!(generation(&mut store, ann), 0);
+    assert_eq!(store.end_sessions(ann).expect("ended"), 1);
+    assert_eq!(store.end_sessions(ann).expect("ended"), 2);
+    assert_eq!(generation(&mut store, ann), 2);
+    assert_eq!(generation(&mut store, bob), 0, "only hers");
+    assert!(matches!(
+        store.end_sessions(UserId(9_999)),
+        Err(StoreError::NotFound { what: "user", .. })
+    ));
 }

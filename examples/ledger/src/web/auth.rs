@@ -5,11 +5,14 @@
 //! A session holds the user's id and the slug of the organisation they work in. Log-in empties
 //! the session before it writes them (a session planted before log-in carries nothing over but
 //! where to go next: an invitation link, `SESSION_AFTER_LOGIN`, and nothing off the app);
-//! log-out empties it. Every log-in failure shows the same message. Not here: who may do what
+//! log-out ends the person's sessions on every device (their session generation moves on, so
+//! a copied cookie stops working too) and a session lasts `WEB_SESSION_LIFETIME_SECS` at most. Every log-in failure shows the same message. Not here: who may do what
 //! inside an organisation (each write screen checks `Role`), passwords and throttling
 //! (`service::accounts`).
 
 use super::WebState;
+use crate::domain::UserId;
+use crate::limits::WEB_SESSION_LIFETIME_SECS;
 use crate::service::ServiceError;
 use crate::service::accounts::{LoginError, SessionUser, SignUpError, SignUpForm};
 use crate::store::StoreError;
@@ -23,6 +26,10 @@ use std::collections::BTreeMap;
 const SESSION_USER: &str = "user";
 /// Session key of the organisation (slug) the user works in.
 pub(super) const SESSION_TENANT: &str = "tenant";
+/// Session key of the user's session generation at log-in (`Store::end_sessions` raises it).
+const SESSION_GENERATION: &str = "generation";
+/// Session key of the log-in time (seconds since the epoch).
+const SESSION_SINCE: &str = "since";
 /// Session key of the page to go back to after log-in or sign-up (an invitation link, the
 /// one page that sends a signed-out visitor away and wants them back).
 pub(super) const SESSION_AFTER_LOGIN: &str = "after_login";
@@ -71,10 +78,43 @@ pub(super) fn signed_in(
     };
     let tenant = session.get(SESSION_TENANT);
     let current = state.ledger.session_user(user, tenant.as_deref())?;
+    // A session ends with log-out (on any device: the generation moves on) or with its
+    // lifetime; either way it is emptied.
+    let generation = session
+        .get(SESSION_GENERATION)
+        .and_then(|g| g.parse::<i64>().ok());
+    let since = session
+        .get(SESSION_SINCE)
+        .and_then(|s| s.parse::<i64>().ok());
+    let now = state.ledger.now().0;
+    let current = current.filter(|current| {
+        session_is_current(generation, since, current.user.session_generation, now)
+    });
     if current.is_none() {
         session.clear();
     }
     Ok(current)
+}
+
+/// Whether a session made in `generation` at `since` is still on for a user now in
+/// `user_generation`: the same generation (no log-out since) and younger than
+/// `WEB_SESSION_LIFETIME_SECS` (a clock that went back counts as expired).
+fn session_is_current(
+    generation: Option<i64>,
+    since: Option<i64>,
+    user_generation: i64,
+    now: i64,
+) -> bool {
+    generation == Some(user_generation)
+        && since.is_some_and(|since| (0..WEB_SESSION_LIFETIME_SECS).contains(&(now - since)))
+}
+
+/// Starts a session for `user` (after the session was emptied): who, in which generation,
+/// since when.
+fn start_session(session: &Session, state: &WebState, user: UserId, generation: i64) {
+    session.insert(SESSION_USER, user.0.to_string());
+    session.insert(SESSION_GENERATION, generation.to_string());
+    session.insert(SESSION_SINCE, state.ledger.now().0.to_string());
 }
 
 /// The part of every signed-in page's context that the layout reads.
@@ -235,7 +275,7 @@ pub async fn log_in(
         Ok(user) => {
             let next = after_login(&session);
             session.clear();
-            session.insert(SESSION_USER, user.id.0.to_string());
+            start_session(&session, &state, user.id, user.session_generation);
             htmx.redirect(&next)
         }
         Err(LoginError::Refused) => refused(
@@ -297,7 +337,7 @@ pub async fn sign_up(
         Ok((_, user)) => {
             let next = after_login(&session);
             session.clear();
-            session.insert(SESSION_USER, user.0.to_string());
+            start_session(&session, &state, user, 0);
             session.insert(SESSION_TENANT, form.organisation.trim().to_owned());
             flash.success(format!("Welcome! {} is ready.", form.organisation.trim()));
             htmx.redirect(&next)
@@ -318,8 +358,19 @@ pub async fn sign_up(
     }
 }
 
-/// Empties the session.
-pub async fn log_out(htmx: Htmx, flash: Flash, session: Session) -> Response {
+/// Ends the person's sessions on every device (server-side: a copy of the cookie stops
+/// working too) and empties this one.
+pub async fn log_out(
+    htmx: Htmx,
+    flash: Flash,
+    session: Session,
+    State(state): State<WebState>,
+) -> Response {
+    if let Ok(Some(current)) = signed_in(&session, &state)
+        && let Err(error) = state.ledger.end_sessions(current.user.id).await
+    {
+        return service_error(error);
+    }
     session.clear();
     flash.info("You are logged out.");
     htmx.redirect("/login")
@@ -350,4 +401,40 @@ pub async fn switch_tenant(
     }
     session.insert(SESSION_TENANT, fields.tenant);
     htmx.redirect("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_ends_with_its_generation_or_its_lifetime() {
+        let at = 1_000_000;
+        assert!(session_is_current(Some(3), Some(at), 3, at));
+        assert!(session_is_current(
+            Some(3),
+            Some(at),
+            3,
+            at + WEB_SESSION_LIFETIME_SECS - 1
+        ));
+        assert!(!session_is_current(
+            Some(3),
+            Some(at),
+            3,
+            at + WEB_SESSION_LIFETIME_SECS
+        ));
+        assert!(
+            !session_is_current(Some(3), Some(at), 4, at),
+            "logged out since"
+        );
+        assert!(
+            !session_is_current(None, Some(at), 0, at),
+            "a session from before generations"
+        );
+        assert!(!session_is_current(Some(0), None, 0, at));
+        assert!(
+            !session_is_current(Some(0), Some(at), 0, at - 1),
+            "the clock went back"
+        );
+    }
 }

@@ -63,7 +63,12 @@ fn sign_up_lands_on_the_dashboard_and_log_out_ends_the_session() {
     assert!(html.contains("No entries yet."), "{html}");
     assert!(html.contains("Ada Bookkeeper (owner)"), "{html}");
 
+    // Log-out ends the session on the server: a copy of the cookie taken before it (another
+    // device, or a thief) no longer works.
+    let copied = client.cookie("kiln_session").expect("a session cookie");
     client.post("/logout").send().assert_redirect_to("/login");
+    client.get("/").send().assert_redirect_to("/login");
+    client.set_cookie("kiln_session", &copied);
     client.get("/").send().assert_redirect_to("/login");
     // htmx asks for the redirect in a header.
     let htmx = client.get("/").htmx().send();

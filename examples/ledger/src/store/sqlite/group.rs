@@ -70,7 +70,8 @@ fn run(
     request: &WriteRequest,
     stamp: Stamp<'_>,
 ) -> Result<WriteOutcome, StoreError> {
-    // Every write but a sign-up (which creates its tenant) is for the request's tenant.
+    // Every write but a sign-up (which creates its tenant) and ending a user's sessions (users
+    // are global) is for the request's tenant.
     let tenant = || request.tenant.ok_or(StoreError::UnknownTenant);
     match &request.op {
         WriteOp::CreateCommodity(commodity) => {
@@ -144,6 +145,9 @@ fn run(
                 user,
             },
         ),
+        WriteOp::EndSessions { user } => {
+            super::users::end_sessions(connection, *user).map(WriteOutcome::SessionsEnded)
+        }
         WriteOp::SetRole { user, role } => {
             invitations::set_role(connection, tenant()?, *user, *role, stamp)
                 .map(|()| WriteOutcome::Done)

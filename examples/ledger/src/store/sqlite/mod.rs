@@ -779,6 +779,10 @@ impl Store for SqliteStore {
         users::find(&self.connection, id)
     }
 
+    fn end_sessions(&mut self, user: UserId) -> Result<i64, StoreError> {
+        users::end_sessions(&self.connection, user)
+    }
+
     fn add_member(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<(), StoreError> {
         let stamp = self.audit.stamp();
         in_transaction(&mut self.connection, |connection| {

@@ -273,6 +273,11 @@ CREATE INDEX audit_by_linked_entry ON audit_log (tenant_id,
              json_extract(details, '$.entry')), sequence)
     WHERE action IN ('entry.reversed', 'pending.posted', 'reconciliation.cleared');
 ",
+    r"
+-- Ending a person's web sessions: a session carries the generation it was made in, and one
+-- of an older generation is refused (log-out raises it: every device's session ends).
+ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
+",
 ];
 
 /// The schema version this binary writes.

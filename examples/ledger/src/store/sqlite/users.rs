@@ -1,6 +1,6 @@
 //! The web app's users and memberships on SQLite: insert a user, look one up by email or id,
 //! add a member to a tenant (audited as `member.added` in the tenant's chain, in the same
-//! transaction), list a user's tenants and a tenant's members. Users are global (no
+//! transaction), list a user's tenants and a tenant's members, end a user's web sessions. Users are global (no
 //! `tenant_id`); every membership query names its tenant or its user.
 //!
 //! Only the password's PHC string is stored; hashing and verifying are
@@ -15,7 +15,8 @@ use crate::domain::{DisplayName, Email, Role, TenantId, TenantSlug, Timestamp, U
 use crate::store::{Membership, StoreError, UserRecord};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-const COLUMNS: &str = "users.id, users.email, users.name, users.password_hash, users.created_at";
+const COLUMNS: &str = "users.id, users.email, users.name, users.password_hash, users.created_at, \
+                       users.session_generation";
 
 pub(super) fn create(
     connection: &Tx<'_>,
@@ -143,7 +144,7 @@ pub(super) fn members(
          WHERE m.tenant_id = ?1 ORDER BY users.email"
     ))?;
     let rows = statement.query_map([tenant.0], |row| {
-        let role: String = row.get(5)?;
+        let role: String = row.get(6)?;
         Ok(read(row).and_then(|user| Ok((user, Role::parse(&role).map_err(corrupt)?))))
     })?;
     let mut members = Vec::new();
@@ -153,7 +154,22 @@ pub(super) fn members(
     Ok(members)
 }
 
-/// A user from the first five columns (`COLUMNS`).
+/// Raises the user's session generation (`Store::end_sessions`); returns the new one.
+pub(super) fn end_sessions(connection: &Connection, user: UserId) -> Result<i64, StoreError> {
+    connection
+        .prepare_cached(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1
+             RETURNING session_generation",
+        )?
+        .query_row([user.0], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "user",
+            name: user.0.to_string(),
+        })
+}
+
+/// A user from the first six columns (`COLUMNS`).
 fn read(row: &Row<'_>) -> Result<UserRecord, StoreError> {
     let email: String = row.get(1)?;
     let name: String = row.get(2)?;
@@ -163,5 +179,6 @@ fn read(row: &Row<'_>) -> Result<UserRecord, StoreError> {
         name: DisplayName::parse(&name).map_err(corrupt)?,
         password_hash: row.get(3)?,
         created_at: Timestamp(row.get(4)?),
+        session_generation: row.get(5)?,
     })
 }

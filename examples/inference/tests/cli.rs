@@ -7,8 +7,11 @@
 //! deadline), `limits.rs` (each request limit through HTTP), `embed.rs` (MiniLM through
 //! `/v1/embed` and KServe BYTES, length-bucket grouping; skipped with the reason printed when
 //! `fetch-models` has not run), `fetch.rs` (`fetch-models` refusals and idempotence) and
-//! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it).
+//! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it) and `bench.rs`
+//! (`inference bench`).
 
+#[path = "cli/bench.rs"]
+mod bench;
 #[path = "cli/embed.rs"]
 mod embed;
 #[path = "cli/fetch.rs"]

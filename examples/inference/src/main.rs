@@ -98,9 +98,12 @@ fn run() -> anyhow::Result<ExitCode> {
                 server = server.workers(workers);
             }
             server
-                .serve_then(inference::api::app(service), |local| {
-                    tracing::info!("serving on http://{local}");
-                })
+                .serve_then(
+                    inference::api::app(service).map_err(anyhow::Error::msg)?,
+                    |local| {
+                        tracing::info!("serving on http://{local}");
+                    },
+                )
                 .context("server failed")?;
             Ok(ExitCode::SUCCESS)
         }

@@ -23,10 +23,10 @@ use kiln::http::{HeaderValue, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
-/// The whole app on `service`.
-pub fn app(service: Inference) -> App<Inference> {
-    App::new()
-        .state(service)
+/// The whole app on `service`: this API and the dashboard (`crate::web`). Fails only when
+/// the dashboard cannot start (its templates, its sampler thread).
+pub fn app(service: Inference) -> Result<App<crate::web::WebState>, String> {
+    let app = App::with_state(crate::web::WebState::new(service)?)
         .route("/v2", get(server_metadata))
         .route("/v2/health/live", get(live))
         .route("/v2/health/ready", get(ready))
@@ -55,7 +55,8 @@ pub fn app(service: Inference) -> App<Inference> {
         .route("/v2/repository/models/{name}/load", post(load))
         .route("/v2/repository/models/{name}/unload", post(unload))
         .route("/v1/embed", post(embed))
-        .on_error(|page| error_response(page.status(), page.message()))
+        .on_error(|page| error_response(page.status(), page.message()));
+    Ok(crate::web::mount(app))
 }
 
 type Answer = Result<Response, ApiError>;
@@ -254,7 +255,7 @@ async fn run_infer(
     let deadline = deadline(request.timeout_us, headers)?;
     let asked: Vec<String> = request.outputs.iter().map(|o| o.name.clone()).collect();
     let inferred = service
-        .infer(name, version, request.inputs.clone(), &asked, deadline)
+        .infer_observed(name, version, request.inputs.clone(), &asked, deadline)
         .await?;
     let rendered = kserve::render_infer(
         &inferred.model,
@@ -350,7 +351,7 @@ async fn embed(State(service): State<Inference>, headers: Headers, body: Bytes) 
     let deadline = deadline(None, &headers)?;
     let model = request.model.as_deref().unwrap_or(DEFAULT_TEXT_MODEL);
     let embedded = service
-        .embed(model, request.version.as_deref(), &request.texts, deadline)
+        .embed_observed(model, request.version.as_deref(), &request.texts, deadline)
         .await?;
     json(&EmbedResponse {
         model: &embedded.model,

@@ -11,6 +11,7 @@
 //! Not here: HTTP and JSON (`api/`), model files and engines (`registry.rs`, `engine/`).
 //! Tests: `service/tests.rs`.
 
+pub mod observe;
 pub mod registry;
 pub mod runner;
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub struct LoadedVersion {
     pub version: u64,
     pub runner: Runner,
     pub notes: Arc<BatchNotes>,
+    /// Requests by outcome and their latencies (`/metrics`, the dashboard).
+    pub metrics: Arc<crate::metrics::RequestMetrics>,
 }
 
 /// A loaded model: its config and every version found.
@@ -222,5 +224,6 @@ fn load_version(
         version,
         runner,
         notes,
+        metrics: Arc::default(),
     })
 }

@@ -33,12 +33,24 @@ pub struct BatchNote {
     pub latency_us: u64,
 }
 
-/// The bounded ring of recent batches.
-#[derive(Debug, Default)]
-pub struct BatchNotes(Mutex<VecDeque<BatchNote>>);
+/// The bounded ring of recent batches, and the histogram of every batch's size (`/metrics`).
+#[derive(Debug)]
+pub struct BatchNotes(Mutex<VecDeque<BatchNote>>, crate::metrics::Histogram);
+
+impl Default for BatchNotes {
+    fn default() -> Self {
+        BatchNotes(Mutex::default(), crate::metrics::batch_size_histogram())
+    }
+}
 
 impl BatchNotes {
+    /// Every batch's size since the version loaded.
+    pub fn sizes(&self) -> &crate::metrics::Histogram {
+        &self.1
+    }
+
     fn push(&self, note: BatchNote) {
+        self.1.observe(note.size as u64);
         let mut notes = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if notes.len() == RECENT_BATCHES_MAX {
             notes.pop_front();

@@ -194,7 +194,7 @@ pub fn render(versions: &[VersionView<'_>]) -> String {
             "inference_request_duration_seconds",
             &labels(v),
             v.requests.latency_us(),
-            1e-6,
+            seconds_of_micros,
         );
     }
     header(
@@ -209,7 +209,7 @@ pub fn render(versions: &[VersionView<'_>]) -> String {
             "inference_batch_size",
             &labels(v),
             v.batch_sizes,
-            1.0,
+            |n| n.to_string(),
         );
     }
     header(
@@ -253,22 +253,35 @@ fn labels(v: &VersionView<'_>) -> String {
     format!("model=\"{}\",version=\"{}\"", v.model, v.version)
 }
 
-fn histogram(out: &mut String, name: &str, labels: &str, histogram: &Histogram, scale: f64) {
+/// Microseconds as exact decimal seconds (`2500` is `0.0025`): no binary-float noise in `le`.
+fn seconds_of_micros(us: u64) -> String {
+    let (whole, fraction) = (us / 1_000_000, us % 1_000_000);
+    if fraction == 0 {
+        return whole.to_string();
+    }
+    let text = format!("{whole}.{fraction:06}");
+    text.trim_end_matches('0').to_owned()
+}
+
+/// Writes one histogram; `unit` renders a bound or the sum in the exposed unit.
+fn histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    histogram: &Histogram,
+    unit: fn(u64) -> String,
+) {
     let counts = histogram.counts();
     let mut cumulative = 0u64;
     for (index, count) in counts.iter().enumerate() {
         cumulative += count;
         let le = match histogram.bounds().get(index) {
-            Some(&bound) => format!("{}", bound as f64 * scale),
+            Some(&bound) => unit(bound),
             None => "+Inf".to_owned(),
         };
         let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
     }
-    let _ = writeln!(
-        out,
-        "{name}_sum{{{labels}}} {}",
-        histogram.sum() as f64 * scale
-    );
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", unit(histogram.sum()));
     let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
 }
 
@@ -320,8 +333,9 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("inference_request_duration_seconds_sum"))
             .expect("sum");
-        let sum: f64 = sum_line.rsplit(' ').next().unwrap().parse().unwrap();
-        assert!((sum - 20.0006).abs() < 1e-9, "{sum}");
+        assert_eq!(sum_line.rsplit(' ').next(), Some("20.0006"));
+        assert_eq!(seconds_of_micros(25_000), "0.025");
+        assert_eq!(seconds_of_micros(2_500_000), "2.5");
     }
 
     #[test]

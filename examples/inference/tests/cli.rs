@@ -7,11 +7,16 @@
 //! deadline), `limits.rs` (each request limit through HTTP), `embed.rs` (MiniLM through
 //! `/v1/embed` and KServe BYTES, length-bucket grouping; skipped with the reason printed when
 //! `fetch-models` has not run), `fetch.rs` (`fetch-models` refusals and idempotence) and
-//! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it) and `bench.rs`
-//! (`inference bench`).
+//! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it), `bench.rs`
+//! (`inference bench`), `dashboard.rs` (`/metrics`, the dashboard pages, its SSE stream
+//! and batching controls) and `browser.rs` (the dashboard in Chromium, `tests/browser.mjs`).
 
 #[path = "cli/bench.rs"]
 mod bench;
+#[path = "cli/browser.rs"]
+mod browser;
+#[path = "cli/dashboard.rs"]
+mod dashboard;
 #[path = "cli/embed.rs"]
 mod embed;
 #[path = "cli/fetch.rs"]

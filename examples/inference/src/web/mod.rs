@@ -389,11 +389,12 @@ async fn events(State(state): State<WebState>, Path(name): Path<String>) -> Resp
         return not_found(error);
     }
     let Some(slot) = StreamSlot::take(&state.streams) else {
-        return Response::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("at most {DASHBOARD_STREAMS_MAX} dashboard streams at once"),
-        )
-        .with_static_header("retry-after", "5");
+        // Not `Response::error`: the reason is the app's own, shown in production too.
+        let reason = format!("at most {DASHBOARD_STREAMS_MAX} dashboard streams at once\n");
+        return Response::new(StatusCode::SERVICE_UNAVAILABLE)
+            .with_static_header("content-type", "text/plain; charset=utf-8")
+            .with_static_header("retry-after", "5")
+            .with_body(reason.into_bytes());
     };
     let (sender, response) = sse::channel(DASHBOARD_STREAM_EVENTS_QUEUED_MAX);
     kiln::runtime::spawn_local(async move {

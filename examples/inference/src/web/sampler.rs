@@ -108,14 +108,23 @@ fn tick(inner: &Inner) {
                 entry.last_at = now;
             }
             None => {
-                // The first reading of a model is its baseline: counts from before the
-                // dashboard saw it are not one second's worth.
+                // A model seen for the first time (just loaded, or at start-up) counts from
+                // zero: its counters began when it loaded, less than a tick ago (the sampler
+                // starts before the server serves).
+                let mut samples = Ring::new(SERIES_SECONDS_MAX);
+                let interval_ms = SAMPLE_INTERVAL_MS;
+                samples.push(Sample::between(
+                    &Counters::default(),
+                    &reading,
+                    interval_ms,
+                    at_unix_s,
+                ));
                 series.insert(
                     name,
                     ModelSeries {
                         last: reading,
                         last_at: now,
-                        samples: Ring::new(SERIES_SECONDS_MAX),
+                        samples,
                     },
                 );
             }

@@ -8,6 +8,7 @@
 //! nothing here runs a model. Errors are `{"error": "..."}` (`error.rs`), kiln's own
 //! 404/405 included (`on_error`). Timeouts: the infer request's `timeout` parameter
 //! (microseconds, Triton's) or a `Timeout-Ms` header, at most `REQUEST_TIMEOUT_MS_MAX`.
+//! The dashboard and `/metrics` are mounted on the same app by `crate::web::mount`.
 //! Tests: `tests/cli/` through real sockets.
 
 pub mod error;

@@ -59,6 +59,11 @@
 //! - A caller that is not a kiln task (a housekeeping thread) uses `Submission::wait`, which
 //!   blocks its thread until the answer.
 //!
+//! # Changing settings while it runs
+//! `Batcher::retune` replaces the batch size cap, the max queue delay and the adaptive settings
+//! of a running batcher (`tuning.rs`); the queue bound, preferred sizes and instances are fixed
+//! at start.
+//!
 //! Not here: priorities, request cancellation inside a running batch, ordering guarantees
 //! across groups, and any async batch function (it is a plain blocking function on purpose).
 //! Tests are in `batch/tests.rs`; the benchmark is `benches/batch`.

@@ -282,6 +282,18 @@ mod tests {
     }
 
     #[test]
+    fn series_seconds_max_bounds_a_model_s_history() {
+        let max = crate::limits::SERIES_SECONDS_MAX;
+        let mut ring = Ring::new(max);
+        let zero = counters(0, &[]);
+        for second in 0..max as u64 + 5 {
+            ring.push(Sample::between(&zero, &zero, 1_000, second));
+        }
+        assert_eq!(ring.len(), max);
+        assert_eq!(ring.iter().next().map(|s| s.at_unix_s), Some(5));
+    }
+
+    #[test]
     fn a_sample_is_the_difference_of_two_readings_per_second() {
         let before = counters(10, &[(2, 10)]);
         let mut now = counters(30, &[(2, 25), (5, 5)]);

@@ -2,7 +2,8 @@
 //! every outcome (ok, bad input, expired, shed), the pages, the SSE stream delivering
 //! re-rendered charts after requests (and its stream limit), and the batching controls
 //! changing the running batcher (with htmx and without), refusing bad values with 422 and
-//! their reason, unknown models with 404 and cross-site posts with 403.
+//! their reason, unknown models with 404 and cross-site posts with 403; an unloaded model's
+//! stream ends and it leaves the dashboard and `/metrics`.
 
 use crate::support::{Registry, Reply, Server, list};
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
@@ -378,4 +379,39 @@ fn a_batching_control_retunes_the_running_batcher_and_bad_values_are_refused() {
         html.contains(r#"<b id="in-force-max-batch">16</b>"#),
         "unchanged"
     );
+}
+
+#[test]
+fn unloading_a_model_ends_its_stream_and_drops_it_from_the_dashboard() {
+    let registry = Registry::new("unload-stream").with_risk(|config| config);
+    let server = Server::start(&registry);
+    let (mut stream, head) = open_stream(&server, "/models/risk/events");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(
+        server
+            .post_json("/v2/repository/models/risk/unload", "")
+            .status,
+        200
+    );
+    // The stream's next tick finds no model and ends: the chunked body's last chunk, then
+    // the connection stays or closes; either way no more events after the terminator.
+    let mut seen = head;
+    let deadline = Instant::now() + STREAM_WAIT;
+    while !seen.contains("\r\n0\r\n\r\n") && Instant::now() < deadline {
+        let mut buffer = [0u8; 16384];
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+            Err(_) => {}
+        }
+    }
+    assert!(
+        seen.contains("\r\n0\r\n\r\n"),
+        "the stream never ended:\n{seen}"
+    );
+    assert_eq!(server.get("/models/risk").status, 404);
+    assert_eq!(server.get("/models/risk/events").status, 404);
+    let index = server.get("/").text();
+    assert!(index.contains("UNLOADED"), "{index}");
+    assert!(!server.get("/metrics").text().contains("model=\"risk\""));
 }

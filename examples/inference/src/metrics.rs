@@ -158,8 +158,8 @@ pub struct VersionView<'a> {
     pub version: u64,
     pub requests: &'a RequestMetrics,
     pub batch_sizes: &'a Histogram,
-    pub queue_depth: usize,
-    pub batch_size_limit: usize,
+    /// The batcher's snapshot: queue length, limit, item counters.
+    pub batcher: &'a kiln::batch::BatchStats,
 }
 
 /// The Prometheus text exposition of every loaded version.
@@ -223,7 +223,7 @@ pub fn render(versions: &[VersionView<'_>]) -> String {
             out,
             "inference_queue_depth{{{}}} {}",
             labels(v),
-            v.queue_depth
+            v.batcher.queue_len
         );
     }
     header(
@@ -237,8 +237,30 @@ pub fn render(versions: &[VersionView<'_>]) -> String {
             out,
             "inference_batch_size_limit{{{}}} {}",
             labels(v),
-            v.batch_size_limit
+            v.batcher.batch_size_limit
         );
+    }
+    header(
+        &mut out,
+        "inference_batcher_items_total",
+        "counter",
+        "Items (rows, texts) the batcher handled: dispatched to the model, shed (full queue), expired (deadline), cancelled (caller gone), failed.",
+    );
+    for v in versions {
+        let b = v.batcher;
+        for (state, count) in [
+            ("dispatched", b.dispatched_items),
+            ("shed", b.shed_items),
+            ("expired", b.expired_items),
+            ("cancelled", b.cancelled_items),
+            ("failed", b.failed_items),
+        ] {
+            let _ = writeln!(
+                out,
+                "inference_batcher_items_total{{{},state=\"{state}\"}} {count}",
+                labels(v)
+            );
+        }
     }
     out
 }
@@ -303,8 +325,13 @@ mod tests {
             version: 1,
             requests: &requests,
             batch_sizes: &batches,
-            queue_depth: 5,
-            batch_size_limit: 16,
+            batcher: &kiln::batch::BatchStats {
+                queue_len: 5,
+                batch_size_limit: 16,
+                dispatched_items: 67,
+                shed_items: 2,
+                ..kiln::batch::BatchStats::default()
+            },
         }]);
         for line in [
             "# TYPE inference_requests_total counter",
@@ -323,6 +350,10 @@ mod tests {
             "inference_batch_size_sum{model=\"risk\",version=\"1\"} 67",
             "inference_queue_depth{model=\"risk\",version=\"1\"} 5",
             "inference_batch_size_limit{model=\"risk\",version=\"1\"} 16",
+            "# TYPE inference_batcher_items_total counter",
+            "inference_batcher_items_total{model=\"risk\",version=\"1\",state=\"dispatched\"} 67",
+            "inference_batcher_items_total{model=\"risk\",version=\"1\",state=\"shed\"} 2",
+            "inference_batcher_items_total{model=\"risk\",version=\"1\",state=\"failed\"} 0",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -116,8 +116,7 @@ impl Inference {
                 version: loaded.version,
                 requests: &loaded.metrics,
                 batch_sizes: loaded.notes.sizes(),
-                queue_depth: stats.queue_len,
-                batch_size_limit: stats.batch_size_limit,
+                batcher: stats,
             })
             .collect();
         crate::metrics::render(&views)

@@ -111,6 +111,19 @@ fn metrics_count_every_outcome_batch_sizes_and_the_queue() {
     assert_eq!(count("inference_queue_depth"), 0);
     assert!(count("inference_batch_size_limit") >= 1);
     assert!(text.contains("# TYPE inference_request_duration_seconds histogram"));
+    let items = |model: &str, state: &str| {
+        metric(
+            &text,
+            &format!(
+                "inference_batcher_items_total{{model=\"{model}\",version=\"1\",state=\"{state}\"}} "
+            ),
+        )
+    };
+    assert_eq!(items("risk", "dispatched"), 8);
+    assert!(
+        items("tiny", "shed") > 400,
+        "rows beyond the queue of 2 are shed"
+    );
     assert!(!text.contains("nope"), "unknown models get no series");
 }
 

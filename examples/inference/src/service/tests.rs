@@ -288,3 +288,72 @@ fn minilm_embeddings_match_onnxruntime() {
         );
     }
 }
+
+#[test]
+fn recent_batches_are_bounded() {
+    use crate::limits::RECENT_BATCHES_MAX;
+    let engine = Arc::new(Recording {
+        width: 4,
+        batches: Mutex::new(Vec::new()),
+    });
+    let notes = Arc::new(BatchNotes::default());
+    let shape = TextShape {
+        onnx_inputs: vec!["input_ids".into(), "attention_mask".into()],
+        buckets: vec![4, 8, 32],
+        dimensions: 4,
+    };
+    let mut config = text_config();
+    config.batching.max_batch = 1;
+    config.batching.max_queue_delay_us = 0;
+    let batcher = start_text(&config, 1, shape, engine, notes.clone()).unwrap();
+    for length in 1..=(RECENT_BATCHES_MAX as u32 + 5) {
+        let ids = vec![length % 3 + 1];
+        batcher.submit(ids).wait().unwrap();
+    }
+    let kept = notes.snapshot();
+    assert_eq!(kept.len(), RECENT_BATCHES_MAX);
+    assert!(kept.iter().all(|note| note.size == 1));
+}
+
+#[test]
+fn text_count_and_size_limits() {
+    use crate::limits::{TEXT_BYTES_MAX, TEXTS_PER_REQUEST_MAX};
+    let at_size = vec![b'x'; TEXT_BYTES_MAX];
+    let over_size = vec![b'x'; TEXT_BYTES_MAX + 1];
+    assert!(check_texts(&[at_size.as_slice()]).is_ok());
+    let error = check_texts(&[b"ok".as_slice(), over_size.as_slice()]).unwrap_err();
+    assert_eq!(
+        error,
+        ServiceError::BadInput("text 1 is longer than 8192 bytes".into())
+    );
+    let many = vec![b"a".as_slice(); TEXTS_PER_REQUEST_MAX + 1];
+    assert!(check_texts(&many).is_err());
+    assert!(check_texts(&many[..TEXTS_PER_REQUEST_MAX]).is_ok());
+    assert!(check_texts(&[]).is_err());
+}
+
+#[test]
+fn registry_limits_on_configs_and_model_count() {
+    use crate::limits::{CONFIG_FILE_BYTES_MAX, MODELS_MAX};
+    let root =
+        std::env::temp_dir().join(format!("inference-registry-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for index in 0..=MODELS_MAX {
+        let dir = root.join(format!("m{index:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), "{}").unwrap();
+    }
+    // Not a model: no config.json, or a name that is not a model name.
+    std::fs::create_dir_all(root.join("no-config")).unwrap();
+    std::fs::create_dir_all(root.join(".hidden")).unwrap();
+    std::fs::write(root.join(".hidden/config.json"), "{}").unwrap();
+    let names = registry::list_models(&root).unwrap();
+    assert_eq!(names.len(), MODELS_MAX);
+    assert_eq!(names.first().map(String::as_str), Some("m000"));
+
+    let padded = format!("{{{}}}", " ".repeat(CONFIG_FILE_BYTES_MAX as usize - 1));
+    std::fs::write(root.join("m000/config.json"), padded).unwrap();
+    let error = registry::read_config(&root, "m000").unwrap_err();
+    assert!(error.contains("larger than 65536 bytes"), "{error}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -193,25 +193,80 @@ fn the_registry_loads_risk_and_reports_missing_files() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// Tolerance of tract's MiniLM embeddings against onnxruntime's: the largest absolute
-/// difference of any component of the unit vectors (384 components). The fixture is
+/// Tolerance of tract's text embeddings against onnxruntime's: the largest absolute
+/// difference of any component of the unit vectors (384 components). The fixtures are
 /// rounded to 6 decimals (5e-7); the largest difference measured here was 6.7e-7.
-const MINILM_TOLERANCE: f32 = 1e-5;
+const TEXT_TOLERANCE: f32 = 1e-5;
 
-#[test]
-fn minilm_embeddings_match_onnxruntime() {
-    let Some(tokenizer) = crate::engine::tokenizer::tests::minilm_tokenizer(256) else {
-        return;
-    };
-    let file = models_dir().join("minilm/1/model.onnx");
-    if !file.exists() {
+/// A fetched text model's config and file, or `None` (the reason printed) when
+/// `fetch-models` has not run.
+fn fetched_text_model(name: &str) -> Option<(ModelConfig, PathBuf)> {
+    let file = models_dir().join(name).join("1/model.onnx");
+    let tokenizer = models_dir().join(name).join("tokenizer.json");
+    if let Some(missing) = [&file, &tokenizer].into_iter().find(|path| !path.exists()) {
         eprintln!(
             "skipped: {} is missing (run `inference fetch-models`)",
-            file.display()
+            missing.display()
         );
-        return;
+        return None;
     }
-    let config = registry::read_config(&models_dir(), "minilm").unwrap();
+    Some((registry::read_config(&models_dir(), name).unwrap(), file))
+}
+
+/// Runs the sentences of `tests/fixtures/{name}_reference.json` through the tokenizer and
+/// the batch function (all in one batch, padded to their bucket: padding must change
+/// nothing) and compares them with onnxruntime's.
+fn compare_with_onnxruntime(name: &str, config: &ModelConfig, engine: &dyn Engine) {
+    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+    let text = config.text.clone().unwrap();
+    let tokenizer = crate::engine::tokenizer::TextTokenizer::load(
+        &models_dir().join(name).join(&text.tokenizer),
+        text.max_tokens,
+    )
+    .unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/{name}_reference.json"));
+    let fixture: sonic_rs::Value = sonic_rs::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let sentences = fixture["sentences"].as_array().unwrap();
+    let mut all_ids = Vec::new();
+    let mut expected = Vec::new();
+    for sentence in sentences.iter() {
+        let words = sentence["text"].as_str().unwrap();
+        let ids = tokenizer.encode(words).unwrap();
+        let fixture_ids: Vec<u32> = sentence["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(ids, fixture_ids, "tokens of {words:?}");
+        all_ids.push(ids);
+        let embedding: Vec<f32> = sentence["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        expected.push(embedding);
+    }
+    let shape = registry::text_shape(config).unwrap();
+    let got = run_texts(engine, &shape, &all_ids).unwrap();
+    for (index, (g, e)) in got.iter().zip(&expected).enumerate() {
+        let worst = g
+            .iter()
+            .zip(e)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        eprintln!("{name} sentence {index}: largest difference from onnxruntime {worst:e}");
+        assert!(worst <= TEXT_TOLERANCE, "{name} sentence {index}: {worst}");
+    }
+}
+
+#[test]
+fn minilm_embeddings_match_onnxruntime_and_its_int8_weights_are_folded() {
+    let Some((config, file)) = fetched_text_model("minilm") else {
+        return;
+    };
     let text = config.text.clone().unwrap();
     let inputs = text
         .onnx_inputs
@@ -238,56 +293,16 @@ fn minilm_embeddings_match_onnxruntime() {
         vec![&[30522, 384][..]],
         "int8 constants left: {int8:?}"
     );
-    let fixture = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm_reference.json"),
-    )
-    .unwrap();
-    let fixture: sonic_rs::Value = sonic_rs::from_slice(&fixture).unwrap();
-    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
-    let sentences = fixture.get("sentences").and_then(|s| s.as_array()).unwrap();
-    let mut all_ids = Vec::new();
-    let mut expected = Vec::new();
-    for sentence in sentences.iter() {
-        let text = sentence.get("text").and_then(|t| t.as_str()).unwrap();
-        let ids = tokenizer.encode(text).unwrap();
-        let fixture_ids: Vec<u32> = sentence
-            .get("ids")
-            .and_then(|i| i.as_array())
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(ids, fixture_ids, "tokens of {text:?}");
-        all_ids.push(ids);
-        let embedding: Vec<f32> = sentence
-            .get("embedding")
-            .and_then(|e| e.as_array())
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        expected.push(embedding);
-    }
-    let shape = TextShape {
-        onnx_inputs: text.onnx_inputs.clone(),
-        buckets: text.length_buckets.clone(),
-        dimensions: config.dimensions(),
+    compare_with_onnxruntime("minilm", &config, &engine);
+}
+
+#[test]
+fn paraphrase_minilm_embeddings_match_onnxruntime() {
+    let Some((config, file)) = fetched_text_model("paraphrase-minilm") else {
+        return;
     };
-    // All sentences in one batch padded to 32 tokens (one is 18 long): padding must not
-    // change any embedding.
-    let got = run_texts(&engine, &shape, &all_ids).unwrap();
-    for (index, (g, e)) in got.iter().zip(&expected).enumerate() {
-        let worst = g
-            .iter()
-            .zip(e)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        eprintln!("sentence {index}: largest difference from onnxruntime {worst:e}");
-        assert!(
-            worst <= MINILM_TOLERANCE,
-            "sentence {index}: max difference {worst}"
-        );
-    }
+    let engine = registry::build_engine(&config, &file).unwrap();
+    compare_with_onnxruntime("paraphrase-minilm", &config, engine.as_ref());
 }
 
 #[test]

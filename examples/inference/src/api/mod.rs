@@ -252,11 +252,12 @@ async fn run_infer(
     // Unknown model first: a 404 says more than a complaint about the body.
     service.version(name, version)?;
     let header_length = headers.get_str("inference-header-content-length");
-    let request = kserve::parse_infer(body, header_length)?;
+    let mut request = kserve::parse_infer(body, header_length)?;
     let deadline = deadline(request.timeout_us, headers)?;
     let asked: Vec<String> = request.outputs.iter().map(|o| o.name.clone()).collect();
+    let inputs = std::mem::take(&mut request.inputs);
     let inferred = service
-        .infer_observed(name, version, request.inputs.clone(), &asked, deadline)
+        .infer_observed(name, version, inputs, &asked, deadline)
         .await?;
     let rendered = kserve::render_infer(
         &inferred.model,

@@ -47,13 +47,13 @@ impl TextTokenizer {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use std::path::PathBuf;
 
     /// The fetched MiniLM tokenizer, or `None` (with the reason printed) when
     /// `inference fetch-models` has not run.
-    pub(crate) fn minilm_tokenizer(max_tokens: usize) -> Option<TextTokenizer> {
+    fn minilm_tokenizer(max_tokens: usize) -> Option<TextTokenizer> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/minilm/tokenizer.json");
         if !path.exists() {
             eprintln!(

@@ -234,7 +234,7 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    pub(crate) fn models_dir() -> PathBuf {
+    fn models_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
     }
 

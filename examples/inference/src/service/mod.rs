@@ -506,7 +506,13 @@ fn join_outputs(config: &ModelConfig, rows: &[Vec<Data>]) -> Result<Vec<Tensor>,
         .iter()
         .enumerate()
         .map(|(index, spec)| {
-            let parts: Vec<&Data> = rows.iter().map(|row| &row[index]).collect();
+            let parts = rows
+                .iter()
+                .map(|row| row.get(index))
+                .collect::<Option<Vec<&Data>>>()
+                .ok_or_else(|| {
+                    ServiceError::Failed(format!("the model returned no output {}", spec.name))
+                })?;
             let row_shape = spec.row_shape().unwrap_or_default();
             Tensor::from_rows(spec.name.clone(), spec.datatype, &row_shape, &parts)
                 .map_err(ServiceError::Failed)

@@ -9,7 +9,7 @@ use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 /// Largest absolute difference allowed per component of the unit vectors (see
 /// `service/tests.rs`).
-const TOLERANCE: f64 = 2e-3;
+const TOLERANCE: f64 = 1e-5;
 
 fn reference() -> Vec<(String, Vec<f64>)> {
     let text = std::fs::read(manifest_dir().join("tests/fixtures/minilm_reference.json")).unwrap();

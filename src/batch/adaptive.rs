@@ -99,6 +99,13 @@ impl AimdController {
         }
     }
 
+    /// The same controller starting from `limit` instead (clamped to
+    /// `batch_size_min..=batch_size_max`): how `Batcher::retune` keeps what AIMD learnt.
+    pub fn starting_at(mut self, limit: usize) -> AimdController {
+        self.limit = limit.clamp(self.batch_size_min, self.batch_size_max);
+        self
+    }
+
     /// The current batch size limit.
     pub fn limit(&self) -> usize {
         self.limit

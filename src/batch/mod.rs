@@ -59,6 +59,11 @@
 //! - A caller that is not a kiln task (a housekeeping thread) uses `Submission::wait`, which
 //!   blocks its thread until the answer.
 //!
+//! # Changing settings while it runs
+//! `Batcher::retune` replaces the batch size cap, the max queue delay and the adaptive settings
+//! of a running batcher (`tuning.rs`); the queue bound, preferred sizes and instances are fixed
+//! at start.
+//!
 //! Not here: priorities, request cancellation inside a running batch, ordering guarantees
 //! across groups, and any async batch function (it is a plain blocking function on purpose).
 //! Tests are in `batch/tests.rs`; the benchmark is `benches/batch`.
@@ -68,10 +73,12 @@ mod instance;
 mod queue;
 mod slot;
 mod stats;
+mod tuning;
 
 pub use adaptive::{AdaptiveConfig, AimdController, BatchSample};
 pub use slot::Submission;
 pub use stats::{BatchRecord, BatchStats};
+pub use tuning::{BatchTuning, TuningError};
 
 use crate::app::IntoResponse;
 use crate::http::{Response, StatusCode};
@@ -249,6 +256,8 @@ struct State<In, Out, E> {
     phase: Phase,
     limit: Limit,
     recorder: Recorder,
+    /// The settings `Batcher::retune` may change while the batcher runs.
+    tuning: BatchTuning,
     /// Instances blocked on `Shared::work` (submitters notify only if some are).
     waiting_instances: usize,
     busy_instances: usize,
@@ -274,7 +283,6 @@ struct Shared<In, Out, E> {
     state: Mutex<State<In, Out, E>>,
     /// Instances wait here for work.
     work: Condvar,
-    queue_delay: Duration,
     /// Sorted, deduplicated.
     preferred: Vec<usize>,
     queue_items_max: usize,
@@ -293,7 +301,7 @@ impl<In, Out, E> Shared<In, Out, E> {
     fn rules(&self, state: &State<In, Out, E>) -> Rules<'_> {
         Rules {
             limit: state.limit.current(),
-            delay: self.queue_delay,
+            delay: Duration::from_micros(state.tuning.queue_delay_max_us),
             preferred: &self.preferred,
             draining: state.phase != Phase::Open,
         }
@@ -420,12 +428,12 @@ fn new_shared<In, Out, E>(config: &BatchConfig) -> Shared<In, Out, E> {
             phase: Phase::Open,
             limit,
             recorder: Recorder::new(config.stats_recent_batches_count),
+            tuning: BatchTuning::of(config),
             waiting_instances: 0,
             busy_instances: 0,
             live_instances: 0,
         }),
         work: Condvar::new(),
-        queue_delay: Duration::from_micros(config.queue_delay_max_us),
         preferred,
         queue_items_max: config.queue_items_max,
         idle_spin: Duration::from_micros(config.idle_spin_us),

@@ -725,3 +725,98 @@ fn wait_blocks_a_plain_thread_until_the_answer() {
     batcher.shutdown();
     assert_eq!(batcher.submit(8).wait(), Err(BatchError::Closed));
 }
+
+#[test]
+fn retune_changes_the_batch_size_cap_of_a_running_batcher() {
+    let (batcher, probe) = start(config(2, FOREVER_US));
+    let held = hold_full_batch(&batcher, &probe, 2);
+    let waiting: Vec<_> = (0..4).map(|x| batcher.submit(x)).collect();
+    let tuning = BatchTuning {
+        batch_size_max: 4,
+        ..batcher.tuning()
+    };
+    batcher.retune(tuning.clone()).expect("valid settings");
+    assert_eq!(batcher.tuning(), tuning);
+    assert_eq!(batcher.stats().batch_size_limit, 4);
+    probe.open_gate();
+    assert_held_batch_answered(held);
+    for submission in waiting {
+        assert!(block_on(submission).is_ok());
+    }
+    let sizes: Vec<usize> = probe.batches.lock().unwrap().iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        vec![2, 4],
+        "the four waiting items go as one batch of the new cap"
+    );
+}
+
+#[test]
+fn retune_shortens_the_delay_an_instance_is_already_waiting_for() {
+    let (batcher, _probe) = start(config(8, FOREVER_US));
+    let waiting = batcher.submit(1);
+    let tuning = BatchTuning {
+        queue_delay_max_us: 0,
+        ..batcher.tuning()
+    };
+    batcher.retune(tuning).expect("valid settings");
+    assert_eq!(block_on(waiting), Ok(1001), "sent without the old delay");
+}
+
+#[test]
+fn retune_turns_adaptive_batching_on_and_off_keeping_the_limit_in_range() {
+    let (batcher, _probe) = start(config(16, 0));
+    assert_eq!(batcher.stats().batch_size_limit, 16);
+    let adaptive = AdaptiveConfig {
+        batch_size_min: 2,
+        ..AdaptiveConfig::default()
+    };
+    let tuning = BatchTuning {
+        batch_size_max: 8,
+        queue_delay_max_us: 0,
+        adaptive: Some(adaptive),
+    };
+    batcher.retune(tuning.clone()).expect("valid settings");
+    assert_eq!(batcher.stats().batch_size_limit, 8, "clamped into 2..=8");
+    batcher
+        .retune(BatchTuning {
+            adaptive: None,
+            ..tuning
+        })
+        .expect("valid settings");
+    assert_eq!(batcher.stats().batch_size_limit, 8);
+    assert_eq!(block_on(batcher.submit(5)), Ok(1005));
+}
+
+#[test]
+fn retune_refuses_invalid_settings_and_keeps_the_old_ones() {
+    let config = BatchConfig {
+        preferred_batch_sizes: vec![4],
+        ..config(8, 100)
+    };
+    let (batcher, _probe) = start(config);
+    let before = batcher.tuning();
+    let zero = BatchTuning {
+        batch_size_max: 0,
+        ..before.clone()
+    };
+    assert_eq!(
+        batcher.retune(zero),
+        Err(TuningError("batch_size_max must be at least 1"))
+    );
+    let below_preferred = BatchTuning {
+        batch_size_max: 2,
+        ..before.clone()
+    };
+    assert!(batcher.retune(below_preferred).is_err());
+    let bad_objective = BatchTuning {
+        adaptive: Some(AdaptiveConfig {
+            latency_objective_us: 0,
+            ..AdaptiveConfig::default()
+        }),
+        ..before.clone()
+    };
+    assert!(batcher.retune(bad_objective).is_err());
+    assert_eq!(batcher.tuning(), before);
+    assert_eq!(batcher.stats().batch_size_limit, 8);
+}

@@ -1,0 +1,74 @@
+//! Every limit of the inference app, in one place; units last in the names. Each is enforced
+//! where the input is read (`api/`, `domain/config.rs`, `service/`) and hit by a test
+//! (`tests/cli/limits.rs` through HTTP, or a unit test beside the rule). A model's own
+//! batching settings (`config.json`) are checked against the `*_MAX` values here at load.
+
+/// Largest request body, in bytes (JSON header plus binary tensor data). Beyond it the
+/// server answers 413 before the handler runs (`kiln::limits::HttpLimits::body_bytes_max`).
+pub const REQUEST_BODY_BYTES_MAX: usize = 8 * 1024 * 1024;
+
+/// Most texts in one `/v1/embed` request or one BYTES input of a text model.
+pub const TEXTS_PER_REQUEST_MAX: usize = 64;
+
+/// Longest text, in bytes (UTF-8), before tokenizing. Tokens beyond the model's
+/// `max_tokens` are cut (as sentence-transformers does); this bounds the tokenizer's work.
+pub const TEXT_BYTES_MAX: usize = 8 * 1024;
+
+/// Most rows (first dimension) of one tabular infer request.
+pub const ROWS_PER_REQUEST_MAX: usize = 1_024;
+
+/// Most elements in one input tensor of a request.
+pub const TENSOR_ELEMENTS_MAX: usize = 1 << 20;
+
+/// Most inputs, and most requested outputs, in one infer request.
+pub const TENSORS_PER_REQUEST_MAX: usize = 16;
+
+/// Deepest nesting of a JSON `data` array (a tensor of rank 8 nests 8 deep).
+pub const DATA_NESTING_MAX: usize = 8;
+
+/// Largest `max_batch` a model's config may ask for.
+pub const BATCH_SIZE_MAX: usize = 256;
+
+/// Largest queue (items waiting) a model's config may ask for; also the default's ceiling.
+pub const QUEUE_ITEMS_MAX: usize = 16_384;
+
+/// Most model instances (batcher threads) per model version.
+pub const INSTANCES_PER_MODEL_MAX: usize = 8;
+
+/// Longest `max_queue_delay_us` a config may set, in microseconds.
+pub const QUEUE_DELAY_US_MAX: u64 = 1_000_000;
+
+/// Longest request timeout (`timeout` parameter in microseconds, or `Timeout-Ms` header).
+pub const REQUEST_TIMEOUT_MS_MAX: u64 = 60_000;
+
+/// Longest model name, in bytes (`[A-Za-z0-9_.-]`, the directory's name).
+pub const MODEL_NAME_BYTES_MAX: usize = 64;
+
+/// Most models in the registry directory (more are ignored, with a log line).
+pub const MODELS_MAX: usize = 64;
+
+/// Largest `config.json`, in bytes.
+pub const CONFIG_FILE_BYTES_MAX: u64 = 64 * 1024;
+
+/// Most tokens a text model's config may allow per text (`max_tokens`).
+pub const TOKENS_PER_TEXT_MAX: usize = 512;
+
+/// Batches remembered per model version for `GET /v2/models/{name}/stats`.
+pub const RECENT_BATCHES_MAX: usize = 128;
+
+/// Most padded-length buckets a text model may have. The tract engine keeps one optimised
+/// plan per bucket (`engine::tract::PLANS_PER_ENGINE_MAX` is this).
+pub const LENGTH_BUCKETS_MAX: usize = 8;
+
+/// Seconds of history the dashboard keeps per model (one sample a second, in a ring).
+pub const SERIES_SECONDS_MAX: usize = 300;
+
+/// Dashboard event streams (SSE) open at once; one more is refused with 503.
+pub const DASHBOARD_STREAMS_MAX: usize = 32;
+
+/// Events queued per dashboard stream before the sender waits (a slow client holds at most
+/// this many rendered updates).
+pub const DASHBOARD_STREAM_EVENTS_QUEUED_MAX: usize = 4;
+
+/// Largest `latency_objective_us` the dashboard's controls accept, in microseconds.
+pub const LATENCY_OBJECTIVE_US_MAX: u64 = 10_000_000;

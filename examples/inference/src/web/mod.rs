@@ -1,0 +1,495 @@
+//! The live dashboard, server-rendered with kiln templates (`templates/inference/`) and its
+//! own stylesheet (`assets/inference/`), in the same app as the KServe API.
+//!
+//! - `GET /`: the models in the registry, each with its state and last minute's figures.
+//! - `GET /models/{name}`: one model's charts (requests/s, latency p50/p95/p99, queue depth,
+//!   errors and shed per second over `limits::SERIES_SECONDS_MAX` seconds; the batch-size
+//!   histogram of that window), drawn as SVG on the server (`domain/svg.rs`), and its batching
+//!   controls.
+//! - `GET /models/{name}/events`: SSE (`kiln::htmx::sse`, the htmx SSE extension served by
+//!   kiln): the charts block re-rendered after each sample. At most
+//!   `limits::DASHBOARD_STREAMS_MAX` streams (503 beyond), each queueing at most
+//!   `limits::DASHBOARD_STREAM_EVENTS_QUEUED_MAX` events.
+//! - `POST /models/{name}/batching`: max batch, max queue delay, latency objective, adaptive
+//!   on/off, checked (`controls.rs`, 422 with the reason) and applied to the running batchers.
+//!   Works with htmx (the form is swapped) and without JavaScript (303 back to the page).
+//!   Like the repository API it has no authentication; a cross-site form post is refused (403).
+//! - `GET /metrics`: the Prometheus text (`metrics.rs`).
+//!
+//! Not here: the sampling thread (`sampler.rs`), chart geometry (`domain/svg.rs`), the
+//! series arithmetic (`domain/series.rs`). Tests: `tests/cli/dashboard.rs` over HTTP,
+//! `tests/cli/browser.rs` with `tests/browser.mjs` in Chromium.
+
+pub mod controls;
+pub mod sampler;
+
+use crate::domain::series::{BATCH_SIZE_BOUNDS, Sample, Window};
+use crate::domain::svg::{Chart, Series, Unit, bar_chart, line_chart, short_number};
+use crate::limits::{
+    DASHBOARD_STREAM_EVENTS_QUEUED_MAX, DASHBOARD_STREAMS_MAX, SERIES_SECONDS_MAX,
+};
+use crate::service::observe::tuning;
+use crate::service::registry::LoadedModel;
+use crate::service::{Inference, ServiceError};
+use controls::BatchingForm;
+use kiln::app::{App, Form, FromRef, Headers, IntoResponse, Path, Redirect, State, get, post};
+use kiln::assets::EmbeddedAssets;
+use kiln::htmx::Htmx;
+use kiln::htmx::sse::{self, Event};
+use kiln::http::{HeaderValue, Response, StatusCode};
+use kiln::template::{EmbeddedTemplates, Templates};
+use sampler::Dashboard;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+static TEMPLATES: EmbeddedTemplates = kiln::templates!("templates/inference");
+static ASSETS: EmbeddedAssets = kiln::assets!("assets/inference", prefix = "/static");
+
+/// How often an event stream looks for a new sample.
+const STREAM_POLL_MS: u64 = 200;
+
+/// The state of the whole app: the service, the dashboard's series, the templates.
+#[derive(Clone, Debug)]
+pub struct WebState {
+    pub service: Inference,
+    pub dashboard: Dashboard,
+    pub templates: Templates,
+    streams: Arc<AtomicUsize>,
+}
+
+impl FromRef<WebState> for Inference {
+    fn from_ref(state: &WebState) -> Inference {
+        state.service.clone()
+    }
+}
+
+impl WebState {
+    /// Builds the templates and starts the sampler on `service`.
+    pub fn new(service: Inference) -> Result<WebState, String> {
+        let templates = Templates::builder(TEMPLATES)
+            .assets(&ASSETS)
+            .build()
+            .map_err(|e| format!("the templates failed to load: {e}"))?;
+        let dashboard = Dashboard::start(service.clone())
+            .map_err(|e| format!("the dashboard sampler did not start: {e}"))?;
+        Ok(WebState {
+            service,
+            dashboard,
+            templates,
+            streams: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+}
+
+/// Adds the dashboard's routes and assets to the app.
+pub fn mount(app: App<WebState>) -> App<WebState> {
+    app.assets(&ASSETS)
+        .route("/", get(index))
+        .route("/metrics", get(metrics))
+        .route("/models/{name}", get(model_page))
+        .route("/models/{name}/events", get(events))
+        .route("/models/{name}/batching", post(batching))
+}
+
+async fn metrics(State(state): State<WebState>) -> Response {
+    Response::ok(state.service.metrics_text().into_bytes())
+        .with_static_header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+}
+
+#[derive(Serialize)]
+struct ModelLine {
+    name: String,
+    state: &'static str,
+    versions: Vec<String>,
+    reason: String,
+    window: Option<Window>,
+}
+
+#[derive(Serialize)]
+struct IndexPage {
+    models: Vec<ModelLine>,
+    seconds: usize,
+}
+
+async fn index(State(state): State<WebState>) -> Response {
+    let mut models: Vec<ModelLine> = Vec::new();
+    for entry in state.service.index() {
+        if let Some(line) = models.iter_mut().find(|line| line.name == entry.name) {
+            line.versions.extend(entry.version);
+            continue;
+        }
+        let window = (entry.state == "READY").then(|| {
+            let samples = state.dashboard.samples(&entry.name);
+            let skip = samples.len().saturating_sub(60);
+            Window::of(samples[skip..].iter())
+        });
+        models.push(ModelLine {
+            name: entry.name,
+            state: entry.state,
+            versions: entry.version.into_iter().collect(),
+            reason: entry.reason,
+            window,
+        });
+    }
+    render(
+        &state.templates,
+        "index.html",
+        IndexPage {
+            models,
+            seconds: 60,
+        },
+    )
+}
+
+fn render(templates: &Templates, name: &str, context: impl Serialize) -> Response {
+    match templates.render(name, context) {
+        Ok(body) => kiln::app::Html(body).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "dashboard render failed");
+            Response::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+        }
+    }
+}
+
+/// The settings in force, as shown on the page.
+#[derive(Serialize)]
+struct InForce {
+    max_batch: usize,
+    limit: usize,
+    max_queue_delay_us: u64,
+    adaptive: bool,
+    latency_objective_us: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Charts {
+    requests: Chart,
+    latency: Chart,
+    queue: Chart,
+    problems: Chart,
+    batches: Chart,
+}
+
+/// One model's panel: figures, charts, settings in force.
+#[derive(Serialize)]
+struct Panel {
+    name: String,
+    kind: &'static str,
+    versions: Vec<u64>,
+    window: Window,
+    charts: Charts,
+    in_force: Option<InForce>,
+    seconds: usize,
+    sampled: usize,
+}
+
+#[derive(Serialize)]
+struct ModelPage<'a> {
+    model: Panel,
+    form: &'a BatchingForm,
+    adaptive_on: bool,
+    error: Option<&'a str>,
+    saved: bool,
+}
+
+fn clock(unix_s: u64) -> String {
+    let day = unix_s % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        day / 3600,
+        day % 3600 / 60,
+        day % 60
+    )
+}
+
+fn micros(value: Option<u64>) -> String {
+    value.map_or("-".to_owned(), |us| Unit::Micros.label(us as f64))
+}
+
+fn tooltip(sample: &Sample) -> String {
+    format!(
+        "{}: {}/s, p50 {}, p95 {}, p99 {}, queue {}, errors {}, shed {}, expired {}",
+        clock(sample.at_unix_s),
+        short_number(sample.requests_per_s),
+        micros(sample.p50_us),
+        micros(sample.p95_us),
+        micros(sample.p99_us),
+        sample.queue_depth,
+        sample.errors,
+        sample.shed,
+        sample.expired
+    )
+}
+
+fn batch_labels() -> Vec<String> {
+    let mut labels = Vec::with_capacity(BATCH_SIZE_BOUNDS.len());
+    let mut lower = 1;
+    for &bound in &BATCH_SIZE_BOUNDS {
+        labels.push(if bound == lower {
+            bound.to_string()
+        } else {
+            format!("{lower}-{bound}")
+        });
+        lower = bound + 1;
+    }
+    labels
+}
+
+fn charts(samples: &[Sample], window: &Window) -> Charts {
+    let titles: Vec<String> = samples.iter().map(tooltip).collect();
+    let values = |f: &dyn Fn(&Sample) -> Option<f64>| samples.iter().map(f).collect::<Vec<_>>();
+    let line =
+        |series: Vec<Series<'_>>, unit| line_chart(SERIES_SECONDS_MAX, &series, &titles, unit);
+    let us = |v: Option<u64>| v.map(|v| v as f64);
+    Charts {
+        requests: line(
+            vec![Series {
+                name: "requests/s",
+                class: "s1",
+                values: values(&|s| Some(s.requests_per_s)),
+            }],
+            Unit::PerSecond,
+        ),
+        latency: line(
+            vec![
+                Series {
+                    name: "p50",
+                    class: "s1",
+                    values: values(&|s| us(s.p50_us)),
+                },
+                Series {
+                    name: "p95",
+                    class: "s2",
+                    values: values(&|s| us(s.p95_us)),
+                },
+                Series {
+                    name: "p99",
+                    class: "s3",
+                    values: values(&|s| us(s.p99_us)),
+                },
+            ],
+            Unit::Micros,
+        ),
+        queue: line(
+            vec![Series {
+                name: "queue depth",
+                class: "s1",
+                values: values(&|s| Some(s.queue_depth as f64)),
+            }],
+            Unit::Count,
+        ),
+        problems: line(
+            vec![
+                Series {
+                    name: "errors",
+                    class: "s3",
+                    values: values(&|s| Some(s.errors as f64)),
+                },
+                Series {
+                    name: "shed",
+                    class: "s2",
+                    values: values(&|s| Some(s.shed as f64)),
+                },
+                Series {
+                    name: "expired",
+                    class: "s4",
+                    values: values(&|s| Some(s.expired as f64)),
+                },
+            ],
+            Unit::Count,
+        ),
+        batches: bar_chart(
+            &batch_labels(),
+            &window.batch_buckets[..BATCH_SIZE_BOUNDS.len()],
+            Unit::Count,
+            "batches",
+        ),
+    }
+}
+
+fn panel(state: &WebState, model: &LoadedModel) -> Panel {
+    let name = model.config.name.clone();
+    let samples = state.dashboard.samples(&name);
+    let window = Window::of(samples.iter());
+    let in_force = tuning(model).map(|(tuning, limit)| InForce {
+        max_batch: tuning.batch_size_max,
+        limit,
+        max_queue_delay_us: tuning.queue_delay_max_us,
+        adaptive: tuning.adaptive.is_some(),
+        latency_objective_us: tuning.adaptive.as_ref().map(|a| a.latency_objective_us),
+    });
+    Panel {
+        kind: match model.config.kind {
+            crate::domain::ModelKind::Tabular => "tabular",
+            crate::domain::ModelKind::Text => "text",
+        },
+        versions: model.versions.keys().copied().collect(),
+        charts: charts(&samples, &window),
+        window,
+        in_force,
+        seconds: SERIES_SECONDS_MAX,
+        sampled: samples.len(),
+        name,
+    }
+}
+
+fn not_found(error: ServiceError) -> Response {
+    let status = match error {
+        ServiceError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::NOT_FOUND,
+    };
+    Response::error(status, &error.to_string())
+}
+
+async fn model_page(State(state): State<WebState>, Path(name): Path<String>) -> Response {
+    let model = match state.service.model(&name) {
+        Ok(model) => model,
+        Err(error) => return not_found(error),
+    };
+    let form = tuning(&model)
+        .map(|(tuning, _)| BatchingForm::of(&tuning))
+        .unwrap_or_default();
+    let page = ModelPage {
+        model: panel(&state, &model),
+        adaptive_on: form.adaptive_on(),
+        form: &form,
+        error: None,
+        saved: false,
+    };
+    render(&state.templates, "model.html", page)
+}
+
+/// Counts an open event stream; the count drops when the stream's task ends.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl StreamSlot {
+    fn take(count: &Arc<AtomicUsize>) -> Option<StreamSlot> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < DASHBOARD_STREAMS_MAX).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| StreamSlot(count.clone()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn events(State(state): State<WebState>, Path(name): Path<String>) -> Response {
+    if let Err(error) = state.service.model(&name) {
+        return not_found(error);
+    }
+    let Some(slot) = StreamSlot::take(&state.streams) else {
+        // Not `Response::error`: the reason is the app's own, shown in production too.
+        let reason = format!("at most {DASHBOARD_STREAMS_MAX} dashboard streams at once\n");
+        return Response::new(StatusCode::SERVICE_UNAVAILABLE)
+            .with_static_header("content-type", "text/plain; charset=utf-8")
+            .with_static_header("retry-after", "5")
+            .with_body(reason.into_bytes());
+    };
+    let (sender, response) = sse::channel(DASHBOARD_STREAM_EVENTS_QUEUED_MAX);
+    kiln::runtime::spawn_local(async move {
+        let _slot = slot;
+        let mut seen = state.dashboard.ticks();
+        while !sender.is_closed() {
+            kiln::runtime::sleep(Duration::from_millis(STREAM_POLL_MS)).await;
+            let ticks = state.dashboard.ticks();
+            if ticks == seen {
+                continue;
+            }
+            seen = ticks;
+            let Ok(model) = state.service.model(&name) else {
+                break; // unloaded: the stream ends; the page keeps its last charts
+            };
+            let html = state.templates.render_block(
+                "model.html",
+                "charts",
+                PanelOnly {
+                    model: panel(&state, &model),
+                },
+            );
+            let html = match html {
+                Ok(html) => html,
+                Err(error) => {
+                    tracing::warn!(%error, "dashboard charts failed to render");
+                    break;
+                }
+            };
+            let event = Event::new("charts").data(&String::from_utf8_lossy(&html));
+            if sender.send(event).await.is_err() {
+                break;
+            }
+        }
+    });
+    response
+}
+
+#[derive(Serialize)]
+struct PanelOnly {
+    model: Panel,
+}
+
+/// A form posted from another site (a browser says so in `Sec-Fetch-Site`).
+fn cross_site(headers: &Headers) -> bool {
+    headers.get_str("sec-fetch-site") == Some("cross-site")
+}
+
+async fn batching(
+    State(state): State<WebState>,
+    Path(name): Path<String>,
+    htmx: Htmx,
+    headers: Headers,
+    Form(form): Form<BatchingForm>,
+) -> Response {
+    if cross_site(&headers) {
+        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    }
+    let model = match state.service.model(&name) {
+        Ok(model) => model,
+        Err(error) => return not_found(error),
+    };
+    let Some((current, _)) = tuning(&model) else {
+        return not_found(ServiceError::UnknownModel(name));
+    };
+    let applied = form.check(&current).and_then(|tuning| {
+        state
+            .service
+            .retune(&name, &tuning)
+            .map_err(|e| e.to_string())
+    });
+    let error = applied.err();
+    if error.is_none() && !htmx.is_htmx() {
+        return Redirect::to(format!("/models/{name}")).into_response();
+    }
+    let shown = match &error {
+        Some(_) => form.clone(),
+        None => tuning(&model)
+            .map(|(tuning, _)| BatchingForm::of(&tuning))
+            .unwrap_or_default(),
+    };
+    let page = ModelPage {
+        model: panel(&state, &model),
+        adaptive_on: shown.adaptive_on(),
+        form: &shown,
+        error: error.as_deref(),
+        saved: error.is_none(),
+    };
+    let mut response = htmx.render(&state.templates, "model.html", "controls", page);
+    if error.is_some() {
+        response.status = StatusCode::UNPROCESSABLE_ENTITY;
+        if htmx.is_htmx() {
+            let _ = response.set_header("hx-retarget", HeaderValue::from_static("#controls"));
+            let _ = response.set_header("hx-reswap", HeaderValue::from_static("outerHTML"));
+        }
+    }
+    response
+}

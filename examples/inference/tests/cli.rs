@@ -1,0 +1,35 @@
+//! The inference app's one integration-test binary. Every test runs the built `inference`
+//! binary on 127.0.0.1 with a registry directory of its own (made by `support::Registry`
+//! from the committed risk model and, when fetched, MiniLM) and talks HTTP over real
+//! sockets. Modules: `kserve.rs` (every KServe route and error shape, the risk model against
+//! onnxruntime's fixture, Triton's binary tensors by hand), `repository.rs` (index, load,
+//! unload, a model whose file is missing), `overload.rs` (concurrent requests sharing model
+//! calls, a full queue's 503 and a passed deadline), `limits.rs` (each request limit through HTTP), `embed.rs` (MiniLM through
+//! `/v1/embed` and KServe BYTES, length-bucket grouping; skipped with the reason printed when
+//! `fetch-models` has not run), `fetch.rs` (`fetch-models` refusals and idempotence) and
+//! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it), `bench.rs`
+//! (`inference bench`), `dashboard.rs` (`/metrics`, the dashboard pages, its SSE stream
+//! and batching controls) and `browser.rs` (the dashboard in Chromium, `tests/browser.mjs`).
+
+#[path = "cli/bench.rs"]
+mod bench;
+#[path = "cli/browser.rs"]
+mod browser;
+#[path = "cli/dashboard.rs"]
+mod dashboard;
+#[path = "cli/embed.rs"]
+mod embed;
+#[path = "cli/fetch.rs"]
+mod fetch;
+#[path = "cli/kserve.rs"]
+mod kserve;
+#[path = "cli/limits.rs"]
+mod limits;
+#[path = "cli/overload.rs"]
+mod overload;
+#[path = "cli/repository.rs"]
+mod repository;
+#[path = "cli/support.rs"]
+mod support;
+#[path = "cli/triton.rs"]
+mod triton;

@@ -3,7 +3,7 @@
 //! installs nothing; with every file present (the fetched ones, when fetched) it skips all
 //! and never calls pip.
 
-use crate::support::{Registry, committed_models};
+use crate::support::{Registry, committed_models, skip_or_fail};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
@@ -62,7 +62,9 @@ fn present_files_are_skipped_without_pip() {
         .iter()
         .find(|f| !committed_models().join(f).exists())
     {
-        eprintln!("present_files_are_skipped_without_pip: skipped, {missing} is not fetched");
+        skip_or_fail(&format!(
+            "present_files_are_skipped_without_pip: {missing} is not fetched"
+        ));
         return;
     }
     let registry = Registry::new("fetch-present");

@@ -79,16 +79,27 @@ impl Drop for Registry {
     }
 }
 
-/// Whether the fetched MiniLM files are there; prints why a test skips when not.
+/// Whether the fetched MiniLM files are there; prints why a test skips when not. Under CI
+/// (`CI` set: `.ci/run`, after `.ci/setup` fetched them) a missing file fails the test
+/// instead, so nothing is skipped there unnoticed.
 pub fn minilm_fetched(test: &str) -> bool {
     let dir = committed_models().join("minilm");
     let present = dir.join("1/model.onnx").exists() && dir.join("tokenizer.json").exists();
     if !present {
-        eprintln!(
-            "{test}: skipped, MiniLM is not fetched (run `cargo run -p inference -- fetch-models`)"
-        );
+        skip_or_fail(&format!(
+            "{test}: MiniLM is not fetched (run `bash .ci/setup`, or `cargo run -p inference -- fetch-models`)"
+        ));
     }
     present
+}
+
+/// Prints why a test skips; under CI (`CI` set) fails it instead.
+pub fn skip_or_fail(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{why} (CI runs .ci/setup first, so this must not happen there)"
+    );
+    eprintln!("skipped: {why}");
 }
 
 /// A running `inference serve`, killed (by its pid) on drop.

@@ -1,22 +1,42 @@
 //! The stock `tritonclient[http]` against the server: `tests/triton_client.py` runs its
 //! JSON and binary modes (defaults included) on the risk model, and on MiniLM when
-//! fetched. Skipped, with the reason printed, when `python3 -c "import tritonclient.http"`
-//! fails (CI installs it in a virtual environment first).
+//! fetched. The Python is `$KILN_PYTHON`, else the venv `bash .ci/setup` makes
+//! (`~/.cache/kiln-venv`), else `python3`; skipped, with the reason printed, when it cannot
+//! import `tritonclient.http`.
 
-use crate::support::{Registry, Server, manifest_dir, minilm_fetched};
+use crate::support::{Registry, Server, manifest_dir, minilm_fetched, skip_or_fail};
 use std::process::Command;
+
+/// The Python with `tritonclient[http]` (see the module doc).
+fn python() -> String {
+    if let Ok(python) = std::env::var("KILN_PYTHON") {
+        return python;
+    }
+    let venv = std::env::var("KILN_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/kiln-venv")
+        });
+    let candidate = venv.join("bin/python3");
+    if candidate.exists() {
+        return candidate.display().to_string();
+    }
+    "python3".to_owned()
+}
 
 #[test]
 fn tritonclient_json_and_binary() {
-    let probe = Command::new("python3")
+    let python = python();
+    let probe = Command::new(&python)
         .args(["-c", "import tritonclient.http, numpy"])
         .output();
     match probe {
         Ok(output) if output.status.success() => {}
         _ => {
-            eprintln!(
-                "tritonclient_json_and_binary: skipped, python3 cannot import tritonclient.http (pip install 'tritonclient[http]')"
-            );
+            skip_or_fail(&format!(
+                "tritonclient_json_and_binary: {python} cannot import tritonclient.http (run `bash .ci/setup`)"
+            ));
             return;
         }
     }
@@ -26,7 +46,7 @@ fn tritonclient_json_and_binary() {
         registry = registry.with_text_model("minilm");
     }
     let server = Server::start(&registry);
-    let output = Command::new("python3")
+    let output = Command::new(&python)
         .arg(manifest_dir().join("tests/triton_client.py"))
         .arg(&server.addr)
         .arg(manifest_dir().join("tests/fixtures"))

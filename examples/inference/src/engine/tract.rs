@@ -8,9 +8,10 @@
 //! Other free dimensions (a text's sequence length) are made concrete: one plan per
 //! distinct value, built on first use and kept (at most `PLANS_PER_ENGINE_MAX`; text models
 //! only ever ask for their few length buckets). A symbolic sequence length would be one
-//! plan for all, but tract 0.23 mis-types the attention mask of the PyTorch (dynamo)
-//! export of MiniLM with it (`[N,1,S,S]` inferred, `[N,1,1,S]` computed), which its own
-//! debug checks refuse; with a concrete length the types are right. Not here: batching,
+//! plan for all, but with it tract 0.23 computes the attention mask of the PyTorch (dynamo)
+//! export of MiniLM as `[N,1,1,S]` where its types (and onnxruntime) say `[N,1,S,S]` (the
+//! mask's always-true `arange >= 0` factor seems to lose its broadcast shape), and its own
+//! debug-build checks refuse the run; with a concrete length it computes the right shape. Not here: batching,
 //! tokenizing, pooling. Tests at the bottom (the risk fixture always; MiniLM in
 //! `service/tests.rs` when fetched).
 

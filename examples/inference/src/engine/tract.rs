@@ -11,9 +11,9 @@
 //! plan for all, but with it tract 0.23 computes the attention mask of the PyTorch (dynamo)
 //! export of MiniLM as `[N,1,1,S]` where its types (and onnxruntime) say `[N,1,S,S]` (the
 //! mask's always-true `arange >= 0` factor seems to lose its broadcast shape), and its own
-//! debug-build checks refuse the run; with a concrete length it computes the right shape. Not here: batching,
-//! tokenizing, pooling. Tests at the bottom (the risk fixture always; MiniLM in
-//! `service/tests.rs` when fetched).
+//! debug-build checks refuse the run; with a concrete length it computes the right shape.
+//! Not here: batching, tokenizing, pooling. Tests at the bottom (the risk fixture always;
+//! the text models in `service/tests.rs` when fetched).
 
 use super::{Engine, EngineError, EngineInput, EngineOutput};
 use crate::domain::{Data, Datatype, Tensor};

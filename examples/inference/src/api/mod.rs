@@ -1,7 +1,8 @@
 //! The HTTP API: KServe v2 / Open Inference Protocol over REST (health, server and model
 //! metadata, readiness, infer with JSON or Triton's binary tensors), Triton's model
-//! repository extension (index, load, unload), Triton-style `config` and `stats` per model,
-//! and `POST /v1/embed` for sentence embeddings.
+//! repository extension (index, load, unload), a model's `config` (as Triton has) and its
+//! recent batches (`stats`, this app's own shape), and `POST /v1/embed` for sentence
+//! embeddings.
 //!
 //! Handlers are thin: they parse (`kserve.rs`), call `service::Inference` and render.
 //! Loading a model runs on kiln's blocking pool; inference waits on the model's batcher;
@@ -70,14 +71,14 @@ fn json<T: Serialize>(value: &T) -> Answer {
 struct ServerMetadata {
     name: &'static str,
     version: &'static str,
-    extensions: [&'static str; 3],
+    extensions: [&'static str; 2],
 }
 
 async fn server_metadata() -> Answer {
     json(&ServerMetadata {
         name: "kiln-inference",
         version: env!("CARGO_PKG_VERSION"),
-        extensions: ["binary_tensor_data", "model_repository", "statistics"],
+        extensions: ["binary_tensor_data", "model_repository"],
     })
 }
 

@@ -131,6 +131,7 @@ fn minilm_embeds_groups_by_length_and_enforces_text_limits() {
         "{}",
         reply.text()
     );
+    // 8 KiB in all: over TOKENIZE_INLINE_BYTES_MAX, so tokenized on the blocking pool.
     let at_limit = "x ".repeat(TEXT_BYTES_MAX / 2);
     let reply = server.post_json(
         "/v1/embed",

@@ -8,7 +8,8 @@
 //! (the model registry on disk, one batcher per loaded model version, infer and embed),
 //! `api` (the HTTP routes: thin handlers that parse, call the service and render), `fetch`
 //! (`inference fetch-models`: model files from PyPI wheels, digests checked), `bench`
-//! (`inference bench`: each engine's time per call) and `limits`.
+//! (`inference bench`: each engine's time per call), `limits`, and `store` (SQLite:
+//! documents with embeddings for `/v1/search`, feedback, per-model state).
 //!
 //! Not here: a web dashboard, gRPC, model hubs. See `examples/inference/README.md`.
 
@@ -18,4 +19,6 @@ pub mod domain;
 pub mod engine;
 pub mod fetch;
 pub mod limits;
+pub mod load;
 pub mod service;
+pub mod store;

@@ -1,7 +1,8 @@
 //! The HTTP API: KServe v2 / Open Inference Protocol over REST (health, server and model
 //! metadata, readiness, infer with JSON or Triton's binary tensors), Triton's model
 //! repository extension (index, load, unload), Triton-style `config` and `stats` per model,
-//! and `POST /v1/embed` for sentence embeddings.
+//! and `POST /v1/embed` for sentence embeddings; document search, feedback and traffic splits
+//! in `retrieval.rs`.
 //!
 //! Handlers are thin: they parse (`kserve.rs`), call `service::Inference` and render.
 //! Loading a model runs on kiln's blocking pool; inference waits on the model's batcher;
@@ -12,6 +13,7 @@
 
 pub mod error;
 pub mod kserve;
+pub mod retrieval;
 
 use crate::domain::{ModelConfig, TensorSpec};
 use crate::limits::REQUEST_TIMEOUT_MS_MAX;
@@ -25,7 +27,7 @@ use std::time::{Duration, Instant};
 
 /// The whole app on `service`.
 pub fn app(service: Inference) -> App<Inference> {
-    App::new()
+    let app = App::new()
         .state(service)
         .route("/v2", get(server_metadata))
         .route("/v2/health/live", get(live))
@@ -54,8 +56,8 @@ pub fn app(service: Inference) -> App<Inference> {
         .route("/v2/repository/index", post(repository_index))
         .route("/v2/repository/models/{name}/load", post(load))
         .route("/v2/repository/models/{name}/unload", post(unload))
-        .route("/v1/embed", post(embed))
-        .on_error(|page| error_response(page.status(), page.message()))
+        .route("/v1/embed", post(embed));
+    retrieval::routes(app).on_error(|page| error_response(page.status(), page.message()))
 }
 
 type Answer = Result<Response, ApiError>;

@@ -7,13 +7,17 @@
 //! deadline), `limits.rs` (each request limit through HTTP), `embed.rs` (MiniLM through
 //! `/v1/embed` and KServe BYTES, length-bucket grouping; skipped with the reason printed when
 //! `fetch-models` has not run), `fetch.rs` (`fetch-models` refusals and idempotence) and
-//! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it) and `bench.rs`
-//! (`inference bench`).
+//! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it), `bench.rs`
+//! (`inference bench`), `retrieval.rs` (documents, search, opened results, `load-corpus`
+//! and `recall`; skipped without MiniLM) and `feedback.rs` (feedback, its export,
+//! recalibration, fixed and Exp3 traffic splits).
 
 #[path = "cli/bench.rs"]
 mod bench;
 #[path = "cli/embed.rs"]
 mod embed;
+#[path = "cli/feedback.rs"]
+mod feedback;
 #[path = "cli/fetch.rs"]
 mod fetch;
 #[path = "cli/kserve.rs"]
@@ -24,6 +28,8 @@ mod limits;
 mod overload;
 #[path = "cli/repository.rs"]
 mod repository;
+#[path = "cli/retrieval.rs"]
+mod retrieval;
 #[path = "cli/support.rs"]
 mod support;
 #[path = "cli/triton.rs"]

@@ -49,7 +49,8 @@ pub fn load_corpus(models: &Path, db: &Path, limit: usize) -> anyhow::Result<(us
     if held >= wanted {
         return Ok((0, held));
     }
-    let service = Inference::open_with_store(models, Some(store.clone()), IndexSettings::default())?;
+    let service =
+        Inference::open_with_store(models, Some(store.clone()), IndexSettings::default())?;
     let mut added = 0;
     for chunk in corpus[held..wanted].chunks(LOAD_BATCH_TEXTS) {
         let texts: Vec<String> = chunk.iter().map(|(_, text)| text.clone()).collect();
@@ -130,7 +131,11 @@ fn measure(set: &str, vectors: Vec<Vec<f32>>, queries: &[Vec<f32>]) -> anyhow::R
 /// Recall@10 of HNSW against exact search: on the store's embeddings (queries: every
 /// `step`-th stored vector, `queries` of them) when it has any, and on `synthetic`
 /// seeded clustered 384-dimension vectors (`queries` more from the same clusters).
-pub fn recall(db: Option<&Path>, queries: usize, synthetic: usize) -> anyhow::Result<Vec<RecallRow>> {
+pub fn recall(
+    db: Option<&Path>,
+    queries: usize,
+    synthetic: usize,
+) -> anyhow::Result<Vec<RecallRow>> {
     let mut rows = Vec::new();
     if let Some(db) = db.filter(|p| p.exists()) {
         let store = SqliteStore::open(db)?;
@@ -144,7 +149,12 @@ pub fn recall(db: Option<&Path>, queries: usize, synthetic: usize) -> anyhow::Re
         }
         if !vectors.is_empty() {
             let step = (vectors.len() / queries.max(1)).max(1);
-            let picked: Vec<Vec<f32>> = vectors.iter().step_by(step).take(queries).cloned().collect();
+            let picked: Vec<Vec<f32>> = vectors
+                .iter()
+                .step_by(step)
+                .take(queries)
+                .cloned()
+                .collect();
             rows.push(measure("stored (demo corpus, MiniLM)", vectors, &picked)?);
         }
     }
@@ -164,7 +174,14 @@ pub fn recall_table(rows: &[RecallRow]) -> String {
     for r in rows {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {:.4} | {} | {} | {} |\n",
-            r.set, r.documents, r.dimensions, r.queries, r.recall_at_10, r.build_ms, r.exact_us, r.hnsw_us
+            r.set,
+            r.documents,
+            r.dimensions,
+            r.queries,
+            r.recall_at_10,
+            r.build_ms,
+            r.exact_us,
+            r.hnsw_us
         ));
     }
     out

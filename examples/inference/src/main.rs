@@ -142,8 +142,11 @@ fn run() -> anyhow::Result<ExitCode> {
                 threshold_docs: hnsw_threshold_docs,
                 ..Default::default()
             };
-            let service = Inference::open_with_store(&models, Some(std::sync::Arc::new(store)), settings)
-                .with_context(|| format!("cannot read the model registry {}", models.display()))?;
+            let service =
+                Inference::open_with_store(&models, Some(std::sync::Arc::new(store)), settings)
+                    .with_context(|| {
+                        format!("cannot read the model registry {}", models.display())
+                    })?;
             for entry in service.index() {
                 tracing::info!(model = %entry.name, version = ?entry.version, state = entry.state, "model");
             }

@@ -164,7 +164,10 @@ struct Recorded {
 async fn feedback(State(service): State<Inference>, body: Bytes) -> Answer {
     let request: FeedbackRequest = parse(&body, "feedback")?;
     let label = Label::parse(&request.label).ok_or_else(|| {
-        ApiError::bad_request(format!("label must be \"up\" or \"down\", not {:?}", request.label))
+        ApiError::bad_request(format!(
+            "label must be \"up\" or \"down\", not {:?}",
+            request.label
+        ))
     })?;
     let id = service
         .record_feedback(FeedbackInput {
@@ -202,7 +205,8 @@ async fn export(State(service): State<Inference>, Query(query): Query<ExportQuer
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         body.push(b'\n');
     }
-    let mut response = Response::ok(body).with_static_header("content-type", "application/x-ndjson");
+    let mut response =
+        Response::ok(body).with_static_header("content-type", "application/x-ndjson");
     if rows.len() == query.limit
         && let Some(last) = rows.last()
         && let Ok(value) = HeaderValue::try_from(last.id.to_string())
@@ -281,11 +285,7 @@ struct DecideRequest {
     version: Option<String>,
 }
 
-async fn decide(
-    State(service): State<Inference>,
-    Path(name): Path<String>,
-    body: Bytes,
-) -> Answer {
+async fn decide(State(service): State<Inference>, Path(name): Path<String>, body: Bytes) -> Answer {
     let model = service.model(&name)?;
     let request: DecideRequest = parse(&body, "decide request")?;
     let rows = request.features.len();
@@ -296,7 +296,9 @@ async fn decide(
     }
     let width = request.features[0].len();
     if request.features.iter().any(|row| row.len() != width) {
-        return Err(ApiError::bad_request("every row needs the same number of features"));
+        return Err(ApiError::bad_request(
+            "every row needs the same number of features",
+        ));
     }
     let input = model
         .config
@@ -305,6 +307,11 @@ async fn decide(
         .map(|spec| spec.name.clone())
         .unwrap_or_default();
     let flat: Vec<f32> = request.features.into_iter().flatten().collect();
-    let tensor = Tensor::new(input, vec![rows, width], Data::F32(flat)).map_err(ApiError::bad_request)?;
-    json(&service.decide(&name, request.version.as_deref(), tensor).await?)
+    let tensor =
+        Tensor::new(input, vec![rows, width], Data::F32(flat)).map_err(ApiError::bad_request)?;
+    json(
+        &service
+            .decide(&name, request.version.as_deref(), tensor)
+            .await?,
+    )
 }

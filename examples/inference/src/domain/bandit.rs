@@ -195,7 +195,12 @@ impl Split {
             }
             SplitPolicy::Exp3 => self.exp3.probabilities(),
         };
-        self.config.versions.iter().copied().zip(probabilities).collect()
+        self.config
+            .versions
+            .iter()
+            .copied()
+            .zip(probabilities)
+            .collect()
     }
 
     /// The version the next request goes to.
@@ -291,7 +296,11 @@ mod tests {
         let to_two = (0..4_000).filter(|_| split.choose() == 2).count();
         assert!((800..1_200).contains(&to_two), "{to_two}");
         split.reward(2, 1.0);
-        assert_eq!(split.shares(), vec![(1, 0.75), (2, 0.25)], "fixed never learns");
+        assert_eq!(
+            split.shares(),
+            vec![(1, 0.75), (2, 0.25)],
+            "fixed never learns"
+        );
     }
 
     /// Version 2 is approved 80% of the time, version 1 30%: a seeded run of Exp3 sends
@@ -305,7 +314,11 @@ mod tests {
             for round in 0..3_000 {
                 let version = split.choose();
                 let approval = if version == 2 { 0.8 } else { 0.3 };
-                let reward = if users.next_f64() < approval { 1.0 } else { 0.0 };
+                let reward = if users.next_f64() < approval {
+                    1.0
+                } else {
+                    0.0
+                };
                 split.reward(version, reward);
                 if round >= 2_000 && version == 2 {
                     late_to_two += 1;

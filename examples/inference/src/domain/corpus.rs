@@ -66,7 +66,10 @@ fn sentence(topic: &Topic, index: usize) -> String {
     };
     let (s, v, o, t) = (take(subjects), take(verbs), take(objects), take(settings));
     let mut chars = s.chars();
-    let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
     format!("{first}{} {v} {o} {t}.", chars.as_str())
 }
 
@@ -127,7 +130,11 @@ mod tests {
     #[test]
     fn parse_refuses_malformed_lines() {
         assert!(parse_topics("a | b | c").unwrap_err().contains("line 1"));
-        assert!(parse_topics("# c\nt | a | b | ; | d").unwrap_err().contains("line 2"));
+        assert!(
+            parse_topics("# c\nt | a | b | ; | d")
+                .unwrap_err()
+                .contains("line 2")
+        );
         let topics = parse_topics("t | a; b | c | d | e; f\n").unwrap();
         assert_eq!(generate(&topics, 10, 1).len(), 4, "only 4 combinations");
     }

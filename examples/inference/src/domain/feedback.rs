@@ -179,7 +179,11 @@ pub fn evaluate(labelled: &[(f64, bool)], threshold: f64) -> (f64, f64) {
 /// nearest `current`). Candidates are the midpoints between consecutive distinct scores
 /// and one above the highest. `None` when fewer than `min_samples` rows or no row is
 /// positive (F1 is undefined then).
-pub fn recalibrate(labelled: &[(f64, bool)], current: f64, min_samples: usize) -> Option<Calibration> {
+pub fn recalibrate(
+    labelled: &[(f64, bool)],
+    current: f64,
+    min_samples: usize,
+) -> Option<Calibration> {
     let labelled: Vec<(f64, bool)> = labelled
         .iter()
         .copied()
@@ -199,9 +203,13 @@ pub fn recalibrate(labelled: &[(f64, bool)], current: f64, min_samples: usize) -
         let (f1, accuracy) = evaluate(&labelled, threshold);
         let better = match &best {
             None => true,
-            Some(b) => (f1, accuracy, -(threshold - current).abs())
-                .partial_cmp(&(b.f1, b.accuracy, -(b.threshold - current).abs()))
-                == Some(std::cmp::Ordering::Greater),
+            Some(b) => {
+                (f1, accuracy, -(threshold - current).abs()).partial_cmp(&(
+                    b.f1,
+                    b.accuracy,
+                    -(b.threshold - current).abs(),
+                )) == Some(std::cmp::Ordering::Greater)
+            }
         };
         if better {
             best = Some(Calibration {
@@ -296,7 +304,10 @@ mod tests {
             rows.push((0.05 + i as f64 * 0.01, false));
         }
         let found = recalibrate(&rows, 0.5, 10).unwrap();
-        assert!(found.threshold > 0.24 && found.threshold <= 0.30, "{found:?}");
+        assert!(
+            found.threshold > 0.24 && found.threshold <= 0.30,
+            "{found:?}"
+        );
         assert_eq!((found.f1, found.accuracy, found.samples), (1.0, 1.0, 40));
         let (f1_before, _) = evaluate(&rows, 0.5);
         assert!(f1_before < found.f1);

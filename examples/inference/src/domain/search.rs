@@ -145,10 +145,7 @@ mod tests {
         ];
         let query = normalised(&[0.9, 0.1]).unwrap();
         let found = exact(&query, docs.iter().map(|(id, v)| (*id, v.as_slice())), 2);
-        assert_eq!(
-            found.iter().map(|h| h.id).collect::<Vec<_>>(),
-            vec![10, 11]
-        );
+        assert_eq!(found.iter().map(|h| h.id).collect::<Vec<_>>(), vec![10, 11]);
         assert!(found[0].score > 0.99 && found[0].score <= 1.0001);
     }
 

@@ -14,14 +14,16 @@
 use super::retrieval::{LoopError, blocking, now_ms};
 use super::{Inference, ServiceError};
 use crate::domain::bandit::{Split, SplitConfig, SplitPolicy};
-use std::collections::BTreeMap;
-use crate::domain::feedback::{Approval, Calibration, Feedback, Label, Source, approval_by_bucket, recalibrate};
+use crate::domain::feedback::{
+    Approval, Calibration, Feedback, Label, Source, approval_by_bucket, recalibrate,
+};
 use crate::domain::{Data, Datatype, ModelKind, Tensor};
 use crate::limits::{
     APPROVAL_BUCKETS_MAX, FEEDBACK_EXPORT_ROWS_MAX, FEEDBACK_READ_ROWS_MAX,
     FEEDBACK_SUBJECT_BYTES_MAX, RECALIBRATION_SAMPLES_MIN,
 };
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// The decision threshold of a binary classifier that was never recalibrated.
 pub const DEFAULT_DECISION_THRESHOLD: f64 = 0.5;
@@ -101,7 +103,11 @@ pub fn input_digest(row: &Data) -> String {
 impl Inference {
     /// The version a request should use: the one it names, else its model's split's
     /// choice, else `None` (the latest).
-    pub async fn route(&self, name: &str, version: Option<&str>) -> Result<Option<String>, ServiceError> {
+    pub async fn route(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Option<String>, ServiceError> {
         if version.is_some() {
             return Ok(version.map(str::to_owned));
         }
@@ -156,7 +162,12 @@ impl Inference {
         let store = self.inner.feedback_loop.store()?;
         let (model, version, reward) = (row.model.clone(), row.version, row.label.reward());
         let id = blocking(move || Ok(store.add_feedback(&row)?)).await?;
-        let mut splits = self.inner.feedback_loop.splits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut splits = self
+            .inner
+            .feedback_loop
+            .splits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(split) = splits.get_mut(&model) {
             split.reward(version, reward);
         }
@@ -164,19 +175,31 @@ impl Inference {
     }
 
     /// Approval per version of `model` in buckets of `bucket_ms` since `since_ms`.
-    pub async fn approval(&self, model: &str, since_ms: i64, bucket_ms: i64) -> Result<Vec<Approval>, LoopError> {
+    pub async fn approval(
+        &self,
+        model: &str,
+        since_ms: i64,
+        bucket_ms: i64,
+    ) -> Result<Vec<Approval>, LoopError> {
         if bucket_ms <= 0 {
             return Err(LoopError::BadInput("bucket_ms must be positive".to_owned()));
         }
         let store = self.inner.feedback_loop.store()?;
         let model = model.to_owned();
-        let counts = blocking(move || Ok(store.approval_counts(&model, since_ms, bucket_ms, APPROVAL_BUCKETS_MAX)?)).await?;
+        let counts = blocking(move || {
+            Ok(store.approval_counts(&model, since_ms, bucket_ms, APPROVAL_BUCKETS_MAX)?)
+        })
+        .await?;
         Ok(approval_by_bucket(counts, bucket_ms))
     }
 
     /// One page of the feedback export: up to `limit` (at most `FEEDBACK_EXPORT_ROWS_MAX`)
     /// rows after id `after`.
-    pub async fn feedback_page(&self, after: i64, limit: usize) -> Result<Vec<Feedback>, LoopError> {
+    pub async fn feedback_page(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Feedback>, LoopError> {
         if limit == 0 || limit > FEEDBACK_EXPORT_ROWS_MAX {
             return Err(LoopError::BadInput(format!(
                 "limit must be 1 to {FEEDBACK_EXPORT_ROWS_MAX}, not {limit}"
@@ -192,7 +215,10 @@ impl Inference {
         let counts = match self.inner.feedback_loop.store.clone() {
             Some(store) => {
                 let owned = name.to_owned();
-                blocking(move || Ok(store.approval_counts(&owned, 0, 1 << 62, APPROVAL_BUCKETS_MAX)?)).await?
+                blocking(move || {
+                    Ok(store.approval_counts(&owned, 0, 1 << 62, APPROVAL_BUCKETS_MAX)?)
+                })
+                .await?
             }
             None => Vec::new(),
         };
@@ -200,7 +226,12 @@ impl Inference {
         let (policy, shares): (&'static str, Vec<(u64, f64)>) = match &model.config.split {
             Some(config) => {
                 self.ensure_split(name, config).await;
-                let splits = self.inner.feedback_loop.splits.lock().unwrap_or_else(|e| e.into_inner());
+                let splits = self
+                    .inner
+                    .feedback_loop
+                    .splits
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 let shares = splits
                     .get(name)
                     .map(Split::shares)
@@ -214,7 +245,10 @@ impl Inference {
             }
             None => {
                 let latest = model.latest().map(|v| v.version);
-                let all = model.versions.keys().map(|&v| (v, if Some(v) == latest { 1.0 } else { 0.0 }));
+                let all = model
+                    .versions
+                    .keys()
+                    .map(|&v| (v, if Some(v) == latest { 1.0 } else { 0.0 }));
                 ("latest", all.collect())
             }
         };
@@ -246,7 +280,9 @@ impl Inference {
     async fn ensure_split(&self, name: &str, config: &SplitConfig) {
         let state = &self.inner.feedback_loop;
         let live = |splits: &BTreeMap<String, Split>| {
-            splits.get(name).is_some_and(|split| split.config == *config)
+            splits
+                .get(name)
+                .is_some_and(|split| split.config == *config)
         };
         if live(&state.splits.lock().unwrap_or_else(|e| e.into_inner())) {
             return;
@@ -284,7 +320,11 @@ impl Inference {
 
     /// Chooses `model`'s threshold from its labelled feedback (rows with a score and a
     /// prediction) and stores it; `decide` uses it from then on.
-    pub async fn recalibrate(&self, model: &str, version: Option<u64>) -> Result<Recalibrated, LoopError> {
+    pub async fn recalibrate(
+        &self,
+        model: &str,
+        version: Option<u64>,
+    ) -> Result<Recalibrated, LoopError> {
         self.model(model)?;
         let previous = self.threshold(model).await?;
         let store = self.inner.feedback_loop.store()?;
@@ -314,21 +354,36 @@ impl Inference {
 
     /// Runs a binary classifier (a tabular model whose first output is `[-1, 2]`
     /// probabilities) and applies its threshold to column 1.
-    pub async fn decide(&self, name: &str, version: Option<&str>, features: Tensor) -> Result<Decided, LoopError> {
+    pub async fn decide(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        features: Tensor,
+    ) -> Result<Decided, LoopError> {
         let model = self.model(name)?;
         let binary = model.config.kind == ModelKind::Tabular
-            && model.config.outputs.first().is_some_and(|o| o.shape == [-1, 2] && o.datatype == Datatype::Fp32);
+            && model
+                .config
+                .outputs
+                .first()
+                .is_some_and(|o| o.shape == [-1, 2] && o.datatype == Datatype::Fp32);
         if !binary {
             return Err(LoopError::BadInput(format!(
                 "model {name:?} is not a binary classifier (a tabular model with a [-1, 2] FP32 first output)"
             )));
         }
-        let digests: Vec<String> = (0..features.rows()).map(|row| input_digest(&features.row(row))).collect();
+        let digests: Vec<String> = (0..features.rows())
+            .map(|row| input_digest(&features.row(row)))
+            .collect();
         let threshold = self.threshold(name).await?;
         let output = model.config.outputs[0].name.clone();
-        let inferred = self.infer(name, version, vec![features], &[output], None).await?;
+        let inferred = self
+            .infer(name, version, vec![features], &[output], None)
+            .await?;
         let Some(Data::F32(probabilities)) = inferred.outputs.first().map(|t| &t.data) else {
-            return Err(LoopError::Service(ServiceError::Failed("no probabilities".to_owned())));
+            return Err(LoopError::Service(ServiceError::Failed(
+                "no probabilities".to_owned(),
+            )));
         };
         let decisions = digests
             .into_iter()

@@ -174,13 +174,14 @@ impl VectorIndex {
             None => Ok((exact(&query, self.rows(0..self.len()), k), Method::Exact)),
             Some(graph) => {
                 let mut search = Search::default();
-                let from_graph = graph
-                    .search(&Unit(query.clone()), &mut search)
-                    .take(k)
-                    .map(|item| Scored {
-                        id: *item.value,
-                        score: 1.0 - item.distance,
-                    });
+                let from_graph =
+                    graph
+                        .search(&Unit(query.clone()), &mut search)
+                        .take(k)
+                        .map(|item| Scored {
+                            id: *item.value,
+                            score: 1.0 - item.distance,
+                        });
                 let tail = exact(&query, self.rows(self.graph_len..self.len()), k);
                 Ok((top_k(from_graph.chain(tail), k), Method::Hnsw))
             }
@@ -225,7 +226,12 @@ impl VectorIndex {
 /// `count` seeded vectors of `dimensions` around `clusters` random centres (embeddings of
 /// real texts cluster by topic; uniform random vectors in high dimensions are the
 /// worst case for any graph index and unlike them). For tests and `inference recall`.
-pub fn clustered_vectors(count: usize, dimensions: usize, clusters: usize, seed: u64) -> Vec<Vec<f32>> {
+pub fn clustered_vectors(
+    count: usize,
+    dimensions: usize,
+    clusters: usize,
+    seed: u64,
+) -> Vec<Vec<f32>> {
     let mut rng = SplitRng::new(seed);
     let mut uniform = move || (rng.next_f64() * 2.0 - 1.0) as f32;
     let centres: Vec<Vec<f32>> = (0..clusters.max(1))
@@ -262,9 +268,16 @@ mod tests {
     #[test]
     fn below_the_threshold_search_is_exact() {
         let mut index = VectorIndex::new(small(100, 10));
-        assert_eq!(index.search(&[1.0, 0.0], 3).unwrap(), (vec![], Method::Exact));
+        assert_eq!(
+            index.search(&[1.0, 0.0], 3).unwrap(),
+            (vec![], Method::Exact)
+        );
         index
-            .add(&[(1, vec![1.0, 0.0]), (2, vec![0.0, 2.0]), (3, vec![1.0, 1.0])])
+            .add(&[
+                (1, vec![1.0, 0.0]),
+                (2, vec![0.0, 2.0]),
+                (3, vec![1.0, 1.0]),
+            ])
             .unwrap();
         let (found, method) = index.search(&[2.0, 0.1], 2).unwrap();
         assert_eq!(method, Method::Exact);
@@ -276,11 +289,23 @@ mod tests {
     fn bad_vectors_are_refused_and_nothing_is_added() {
         let mut index = VectorIndex::new(small(100, 10));
         index.add(&[(1, vec![1.0, 0.0])]).unwrap();
-        let error = index.add(&[(2, vec![1.0, 0.0]), (3, vec![1.0])]).unwrap_err();
+        let error = index
+            .add(&[(2, vec![1.0, 0.0]), (3, vec![1.0])])
+            .unwrap_err();
         assert!(error.contains("document 3 has 1 dimensions"), "{error}");
         assert_eq!(index.len(), 1);
-        assert!(index.add(&[(4, vec![0.0, 0.0])]).unwrap_err().contains("zero"));
-        assert!(index.search(&[1.0, 0.0, 0.0], 1).unwrap_err().contains("3 dimensions"));
+        assert!(
+            index
+                .add(&[(4, vec![0.0, 0.0])])
+                .unwrap_err()
+                .contains("zero")
+        );
+        assert!(
+            index
+                .search(&[1.0, 0.0, 0.0], 1)
+                .unwrap_err()
+                .contains("3 dimensions")
+        );
         assert!(index.search(&[0.0, 0.0], 1).unwrap_err().contains("zero"));
     }
 
@@ -293,7 +318,9 @@ mod tests {
         let mut index = VectorIndex::new(small(1_000, 300));
         index.add(&with_ids(vectors[..999].to_vec(), 1)).unwrap();
         assert_eq!(index.graph_len(), 0, "below the threshold");
-        index.add(&with_ids(vectors[999..1_000].to_vec(), 1_000)).unwrap();
+        index
+            .add(&with_ids(vectors[999..1_000].to_vec(), 1_000))
+            .unwrap();
         assert_eq!(index.graph_len(), 1_000, "built at the threshold");
         let queries = clustered_vectors(100, 24, 12, 99);
         let recall = index.recall_at(&queries, 10).unwrap();
@@ -302,7 +329,9 @@ mod tests {
         assert_eq!(method, Method::Hnsw);
 
         // A later document, in the tail: its own vector finds it first.
-        index.add(&with_ids(vectors[1_000..1_200].to_vec(), 1_001)).unwrap();
+        index
+            .add(&with_ids(vectors[1_000..1_200].to_vec(), 1_001))
+            .unwrap();
         assert_eq!(index.graph_len(), 1_000, "the tail is below tail_docs_max");
         let (found, _) = index.search(&vectors[1_100], 1).unwrap();
         assert_eq!(found[0].id, 1_101);
@@ -314,8 +343,14 @@ mod tests {
         let vectors = clustered_vectors(130, 8, 4, 1);
         let mut index = VectorIndex::new(small(100, 20));
         index.add(&with_ids(vectors[..100].to_vec(), 1)).unwrap();
-        index.add(&with_ids(vectors[100..120].to_vec(), 101)).unwrap();
-        assert_eq!(index.graph_len(), 100, "a tail of exactly tail_docs_max is kept");
+        index
+            .add(&with_ids(vectors[100..120].to_vec(), 101))
+            .unwrap();
+        assert_eq!(
+            index.graph_len(),
+            100,
+            "a tail of exactly tail_docs_max is kept"
+        );
         index.add(&with_ids(vectors[120..].to_vec(), 121)).unwrap();
         assert_eq!(index.graph_len(), 130, "one more rebuilds");
     }

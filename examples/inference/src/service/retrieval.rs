@@ -94,7 +94,10 @@ pub struct Loop {
 
 impl Loop {
     /// The state for `store`, its index filled from the stored embeddings (blocking).
-    pub fn open(store: Option<Arc<dyn Store>>, settings: IndexSettings) -> Result<Loop, StoreError> {
+    pub fn open(
+        store: Option<Arc<dyn Store>>,
+        settings: IndexSettings,
+    ) -> Result<Loop, StoreError> {
         let mut index = VectorIndex::new(settings);
         if let Some(store) = &store {
             let mut after = 0;
@@ -122,10 +125,12 @@ impl Loop {
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, LoopError> + Send + 'static,
 ) -> Result<T, LoopError> {
-    kiln::runtime::spawn_blocking(f).await.map_err(|error| match error {
-        kiln::runtime::BlockingError::Overloaded => LoopError::Busy,
-        other => LoopError::Store(other.to_string()),
-    })?
+    kiln::runtime::spawn_blocking(f)
+        .await
+        .map_err(|error| match error {
+            kiln::runtime::BlockingError::Overloaded => LoopError::Busy,
+            other => LoopError::Store(other.to_string()),
+        })?
 }
 
 /// Milliseconds since the Unix epoch.
@@ -411,7 +416,10 @@ mod tests {
             check_capacity(DOCUMENTS_MAX - 1, 2, DOCUMENTS_MAX),
             Err(LoopError::Full)
         );
-        assert_eq!(check_capacity(usize::MAX, 1, DOCUMENTS_MAX), Err(LoopError::Full));
+        assert_eq!(
+            check_capacity(usize::MAX, 1, DOCUMENTS_MAX),
+            Err(LoopError::Full)
+        );
     }
 
     #[test]
@@ -427,8 +435,16 @@ mod tests {
         assert!(check_documents(&over).is_err());
         let long = "a".repeat(DOCUMENT_BYTES_MAX + 1);
         let error = check_documents(&[text("fine"), text(&long)]).unwrap_err();
-        assert!(error.to_string().contains("document 1 is longer"), "{error}");
-        assert!(check_documents(&[text("  ")]).unwrap_err().to_string().contains("empty"));
+        assert!(
+            error.to_string().contains("document 1 is longer"),
+            "{error}"
+        );
+        assert!(
+            check_documents(&[text("  ")])
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub fn embedding_to_blob(vector: &[f32]) -> Vec<u8> {
 
 /// A blob back to an embedding; `None` if its length is not a multiple of 4.
 pub fn blob_to_embedding(blob: &[u8]) -> Option<Vec<f32>> {
-    if blob.len() % 4 != 0 {
+    if !blob.len().is_multiple_of(4) {
         return None;
     }
     Some(

@@ -169,7 +169,9 @@ impl Store for SqliteStore {
     fn embeddings(&self, after_id: i64, limit: usize) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
         let connection = self.connection();
         let mut select = connection
-            .prepare_cached("SELECT id, embedding FROM documents WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .prepare_cached(
+                "SELECT id, embedding FROM documents WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
             .map_err(error)?;
         let rows = select
             .query_map(params![after_id, limit as i64], |row| {
@@ -334,8 +336,8 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (version, bucket, label, count) = row.map_err(error)?;
-            let label = Label::parse(&label)
-                .ok_or_else(|| StoreError(format!("a bad label {label:?}")))?;
+            let label =
+                Label::parse(&label).ok_or_else(|| StoreError(format!("a bad label {label:?}")))?;
             out.push((version, bucket, label, count));
         }
         Ok(out)

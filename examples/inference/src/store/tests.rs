@@ -105,9 +105,16 @@ fn feedback_pages_and_counts() {
         ]
     );
     let negative = store.approval_counts("risk", -100, 1_000, 10).unwrap();
-    assert!(negative.contains(&(1, -1_000, Label::Up, 1)), "{negative:?}");
+    assert!(
+        negative.contains(&(1, -1_000, Label::Up, 1)),
+        "{negative:?}"
+    );
     let latest = store.approval_counts("risk", 0, 1_000, 1).unwrap();
-    assert_eq!(latest, vec![(2, 2_000, Label::Up, 1)], "only the latest bucket");
+    assert_eq!(
+        latest,
+        vec![(2, 2_000, Label::Up, 1)],
+        "only the latest bucket"
+    );
 
     let risk = store.model_feedback("risk", None, 2).unwrap();
     assert_eq!(
@@ -138,7 +145,9 @@ fn reopening_a_file_keeps_rows_and_a_newer_schema_is_refused() {
     let path = dir.join("sub").join("store.sqlite");
     {
         let store = SqliteStore::open(&path).unwrap();
-        store.add_documents(&minilm(), &[document("kept", 0.1)]).unwrap();
+        store
+            .add_documents(&minilm(), &[document("kept", 0.1)])
+            .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.document_count().unwrap(), 1);

@@ -74,7 +74,11 @@ fn decisions_feedback_export_and_approval_round_trip() {
     }
     let subject = decisions[0]["subject"].as_str().unwrap().to_owned();
 
-    for (label, extra) in [("up", ""), ("down", r#","score":0.7,"predicted":true"#), ("up", "")] {
+    for (label, extra) in [
+        ("up", ""),
+        ("down", r#","score":0.7,"predicted":true"#),
+        ("up", ""),
+    ] {
         let reply = feedback(&server, 1, &subject, label, extra);
         assert_eq!(reply.status, 200, "{}", reply.text());
         assert!(reply.json()["id"].as_i64().unwrap() > 0);
@@ -92,7 +96,9 @@ fn decisions_feedback_export_and_approval_round_trip() {
     assert_eq!(lines[0]["subject"].as_str(), Some(subject.as_str()));
     let first = server.get("/v1/feedback.jsonl?limit=2");
     assert_eq!(jsonl(&first).len(), 2);
-    let next = first.header("x-next-after").expect("a full page says where to go on");
+    let next = first
+        .header("x-next-after")
+        .expect("a full page says where to go on");
     let rest = server.get(&format!("/v1/feedback.jsonl?after={next}&limit=2"));
     assert_eq!(jsonl(&rest).len(), 1);
     assert_eq!(rest.header("x-next-after"), None, "the last page");
@@ -117,14 +123,54 @@ fn bad_feedback_and_limits_answer_4xx_with_reasons() {
     let registry = Registry::new("feedback-bad").with_risk(|c| c);
     let server = Server::start(&registry);
     let cases: [(&str, &str, u16, &str); 8] = [
-        ("/v1/feedback", r#"{"model":"risk","version":1,"subject":"s","label":"sideways"}"#, 400, "label must be"),
-        ("/v1/feedback", r#"{"model":"risk","version":0,"subject":"s","label":"up"}"#, 400, "positive integer"),
-        ("/v1/feedback", r#"{"model":"nope","version":1,"subject":"s","label":"up"}"#, 404, "unknown model"),
-        ("/v1/feedback", r#"{"model":"risk","version":"9","subject":"s","label":"up"}"#, 404, "no version"),
-        ("/v1/feedback", r#"{"model":"risk","version":1,"subject":"s","label":"up","score":2}"#, 400, "score"),
-        ("/v1/feedback", r#"{"model":"risk","version":1,"subject":"","label":"up"}"#, 400, "subject"),
-        ("/v1/feedback", r#"{"model":"risk""#, 400, "malformed feedback"),
-        ("/v1/models/risk/decide", r#"{"features":[[1,2],[1]]}"#, 400, "same number"),
+        (
+            "/v1/feedback",
+            r#"{"model":"risk","version":1,"subject":"s","label":"sideways"}"#,
+            400,
+            "label must be",
+        ),
+        (
+            "/v1/feedback",
+            r#"{"model":"risk","version":0,"subject":"s","label":"up"}"#,
+            400,
+            "positive integer",
+        ),
+        (
+            "/v1/feedback",
+            r#"{"model":"nope","version":1,"subject":"s","label":"up"}"#,
+            404,
+            "unknown model",
+        ),
+        (
+            "/v1/feedback",
+            r#"{"model":"risk","version":"9","subject":"s","label":"up"}"#,
+            404,
+            "no version",
+        ),
+        (
+            "/v1/feedback",
+            r#"{"model":"risk","version":1,"subject":"s","label":"up","score":2}"#,
+            400,
+            "score",
+        ),
+        (
+            "/v1/feedback",
+            r#"{"model":"risk","version":1,"subject":"","label":"up"}"#,
+            400,
+            "subject",
+        ),
+        (
+            "/v1/feedback",
+            r#"{"model":"risk""#,
+            400,
+            "malformed feedback",
+        ),
+        (
+            "/v1/models/risk/decide",
+            r#"{"features":[[1,2],[1]]}"#,
+            400,
+            "same number",
+        ),
     ];
     for (path, body, status, reason) in cases {
         let reply = server.post_json(path, body);
@@ -137,12 +183,23 @@ fn bad_feedback_and_limits_answer_4xx_with_reasons() {
     assert_eq!(feedback(&server, 1, &at, "up", "").status, 200);
     let over = feedback(&server, 1, &format!("{at}s"), "up", "");
     assert_eq!(over.status, 400);
-    assert!(over.error().contains("subject must be 1 to 128 bytes"), "{}", over.text());
+    assert!(
+        over.error().contains("subject must be 1 to 128 bytes"),
+        "{}",
+        over.text()
+    );
 
     // FEEDBACK_EXPORT_ROWS_MAX per page.
-    let reply = server.get(&format!("/v1/feedback.jsonl?limit={}", FEEDBACK_EXPORT_ROWS_MAX + 1));
+    let reply = server.get(&format!(
+        "/v1/feedback.jsonl?limit={}",
+        FEEDBACK_EXPORT_ROWS_MAX + 1
+    ));
     assert_eq!(reply.status, 400);
-    assert!(reply.error().contains("limit must be 1 to 10000"), "{}", reply.text());
+    assert!(
+        reply.error().contains("limit must be 1 to 10000"),
+        "{}",
+        reply.text()
+    );
     assert_eq!(server.get("/v1/feedback.jsonl?limit=x").status, 400);
 
     // ROWS_PER_REQUEST_MAX for decisions; a model that is not a binary classifier.
@@ -153,7 +210,12 @@ fn bad_feedback_and_limits_answer_4xx_with_reasons() {
     assert!(reply.error().contains("1 to 1024 rows"), "{}", reply.text());
     let reply = server.post_json("/v1/models/risk/decide", r#"{"features":[[1,2,3]]}"#);
     assert_eq!(reply.status, 400, "{}", reply.text());
-    assert_eq!(server.post_json("/v1/models/nope/decide", r#"{"features":[[1]]}"#).status, 404);
+    assert_eq!(
+        server
+            .post_json("/v1/models/nope/decide", r#"{"features":[[1]]}"#)
+            .status,
+        404
+    );
 
     let reply = server.get("/v1/models/risk/approval?bucket_ms=0");
     assert_eq!(reply.status, 400);
@@ -170,7 +232,11 @@ fn recalibration_needs_enough_feedback_then_moves_the_threshold() {
     let mut labelled = Vec::new();
     for i in 0..RECALIBRATION_SAMPLES_MIN {
         let fraud = i % 2 == 0;
-        let score = if fraud { 0.30 + i as f64 * 0.01 } else { 0.05 + i as f64 * 0.005 };
+        let score = if fraud {
+            0.30 + i as f64 * 0.01
+        } else {
+            0.05 + i as f64 * 0.005
+        };
         labelled.push((score, fraud));
     }
     let send = |(score, fraud): (f64, bool), index: usize| {
@@ -180,7 +246,11 @@ fn recalibration_needs_enough_feedback_then_moves_the_threshold() {
         let reply = feedback(&server, 1, &format!("tx{index}"), label, &extra);
         assert_eq!(reply.status, 200, "{}", reply.text());
     };
-    for (index, row) in labelled.iter().take(RECALIBRATION_SAMPLES_MIN - 1).enumerate() {
+    for (index, row) in labelled
+        .iter()
+        .take(RECALIBRATION_SAMPLES_MIN - 1)
+        .enumerate()
+    {
         send(*row, index);
     }
     // RECALIBRATION_SAMPLES_MIN: one row short.
@@ -188,7 +258,10 @@ fn recalibration_needs_enough_feedback_then_moves_the_threshold() {
     assert_eq!(short.status, 409, "{}", short.text());
     assert!(short.error().contains("at least 20"), "{}", short.text());
 
-    send(labelled[RECALIBRATION_SAMPLES_MIN - 1], RECALIBRATION_SAMPLES_MIN - 1);
+    send(
+        labelled[RECALIBRATION_SAMPLES_MIN - 1],
+        RECALIBRATION_SAMPLES_MIN - 1,
+    );
     let reply = server.post_json("/v1/models/risk/recalibrate", "{}");
     assert_eq!(reply.status, 200, "{}", reply.text());
     let found = reply.json();
@@ -207,8 +280,14 @@ fn recalibration_needs_enough_feedback_then_moves_the_threshold() {
         let score = decision["score"].as_f64().unwrap();
         assert_eq!(decision["positive"].as_bool(), Some(score >= threshold));
     }
-    assert_eq!(server.post_json("/v1/models/risk/recalibrate", "{").status, 400);
-    assert_eq!(server.post_json("/v1/models/nope/recalibrate", "").status, 404);
+    assert_eq!(
+        server.post_json("/v1/models/risk/recalibrate", "{").status,
+        400
+    );
+    assert_eq!(
+        server.post_json("/v1/models/nope/recalibrate", "").status,
+        404
+    );
 }
 
 fn routed_versions(server: &Server, requests: usize) -> (usize, usize) {
@@ -264,7 +343,10 @@ fn fixed_split_routes_by_weight_and_explicit_versions_win() {
     );
     // Fixed splits do not learn.
     for i in 0..5 {
-        assert_eq!(feedback(&server, 2, &format!("f{i}"), "down", "").status, 200);
+        assert_eq!(
+            feedback(&server, 2, &format!("f{i}"), "down", "").status,
+            200
+        );
     }
     assert_eq!(shares(&server).1[1].1, 1.0);
     assert_eq!(shares(&server).1[1].2, Some(0.0));
@@ -281,11 +363,17 @@ fn exp3_split_shifts_traffic_to_the_better_rated_version_and_resumes_after_resta
     assert_eq!(policy, "exp3");
     assert_eq!(start, vec![(1, 0.5, None), (2, 0.5, None)]);
     let (one, two) = routed_versions(&server, 40);
-    assert!(one > 5 && two > 5, "an even split sends both some: {one} {two}");
+    assert!(
+        one > 5 && two > 5,
+        "an even split sends both some: {one} {two}"
+    );
 
     for i in 0..30 {
         assert_eq!(feedback(&server, 2, &format!("a{i}"), "up", "").status, 200);
-        assert_eq!(feedback(&server, 1, &format!("b{i}"), "down", "").status, 200);
+        assert_eq!(
+            feedback(&server, 1, &format!("b{i}"), "down", "").status,
+            200
+        );
     }
     let (_, learned) = shares(&server);
     assert!(learned[1].1 > 0.85, "{learned:?}");
@@ -297,7 +385,10 @@ fn exp3_split_shifts_traffic_to_the_better_rated_version_and_resumes_after_resta
     drop(server);
     let server = Server::start(&registry);
     let (_, resumed) = shares(&server);
-    assert!((resumed[1].1 - learned[1].1).abs() < 1e-9, "{resumed:?} vs {learned:?}");
+    assert!(
+        (resumed[1].1 - learned[1].1).abs() < 1e-9,
+        "{resumed:?} vs {learned:?}"
+    );
 }
 
 #[test]
@@ -305,7 +396,11 @@ fn bad_split_configs_are_reported() {
     let registry = two_versions("split-bad", r#"{"policy": "exp3", "versions": [1]}"#);
     let server = Server::start(&registry);
     let index = server.post_json("/v2/repository/index", "");
-    assert!(index.text().contains("split: name 2 to 8 versions"), "{}", index.text());
+    assert!(
+        index.text().contains("split: name 2 to 8 versions"),
+        "{}",
+        index.text()
+    );
     drop(server);
 
     let registry = two_versions(
@@ -318,5 +413,9 @@ fn bad_split_configs_are_reported() {
         r#"{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[1,2,3,4,5,6,7,8]}]}"#,
     );
     assert_eq!(reply.status, 503, "{}", reply.text());
-    assert!(reply.error().contains("version 3, which is not loaded"), "{}", reply.text());
+    assert!(
+        reply.error().contains("version 3, which is not loaded"),
+        "{}",
+        reply.text()
+    );
 }

@@ -123,28 +123,53 @@ fn documents_search_and_open_round_trip() {
         r#"{"document": 999999}"#,
     );
     assert_eq!(not_a_result.status, 400);
-    assert!(not_a_result.error().contains("not a result"), "{}", not_a_result.text());
+    assert!(
+        not_a_result.error().contains("not a result"),
+        "{}",
+        not_a_result.text()
+    );
     let unknown = server.post_json("/v1/search/987654/open", r#"{"document": 1}"#);
     assert_eq!(unknown.status, 404);
-    assert_eq!(server.post_json("/v1/search/abc/open", r#"{"document": 1}"#).status, 400);
+    assert_eq!(
+        server
+            .post_json("/v1/search/abc/open", r#"{"document": 1}"#)
+            .status,
+        400
+    );
 
     // Bad input and the request limits.
     let long_query = "q".repeat(QUERY_BYTES_MAX + 1);
     let long_text = "d".repeat(DOCUMENT_BYTES_MAX + 1);
     let many: Vec<&str> = vec!["a text"; DOCUMENTS_PER_REQUEST_MAX + 1];
     let cases: Vec<(&str, String, &str)> = vec![
-        ("/v1/search", r#"{"query": "x", "k": 0}"#.into(), "k must be 1 to 100"),
+        (
+            "/v1/search",
+            r#"{"query": "x", "k": 0}"#.into(),
+            "k must be 1 to 100",
+        ),
         (
             "/v1/search",
             format!(r#"{{"query": "x", "k": {}}}"#, SEARCH_RESULTS_MAX + 1),
             "k must be 1 to 100",
         ),
         ("/v1/search", r#"{"query": " "}"#.into(), "1 to 1024 bytes"),
-        ("/v1/search", format!(r#"{{"query": "{long_query}"}}"#), "1 to 1024 bytes"),
-        ("/v1/search", r#"{"query": "x", "top": 3}"#.into(), "malformed search request"),
+        (
+            "/v1/search",
+            format!(r#"{{"query": "{long_query}"}}"#),
+            "1 to 1024 bytes",
+        ),
+        (
+            "/v1/search",
+            r#"{"query": "x", "top": 3}"#.into(),
+            "malformed search request",
+        ),
         ("/v1/documents", texts(&[]), "1 to 64 documents"),
         ("/v1/documents", texts(&many), "1 to 64 documents"),
-        ("/v1/documents", texts(&["fine", &long_text]), "document 1 is longer than 2048"),
+        (
+            "/v1/documents",
+            texts(&["fine", &long_text]),
+            "document 1 is longer than 2048",
+        ),
         ("/v1/documents", "{".into(), "malformed documents request"),
     ];
     for (path, body, reason) in cases {
@@ -176,9 +201,25 @@ fn load_corpus_then_search_it_and_measure_recall() {
     let models = registry.path().to_str().unwrap().to_owned();
     let db = registry.path().join("store.sqlite");
     let db = db.to_str().unwrap();
-    let loaded = run(&["load-corpus", "--models", &models, "--db", db, "--limit", "24"]);
+    let loaded = run(&[
+        "load-corpus",
+        "--models",
+        &models,
+        "--db",
+        db,
+        "--limit",
+        "24",
+    ]);
     assert_eq!(loaded.trim(), "added 24 documents; the store holds 24");
-    let again = run(&["load-corpus", "--models", &models, "--db", db, "--limit", "24"]);
+    let again = run(&[
+        "load-corpus",
+        "--models",
+        &models,
+        "--db",
+        db,
+        "--limit",
+        "24",
+    ]);
     assert_eq!(again.trim(), "added 0 documents; the store holds 24");
 
     // A stored text as the query finds itself first, with its topic.
@@ -194,7 +235,15 @@ fn load_corpus_then_search_it_and_measure_recall() {
 
     // A debug build of the HNSW crate is slow: small sets here, the figures come from the
     // release build (README).
-    let table = run(&["recall", "--db", db, "--queries", "10", "--synthetic", "100"]);
+    let table = run(&[
+        "recall",
+        "--db",
+        db,
+        "--queries",
+        "10",
+        "--synthetic",
+        "100",
+    ]);
     let rows: Vec<&str> = table
         .lines()
         .filter(|l| l.starts_with("| stored") || l.starts_with("| seeded"))

@@ -89,13 +89,18 @@ pub struct RecallRow {
     pub hnsw_us: u128,
 }
 
-fn measure(set: &str, vectors: Vec<Vec<f32>>, queries: &[Vec<f32>]) -> anyhow::Result<RecallRow> {
+fn measure(
+    set: &str,
+    vectors: Vec<Vec<f32>>,
+    queries: &[Vec<f32>],
+    settings: &IndexSettings,
+) -> anyhow::Result<RecallRow> {
     let documents = vectors.len();
     let dimensions = vectors.first().map_or(0, Vec::len);
     let mut index = VectorIndex::new(IndexSettings {
         threshold_docs: 1,
         tail_docs_max: usize::MAX,
-        ..IndexSettings::default()
+        ..settings.clone()
     });
     let pairs: Vec<(i64, Vec<f32>)> = vectors
         .into_iter()
@@ -135,6 +140,7 @@ pub fn recall(
     db: Option<&Path>,
     queries: usize,
     synthetic: usize,
+    settings: &IndexSettings,
 ) -> anyhow::Result<Vec<RecallRow>> {
     let mut rows = Vec::new();
     if let Some(db) = db.filter(|p| p.exists()) {
@@ -155,13 +161,23 @@ pub fn recall(
                 .take(queries)
                 .cloned()
                 .collect();
-            rows.push(measure("stored (demo corpus, MiniLM)", vectors, &picked)?);
+            rows.push(measure(
+                "stored (demo corpus, MiniLM)",
+                vectors,
+                &picked,
+                settings,
+            )?);
         }
     }
     if synthetic > 0 {
         let mut vectors = clustered_vectors(synthetic + queries, 384, 12, 1);
         let picked = vectors.split_off(synthetic);
-        rows.push(measure("seeded clustered vectors", vectors, &picked)?);
+        rows.push(measure(
+            "seeded clustered vectors",
+            vectors,
+            &picked,
+            settings,
+        )?);
     }
     Ok(rows)
 }

@@ -71,6 +71,12 @@ enum Command {
         /// Seeded clustered vectors to measure on (0: none).
         #[arg(long, default_value_t = 5_000)]
         synthetic: usize,
+        /// HNSW's efConstruction (default: the server's).
+        #[arg(long)]
+        ef_construction: Option<usize>,
+        /// HNSW's ef at search time (default: the server's).
+        #[arg(long)]
+        ef_search: Option<usize>,
     },
     /// Times each model's engine at batch sizes 1, 8 and 32 (median of --iterations
     /// calls) and prints a markdown table.
@@ -124,8 +130,16 @@ fn run() -> anyhow::Result<ExitCode> {
             db,
             queries,
             synthetic,
+            ef_construction,
+            ef_search,
         } => {
-            let rows = inference::load::recall(Some(&db), queries, synthetic)?;
+            let defaults = inference::service::index::IndexSettings::default();
+            let settings = inference::service::index::IndexSettings {
+                ef_construction: ef_construction.unwrap_or(defaults.ef_construction),
+                ef_search: ef_search.unwrap_or(defaults.ef_search).max(10),
+                ..defaults
+            };
+            let rows = inference::load::recall(Some(&db), queries, synthetic, &settings)?;
             print!("{}", inference::load::recall_table(&rows));
             Ok(ExitCode::SUCCESS)
         }

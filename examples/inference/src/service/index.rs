@@ -6,9 +6,10 @@
 //! the tail passes `tail_docs_max` the graph is rebuilt with them (instant-distance builds
 //! a graph at once; it has no insert).
 //!
-//! No I/O: the service fills it from the store at start and after each write. A rebuild
-//! runs under the caller's write lock, on the blocking pool (searches wait for it; at the
-//! demo corpus's size it takes about a second in a release build). Tests at the bottom
+//! No I/O: the service fills it from the store at start and after each write. `add`
+//! builds at once; the service instead adds with `add_vectors` and builds from a
+//! `graph_plan` without holding the index, so searches go on (exact over the tail) while a
+//! graph is built, which takes seconds at the demo corpus's size. Tests at the bottom
 //! (recall floor of the graph against exact search on seeded vectors).
 
 use crate::domain::bandit::SplitRng;
@@ -36,7 +37,7 @@ impl Default for IndexSettings {
             threshold_docs: crate::limits::HNSW_THRESHOLD_DOCS,
             tail_docs_max: crate::limits::HNSW_TAIL_DOCS_MAX,
             ef_search: 128,
-            ef_construction: 100,
+            ef_construction: 40,
             seed: 13,
         }
     }
@@ -58,6 +59,32 @@ impl instant_distance::Point for Unit {
 pub enum Method {
     Exact,
     Hnsw,
+}
+
+/// The input of a graph build, copied out of the index.
+pub struct GraphPlan {
+    points: Vec<Unit>,
+    ids: Vec<i64>,
+    settings: IndexSettings,
+}
+
+/// A built HNSW graph over the first `len` documents of an index.
+pub struct Graph {
+    map: HnswMap<Unit, i64>,
+    len: usize,
+}
+
+impl GraphPlan {
+    /// Builds the graph (slow: seconds for thousands of documents in a release build).
+    pub fn build(self) -> Graph {
+        let len = self.ids.len();
+        let map = Builder::default()
+            .seed(self.settings.seed)
+            .ef_construction(self.settings.ef_construction)
+            .ef_search(self.settings.ef_search)
+            .build(self.points, self.ids);
+        Graph { map, len }
+    }
 }
 
 pub struct VectorIndex {
@@ -109,9 +136,19 @@ impl VectorIndex {
         self.graph_len
     }
 
-    /// Adds documents (normalised here); every vector must have the index's dimensions.
-    /// Builds or rebuilds the graph when the rules above say so. Nothing is added on error.
+    /// Adds documents (normalised here) and builds or rebuilds the graph at once when the
+    /// rules above say so. Nothing is added on error.
     pub fn add(&mut self, documents: &[(i64, Vec<f32>)]) -> Result<(), String> {
+        self.add_vectors(documents)?;
+        if let Some(plan) = self.graph_plan() {
+            self.install(plan.build());
+        }
+        Ok(())
+    }
+
+    /// Adds documents (normalised here) without touching the graph; every vector must
+    /// have the index's dimensions. Nothing is added on error.
+    pub fn add_vectors(&mut self, documents: &[(i64, Vec<f32>)]) -> Result<(), String> {
         let mut units = Vec::with_capacity(documents.len());
         let mut dimensions = self.dimensions;
         for (id, vector) in documents {
@@ -130,7 +167,6 @@ impl VectorIndex {
             self.ids.push(id);
             self.vectors.extend_from_slice(&unit);
         }
-        self.refresh_graph();
         Ok(())
     }
 
@@ -143,23 +179,27 @@ impl VectorIndex {
         range.map(|i| (self.ids[i], self.row(i)))
     }
 
-    fn refresh_graph(&mut self) {
+    /// What a graph build needs (a copy of the documents), when one is due: the store
+    /// reached `threshold_docs` without a graph, or the tail passed `tail_docs_max`. The
+    /// build can then run without holding the index (`GraphPlan::build`, `install`).
+    pub fn graph_plan(&self) -> Option<GraphPlan> {
         let len = self.ids.len();
         let due = len >= self.settings.threshold_docs
             && (self.graph.is_none() || len - self.graph_len > self.settings.tail_docs_max);
-        if due {
-            self.graph = Some(self.build_graph(len));
-            self.graph_len = len;
-        }
+        due.then(|| GraphPlan {
+            points: (0..len).map(|i| Unit(self.row(i).to_vec())).collect(),
+            ids: self.ids[..len].to_vec(),
+            settings: self.settings.clone(),
+        })
     }
 
-    fn build_graph(&self, len: usize) -> HnswMap<Unit, i64> {
-        let points: Vec<Unit> = (0..len).map(|i| Unit(self.row(i).to_vec())).collect();
-        Builder::default()
-            .seed(self.settings.seed)
-            .ef_construction(self.settings.ef_construction)
-            .ef_search(self.settings.ef_search)
-            .build(points, self.ids[..len].to_vec())
+    /// Puts a built graph in place (the documents it covers are the first it holds, which
+    /// the index never reorders).
+    pub fn install(&mut self, graph: Graph) {
+        if graph.len >= self.graph_len && graph.len <= self.ids.len() {
+            self.graph_len = graph.len;
+            self.graph = Some(graph.map);
+        }
     }
 
     /// The `k` nearest documents to `query` (any length > 0 vector of the index's

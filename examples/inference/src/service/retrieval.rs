@@ -281,11 +281,30 @@ impl Inference {
             .copied()
             .zip(new.into_iter().map(|d| d.embedding))
             .collect();
-        let mut index = state.index.write().unwrap_or_else(|e| e.into_inner());
-        index.add(&pairs).map_err(|reason| {
-            tracing::warn!(%reason, "stored documents not indexed");
-            LoopError::Store(reason)
-        })?;
+        let (plan, documents) = {
+            let mut index = state.index.write().unwrap_or_else(|e| e.into_inner());
+            index.add_vectors(&pairs).map_err(|reason| {
+                tracing::warn!(%reason, "stored documents not indexed");
+                LoopError::Store(reason)
+            })?;
+            (index.graph_plan(), index.len())
+        };
+        // Built without the index lock (searches go on); writes wait, holding `_write`.
+        if let Some(plan) = plan {
+            let started = std::time::Instant::now();
+            let graph = plan.build();
+            tracing::info!(
+                documents,
+                build_ms = started.elapsed().as_millis() as u64,
+                "HNSW index built"
+            );
+            state
+                .index
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .install(graph);
+        }
+        let index = state.index.read().unwrap_or_else(|e| e.into_inner());
         let method = if index.graph_len() > 0 {
             Method::Hnsw
         } else {

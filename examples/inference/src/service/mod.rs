@@ -8,6 +8,10 @@
 //! Loading and unloading replace a model's entry; requests already holding the old
 //! version finish on it (its batcher drains when the last handle goes).
 //!
+//! A request without a version goes where the model's traffic split sends it
+//! (`feedback.rs`). Document search is `retrieval.rs` (with the vector index, `index.rs`);
+//! feedback, recalibration and splits are `feedback.rs`.
+//!
 //! Not here: HTTP and JSON (`api/`), model files and engines (`registry.rs`, `engine/`).
 //! Tests: `service/tests.rs`.
 

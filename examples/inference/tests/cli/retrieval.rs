@@ -248,7 +248,7 @@ fn load_corpus_then_search_it_and_measure_recall() {
         .lines()
         .filter(|l| l.starts_with("| stored") || l.starts_with("| seeded"))
         .collect();
-    assert_eq!(rows.len(), 2, "{table}");
+    assert_eq!(rows.len(), 3, "{table}");
     for row in rows {
         let recall: f64 = row.split('|').nth(5).unwrap().trim().parse().unwrap();
         assert!(recall >= 0.9, "{row}");

@@ -100,13 +100,24 @@ impl Loop {
     ) -> Result<Loop, StoreError> {
         let mut index = VectorIndex::new(settings);
         if let Some(store) = &store {
+            let started = std::time::Instant::now();
             let mut after = 0;
             for _ in 0..=DOCUMENTS_MAX / INDEX_LOAD_PAGE {
                 let page = store.embeddings(after, INDEX_LOAD_PAGE)?;
                 let Some(last) = page.last() else { break };
                 after = last.0;
-                index.add(&page).map_err(StoreError)?;
+                index.add_vectors(&page).map_err(StoreError)?;
             }
+            // One graph over everything stored (adding page by page would build several).
+            if let Some(plan) = index.graph_plan() {
+                index.install(plan.build());
+            }
+            tracing::info!(
+                documents = index.len(),
+                hnsw = index.graph_len() > 0,
+                ms = started.elapsed().as_millis() as u64,
+                "documents indexed"
+            );
         }
         Ok(Loop {
             store,

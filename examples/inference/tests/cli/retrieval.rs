@@ -225,8 +225,10 @@ fn load_corpus_then_search_it_and_measure_recall() {
     // A stored text as the query finds itself first, with its topic.
     let corpus = inference::domain::corpus::demo_corpus().unwrap();
     let (topic, text) = &corpus[1];
-    let server = Server::start(&registry);
+    // Restarted on a store past the threshold: the graph is built at start.
+    let server = Server::start_with(&registry, &["--hnsw-threshold-docs", "10"]);
     let found = search(&server, text, 2);
+    assert_eq!(found["method"].as_str(), Some("hnsw"), "{found}");
     let top = &found["results"][0];
     assert_eq!(top["text"].as_str(), Some(text.as_str()), "{found}");
     assert_eq!(top["topic"].as_str(), Some(topic.as_str()), "{found}");

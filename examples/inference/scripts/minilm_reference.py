@@ -1,12 +1,12 @@
-"""Writes tests/fixtures/minilm_reference.json: for a few sentences, the token ids of
-tokenizer.json (padding and truncation off) and the sentence embedding computed with
-onnxruntime on the fetched models/minilm/1/model.onnx: mean pooling of the last hidden state
-over the attention mask, then L2 normalisation (what sentence-transformers does for
-all-MiniLM-L6-v2). Each sentence is run alone (batch of one, no padding).
+"""Writes tests/fixtures/{minilm,paraphrase-minilm}_reference.json: for a few sentences,
+the token ids of tokenizer.json (padding and truncation off) and the sentence embedding
+computed with onnxruntime on the fetched models/{name}/1/model.onnx: mean pooling of the
+last hidden state over the attention mask, then L2 normalisation (what sentence-transformers
+does for both models). Each sentence is run alone (batch of one, no padding).
 
     python3 scripts/minilm_reference.py      # from examples/inference, after fetch-models
 needs onnxruntime, numpy and tokenizers. Embeddings are rounded to 6 decimals (the Rust test's
-tolerance is far above that). Not here: fetching the model (`inference fetch-models`).
+tolerance is far above that). Not here: fetching the models (`inference fetch-models`).
 """
 
 import json
@@ -26,11 +26,20 @@ SENTENCES = [
 ]
 
 
+# The ONNX output holding each model's last hidden state (as in its config.json).
+HIDDEN = {"minilm": "last_hidden_state", "paraphrase-minilm": "onnx::Shape_422"}
+
+
 def main():
-    tokenizer = Tokenizer.from_file(str(HERE / "models" / "minilm" / "tokenizer.json"))
+    for name, hidden_output in HIDDEN.items():
+        write(name, hidden_output)
+
+
+def write(name, hidden_output):
+    tokenizer = Tokenizer.from_file(str(HERE / "models" / name / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    session = onnxruntime.InferenceSession(str(HERE / "models" / "minilm" / "1" / "model.onnx"))
+    session = onnxruntime.InferenceSession(str(HERE / "models" / name / "1" / "model.onnx"))
     names = [i.name for i in session.get_inputs()]
     rows = []
     for sentence in SENTENCES:
@@ -41,7 +50,7 @@ def main():
             "attention_mask": np.ones_like(ids),
             "token_type_ids": np.zeros_like(ids),
         }
-        (hidden, *_) = session.run(None, {name: feeds[name] for name in names})
+        (hidden,) = session.run([hidden_output], {n: feeds[n] for n in names})
         pooled = hidden[0].mean(axis=0)
         embedding = pooled / np.linalg.norm(pooled)
         rows.append(
@@ -51,8 +60,8 @@ def main():
                 "embedding": [round(float(v), 6) for v in embedding],
             }
         )
-    fixture = {"model": "minilm", "version": 1, "onnxruntime": onnxruntime.__version__, "sentences": rows}
-    out = HERE / "tests" / "fixtures" / "minilm_reference.json"
+    fixture = {"model": name, "version": 1, "onnxruntime": onnxruntime.__version__, "sentences": rows}
+    out = HERE / "tests" / "fixtures" / f"{name}_reference.json"
     out.write_text(json.dumps(fixture) + "\n")
     print(f"wrote {out} ({len(rows)} sentences)")
 

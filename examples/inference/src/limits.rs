@@ -14,6 +14,11 @@ pub const TEXTS_PER_REQUEST_MAX: usize = 64;
 /// `max_tokens` are cut (as sentence-transformers does); this bounds the tokenizer's work.
 pub const TEXT_BYTES_MAX: usize = 8 * 1024;
 
+/// Text bytes of one request tokenized on the I/O worker that parsed it; a request with
+/// more is tokenized on kiln's blocking pool (`service::tokenize`), so one long request
+/// does not hold up the worker's other connections. Not a refusal: both ways answer.
+pub const TOKENIZE_INLINE_BYTES_MAX: usize = 4 * 1024;
+
 /// Most rows (first dimension) of one tabular infer request.
 pub const ROWS_PER_REQUEST_MAX: usize = 1_024;
 

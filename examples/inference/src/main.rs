@@ -162,7 +162,8 @@ fn run() -> anyhow::Result<ExitCode> {
                         format!("cannot read the model registry {}", models.display())
                     })?;
             for entry in service.index() {
-                tracing::info!(model = %entry.name, version = ?entry.version, state = entry.state, "model");
+                let version = entry.version.as_deref().unwrap_or("-");
+                tracing::info!(model = %entry.name, version, state = entry.state, "model");
             }
             let limits = kiln::limits::HttpLimits {
                 body_bytes_max: REQUEST_BODY_BYTES_MAX,

@@ -3,8 +3,8 @@
 //! from the committed risk model and, when fetched, MiniLM) and talks HTTP over real
 //! sockets. Modules: `kserve.rs` (every KServe route and error shape, the risk model against
 //! onnxruntime's fixture, Triton's binary tensors by hand), `repository.rs` (index, load,
-//! unload, a model whose file is missing), `overload.rs` (a full queue's 503 and a passed
-//! deadline), `limits.rs` (each request limit through HTTP), `embed.rs` (MiniLM through
+//! unload, a model whose file is missing), `overload.rs` (concurrent requests sharing model
+//! calls, a full queue's 503 and a passed deadline), `limits.rs` (each request limit through HTTP), `embed.rs` (MiniLM through
 //! `/v1/embed` and KServe BYTES, length-bucket grouping; skipped with the reason printed when
 //! `fetch-models` has not run), `fetch.rs` (`fetch-models` refusals and idempotence) and
 //! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it), `bench.rs`

@@ -15,7 +15,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 RISK_TOLERANCE = 1e-5
-TEXT_TOLERANCE = 2e-3
+TEXT_TOLERANCE = 1e-5
 
 
 def check(condition, what):

@@ -436,6 +436,16 @@ mod tests {
     }
 
     #[test]
+    fn data_nests_up_to_the_limit() {
+        // DATA_NESTING_MAX = 8: a rank-8 tensor nests 8 deep.
+        let deep = parse(
+            r#"{"inputs":[{"name":"x","shape":[1,1,1,1,1,1,1,1],"datatype":"FP64","data":[[[[[[[[2.5]]]]]]]]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(deep.inputs[0].data, Data::F64(vec![2.5]));
+    }
+
+    #[test]
     fn binary_inputs_follow_the_json_header() {
         let json = br#"{"inputs":[{"name":"a","shape":[2],"datatype":"INT32","parameters":{"binary_data_size":8}},{"name":"b","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":6}}],"outputs":[{"name":"y","parameters":{"binary_data":false}}],"parameters":{"binary_data_output":true,"timeout":1500}}"#;
         let mut body = json.to_vec();

@@ -1,8 +1,8 @@
 //! The HTTP API: KServe v2 / Open Inference Protocol over REST (health, server and model
 //! metadata, readiness, infer with JSON or Triton's binary tensors), Triton's model
-//! repository extension (index, load, unload), Triton-style `config` and `stats` per model,
-//! and `POST /v1/embed` for sentence embeddings; document search, feedback and traffic splits
-//! in `retrieval.rs`.
+//! repository extension (index, load, unload), a model's `config` (as Triton has) and its
+//! recent batches (`stats`, this app's own shape), and `POST /v1/embed` for sentence
+//! embeddings; document search, feedback and traffic splits in `retrieval.rs`.
 //!
 //! Handlers are thin: they parse (`kserve.rs`), call `service::Inference` and render.
 //! Loading a model runs on kiln's blocking pool; inference waits on the model's batcher;
@@ -70,14 +70,14 @@ fn json<T: Serialize>(value: &T) -> Answer {
 struct ServerMetadata {
     name: &'static str,
     version: &'static str,
-    extensions: [&'static str; 3],
+    extensions: [&'static str; 2],
 }
 
 async fn server_metadata() -> Answer {
     json(&ServerMetadata {
         name: "kiln-inference",
         version: env!("CARGO_PKG_VERSION"),
-        extensions: ["binary_tensor_data", "model_repository", "statistics"],
+        extensions: ["binary_tensor_data", "model_repository"],
     })
 }
 
@@ -252,11 +252,12 @@ async fn run_infer(
     // Unknown model first: a 404 says more than a complaint about the body.
     service.version(name, version)?;
     let header_length = headers.get_str("inference-header-content-length");
-    let request = kserve::parse_infer(body, header_length)?;
+    let mut request = kserve::parse_infer(body, header_length)?;
     let deadline = deadline(request.timeout_us, headers)?;
     let asked: Vec<String> = request.outputs.iter().map(|o| o.name.clone()).collect();
+    let inputs = std::mem::take(&mut request.inputs);
     let inferred = service
-        .infer(name, version, request.inputs.clone(), &asked, deadline)
+        .infer(name, version, inputs, &asked, deadline)
         .await?;
     let rendered = kserve::render_infer(
         &inferred.model,

@@ -2,8 +2,9 @@
 //! `tokenizer.json`. The file's own padding is turned off (the one MiniLM ships pads every
 //! text to 128 tokens, which would make every batch as long as the longest bucket);
 //! batches are padded to their longest text by `domain::text::pad_batch` instead.
-//! Truncation is set to the model's `max_tokens`. Runs on the I/O worker that parsed the
-//! request (it is part of parsing: the padded-length bucket decides the batch group).
+//! Truncation is set to the model's `max_tokens`. Runs before a text is queued (its
+//! padded-length bucket decides its batch group): on the I/O worker that parsed the
+//! request, or on the blocking pool for a long one (`service::tokenize`).
 //! Tests at the bottom (they need the fetched tokenizer and say so when it is missing).
 
 use super::EngineError;
@@ -47,13 +48,13 @@ impl TextTokenizer {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use std::path::PathBuf;
 
     /// The fetched MiniLM tokenizer, or `None` (with the reason printed) when
     /// `inference fetch-models` has not run.
-    pub(crate) fn minilm_tokenizer(max_tokens: usize) -> Option<TextTokenizer> {
+    fn minilm_tokenizer(max_tokens: usize) -> Option<TextTokenizer> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/minilm/tokenizer.json");
         if !path.exists() {
             eprintln!(

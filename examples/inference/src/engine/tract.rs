@@ -1,18 +1,19 @@
 //! The tract-onnx engine. At load: parse the ONNX file (value info ignored, as PyTorch
 //! exports carry stale shapes), name the inputs and outputs the config serves, give each
 //! input a fact whose batch dimension is the symbol `N`, then declutter and optimise.
-//! Decluttering propagates constants, so a quantised model's int8 weights and their
-//! Cast/Mul dequantisation become fp32 constants once, at load, instead of on every call
-//! (checked by a test). The batch dimension stays symbolic: one plan runs every batch size.
+//! A quantised model's int8 weights and their Cast/Mul dequantisation become fp32
+//! constants once, at load, instead of on every call (`fold_dequantisation`; checked by a
+//! test). The batch dimension stays symbolic: one plan runs every batch size.
 //!
 //! Other free dimensions (a text's sequence length) are made concrete: one plan per
 //! distinct value, built on first use and kept (at most `PLANS_PER_ENGINE_MAX`; text models
 //! only ever ask for their few length buckets). A symbolic sequence length would be one
-//! plan for all, but tract 0.23 mis-types the attention mask of the PyTorch (dynamo)
-//! export of MiniLM with it (`[N,1,S,S]` inferred, `[N,1,1,S]` computed), which its own
-//! debug checks refuse; with a concrete length the types are right. Not here: batching,
-//! tokenizing, pooling. Tests at the bottom (the risk fixture always; MiniLM in
-//! `service/tests.rs` when fetched).
+//! plan for all, but with it tract 0.23 computes the attention mask of the PyTorch (dynamo)
+//! export of MiniLM as `[N,1,1,S]` where its types (and onnxruntime) say `[N,1,S,S]` (the
+//! mask's always-true `arange >= 0` factor seems to lose its broadcast shape), and its own
+//! debug-build checks refuse the run; with a concrete length it computes the right shape.
+//! Not here: batching, tokenizing, pooling. Tests at the bottom (the risk fixture always;
+//! the text models in `service/tests.rs` when fetched).
 
 use super::{Engine, EngineError, EngineInput, EngineOutput};
 use crate::domain::{Data, Datatype, Tensor};
@@ -32,6 +33,9 @@ pub struct TractEngine {
     /// Plans by the concrete values of the inputs' free non-batch dimensions (empty key for
     /// a model without any).
     plans: Mutex<Vec<(Vec<usize>, Plan)>>,
+    /// Dequantised weights by node name, folded once and shared by every plan (they do
+    /// not depend on the input shapes).
+    folded: Mutex<Vec<(String, Arc<tract_onnx::prelude::Tensor>)>>,
     inputs: Vec<EngineInput>,
     outputs: Vec<EngineOutput>,
 }
@@ -84,6 +88,7 @@ impl TractEngine {
         let engine = TractEngine {
             parsed,
             plans: Mutex::new(Vec::new()),
+            folded: Mutex::new(Vec::new()),
             inputs,
             outputs,
         };
@@ -137,7 +142,12 @@ impl TractEngine {
             let fact = TypedFact::dt_shape(datum_type(input.datatype)?, dims);
             model = model.with_input_fact(index, fact.into()).map_err(&fail)?;
         }
-        model
+        let mut typed = model.into_typed().map_err(&fail)?;
+        {
+            let mut folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
+            fold_dequantisation(&mut typed, &mut folded).map_err(&fail)?;
+        }
+        typed
             .into_optimized()
             .map_err(&fail)?
             .into_runnable()
@@ -176,6 +186,87 @@ impl TractEngine {
             })
             .collect()
     }
+}
+
+/// Folds every computation on int8 (or uint8) constants into an fp32 constant, once: a
+/// quantised weight `Cast`, then `Mul` by its scale, becomes the fp32 weight. tract's own
+/// constant folding does this for the matrix weights but declines a fold whose result is
+/// larger than its input and 4 MiB (the fp32 output of an int8 table is 4x its input), so
+/// it left MiniLM's 30522 x 384 word-embedding table int8 and dequantised all of it on
+/// every call (about 30 ms of a 37 ms batch-of-one call, measured). The price is memory:
+/// that table takes 45 MiB in fp32 instead of 11 MiB, once: `cache` keeps each folded
+/// value for the engine's other plans. Bounded: at most one fold per node.
+fn fold_dequantisation(
+    model: &mut TypedModel,
+    cache: &mut Vec<(String, Arc<tract_onnx::prelude::Tensor>)>,
+) -> TractResult<usize> {
+    let mut folded_names: Vec<String> = Vec::new();
+    for _ in 0..model.nodes().len() {
+        let Some(node_id) = next_fold(model, &folded_names)? else {
+            break;
+        };
+        let node_name = model.node(node_id).name.clone();
+        let value = match cache.iter().find(|(name, _)| *name == node_name) {
+            Some((_, value)) => value.clone(),
+            None => {
+                let value = eval_const(model, node_id)?;
+                cache.push((node_name.clone(), value.clone()));
+                value
+            }
+        };
+        let name = format!("{node_name}.folded");
+        let mut patch = TypedModelPatch::default();
+        let wire = patch.add_const(&name, value)?;
+        patch.shunt_outside(model, OutletId::new(node_id, 0), wire)?;
+        patch.apply(model)?;
+        folded_names.push(name);
+    }
+    Ok(folded_names.len())
+}
+
+/// The value of a node whose inputs are all constant.
+fn eval_const(model: &TypedModel, node_id: usize) -> TractResult<Arc<tract_onnx::prelude::Tensor>> {
+    let node = model.node(node_id);
+    let inputs = model
+        .node_input_facts(node_id)?
+        .iter()
+        .filter_map(|fact| fact.konst.clone())
+        .map(|konst| konst.into_tvalue())
+        .collect();
+    let mut outputs = node
+        .op
+        .eval_out_of_plan(inputs)?
+        .ok_or_else(|| TractError::msg(format!("{} cannot be evaluated at load", node.name)))?;
+    Ok(outputs.remove(0).into_arc_tensor())
+}
+
+/// The next node whose inputs are all constant, one of them quantised (or already folded
+/// here), and which something uses.
+fn next_fold(model: &TypedModel, folded_names: &[String]) -> TractResult<Option<usize>> {
+    use tract_onnx::tract_core::ops::konst::Const;
+    use tract_onnx::tract_core::ops::source::TypedSource;
+    for node in model.nodes() {
+        if node.op_is::<Const>()
+            || node.op_is::<TypedSource>()
+            || node.inputs.is_empty()
+            || node.outputs.len() != 1
+            || node.outputs[0].successors.is_empty()
+        {
+            continue;
+        }
+        let facts = model.node_input_facts(node.id)?;
+        if facts.iter().any(|fact| fact.konst.is_none()) {
+            continue;
+        }
+        let quantised = node.inputs.iter().zip(&facts).any(|(outlet, fact)| {
+            matches!(fact.datum_type, DatumType::I8 | DatumType::U8)
+                || folded_names.contains(&model.node(outlet.node).name)
+        });
+        if quantised {
+            return Ok(Some(node.id));
+        }
+    }
+    Ok(None)
 }
 
 fn to_tract(tensor: &Tensor) -> TractResult<TValue> {
@@ -234,7 +325,7 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    pub(crate) fn models_dir() -> PathBuf {
+    fn models_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
     }
 

@@ -25,7 +25,10 @@ mod tests;
 
 use crate::domain::{Data, Datatype, ModelConfig, ModelKind, Tensor};
 use crate::engine::EngineError;
-use crate::limits::{ROWS_PER_REQUEST_MAX, TEXT_BYTES_MAX, TEXTS_PER_REQUEST_MAX};
+use crate::engine::tokenizer::TextTokenizer;
+use crate::limits::{
+    ROWS_PER_REQUEST_MAX, TEXT_BYTES_MAX, TEXTS_PER_REQUEST_MAX, TOKENIZE_INLINE_BYTES_MAX,
+};
 use kiln::batch::{BatchError, Submission, SubmitOptions};
 use registry::{LoadedModel, LoadedVersion, list_models, load_model};
 use runner::Runner;
@@ -384,16 +387,19 @@ impl Inference {
             .as_ref()
             .map(|text| text.length_buckets.as_slice())
             .unwrap_or_default();
-        let mut submissions = Vec::with_capacity(texts.len());
-        for text in texts {
-            let text = std::str::from_utf8(text)
-                .map_err(|_| ServiceError::BadInput("texts must be UTF-8".to_owned()))?;
-            let ids = tokenizer
-                .encode(text)
-                .map_err(|e| ServiceError::BadInput(e.0))?;
-            let bucket = crate::domain::text::bucket_of(ids.len(), buckets);
-            submissions.push(batcher.submit_with(ids, options(bucket as u64, deadline)));
-        }
+        let texts = texts
+            .iter()
+            .map(|text| std::str::from_utf8(text).map(str::to_owned))
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|_| ServiceError::BadInput("texts must be UTF-8".to_owned()))?;
+        let tokenized = tokenize(tokenizer, texts).await?;
+        let submissions = tokenized
+            .into_iter()
+            .map(|ids| {
+                let bucket = crate::domain::text::bucket_of(ids.len(), buckets);
+                batcher.submit_with(ids, options(bucket as u64, deadline))
+            })
+            .collect();
         await_all(submissions, deadline).await
     }
 
@@ -406,6 +412,30 @@ impl Inference {
         let (_, loaded) = self.version(name, version)?;
         Ok((loaded.version, loaded.notes.snapshot()))
     }
+}
+
+/// Token ids of `texts`: on this worker when they are short, on the blocking pool beyond
+/// `TOKENIZE_INLINE_BYTES_MAX` in all, so a long request does not stall the worker's other
+/// connections.
+async fn tokenize(
+    tokenizer: &Arc<TextTokenizer>,
+    texts: Vec<String>,
+) -> Result<Vec<Vec<u32>>, ServiceError> {
+    let encode_all = |tokenizer: &TextTokenizer, texts: &[String]| {
+        texts
+            .iter()
+            .map(|text| tokenizer.encode(text))
+            .collect::<Result<Vec<Vec<u32>>, _>>()
+            .map_err(|e| ServiceError::BadInput(e.0))
+    };
+    let bytes: usize = texts.iter().map(String::len).sum();
+    if bytes <= TOKENIZE_INLINE_BYTES_MAX {
+        return encode_all(tokenizer, &texts);
+    }
+    let tokenizer = tokenizer.clone();
+    kiln::runtime::spawn_blocking(move || encode_all(&tokenizer, &texts))
+        .await
+        .map_err(|_| ServiceError::Overloaded)?
 }
 
 fn options(group_key: u64, deadline: Option<Instant>) -> SubmitOptions {
@@ -529,7 +559,13 @@ fn join_outputs(config: &ModelConfig, rows: &[Vec<Data>]) -> Result<Vec<Tensor>,
         .iter()
         .enumerate()
         .map(|(index, spec)| {
-            let parts: Vec<&Data> = rows.iter().map(|row| &row[index]).collect();
+            let parts = rows
+                .iter()
+                .map(|row| row.get(index))
+                .collect::<Option<Vec<&Data>>>()
+                .ok_or_else(|| {
+                    ServiceError::Failed(format!("the model returned no output {}", spec.name))
+                })?;
             let row_shape = spec.row_shape().unwrap_or_default();
             Tensor::from_rows(spec.name.clone(), spec.datatype, &row_shape, &parts)
                 .map_err(ServiceError::Failed)

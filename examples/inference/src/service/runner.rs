@@ -5,7 +5,8 @@
 //!   first dimension, runs, and splits every output back into rows.
 //! - Text: an item is one text's token ids, queued in the group of its padded-length bucket
 //!   (`submit_grouped`), so a batch never pads short texts to a long one's length; the
-//!   batch is padded to its bucket's length (the engine keeps one plan per bucket), run, and mean-pooled and normalised per text.
+//!   batch is padded to its bucket's length (the engine keeps one plan per bucket), run,
+//!   and mean-pooled and normalised per text.
 //!
 //! Every batch is noted (size, bucket, shortest and longest text) in a bounded ring for
 //! `GET /v2/models/{name}/stats`. Not here: HTTP, request validation (`service/mod.rs`).

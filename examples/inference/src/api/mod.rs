@@ -2,7 +2,7 @@
 //! metadata, readiness, infer with JSON or Triton's binary tensors), Triton's model
 //! repository extension (index, load, unload), a model's `config` (as Triton has) and its
 //! recent batches (`stats`, this app's own shape), and `POST /v1/embed` for sentence
-//! embeddings.
+//! embeddings; document search, feedback and traffic splits in `retrieval.rs`.
 //!
 //! Handlers are thin: they parse (`kserve.rs`), call `service::Inference` and render.
 //! Loading a model runs on kiln's blocking pool; inference waits on the model's batcher;
@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod kserve;
+pub mod retrieval;
 
 use crate::domain::{ModelConfig, TensorSpec};
 use crate::limits::REQUEST_TIMEOUT_MS_MAX;
@@ -56,8 +57,8 @@ pub fn app(service: Inference) -> Result<App<crate::web::WebState>, String> {
         .route("/v2/repository/index", post(repository_index))
         .route("/v2/repository/models/{name}/load", post(load))
         .route("/v2/repository/models/{name}/unload", post(unload))
-        .route("/v1/embed", post(embed))
-        .on_error(|page| error_response(page.status(), page.message()));
+        .route("/v1/embed", post(embed));
+    let app = retrieval::routes(app).on_error(|page| error_response(page.status(), page.message()));
     Ok(crate::web::mount(app))
 }
 

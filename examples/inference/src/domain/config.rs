@@ -106,6 +106,10 @@ pub struct ModelConfig {
     pub batching: BatchingConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextConfig>,
+    /// How requests without a version are split between versions (`domain/bandit.rs`);
+    /// without it they go to the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<super::bandit::SplitConfig>,
 }
 
 /// The ONNX input names a text model may have.
@@ -130,6 +134,9 @@ impl ModelConfig {
             ));
         }
         self.check_batching()?;
+        if let Some(split) = &self.split {
+            split.check()?;
+        }
         if self.inputs.is_empty() || self.outputs.is_empty() {
             return Err("a model needs at least one input and one output".to_owned());
         }

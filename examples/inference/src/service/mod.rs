@@ -8,11 +8,18 @@
 //! Loading and unloading replace a model's entry; requests already holding the old
 //! version finish on it (its batcher drains when the last handle goes).
 //!
+//! A request without a version goes where the model's traffic split sends it
+//! (`feedback.rs`). Document search is `retrieval.rs` (with the vector index, `index.rs`);
+//! feedback, recalibration and splits are `feedback.rs`.
+//!
 //! Not here: HTTP and JSON (`api/`), model files and engines (`registry.rs`, `engine/`).
 //! Tests: `service/tests.rs`.
 
+pub mod feedback;
+pub mod index;
 pub mod observe;
 pub mod registry;
+pub mod retrieval;
 pub mod runner;
 #[cfg(test)]
 mod tests;
@@ -108,6 +115,8 @@ pub struct IndexEntry {
 struct Inner {
     root: PathBuf,
     slots: RwLock<BTreeMap<String, Slot>>,
+    /// Documents, feedback and traffic splits (`retrieval.rs`, `feedback.rs`).
+    feedback_loop: retrieval::Loop,
 }
 
 /// The service; cheap to clone.
@@ -144,11 +153,24 @@ impl Inference {
     /// Opens the registry at `root` and loads every model in it. A model that does not
     /// load is logged (with the reason) and listed as unavailable; the others serve.
     pub fn open(root: &Path) -> std::io::Result<Inference> {
+        Inference::open_with_store(root, None, index::IndexSettings::default())
+    }
+
+    /// `open`, with a store for documents and feedback (its documents are indexed now,
+    /// with `settings`).
+    pub fn open_with_store(
+        root: &Path,
+        store: Option<Arc<dyn crate::store::Store>>,
+        settings: index::IndexSettings,
+    ) -> std::io::Result<Inference> {
         let names = list_models(root)?;
+        let feedback_loop =
+            retrieval::Loop::open(store, settings).map_err(std::io::Error::other)?;
         let service = Inference {
             inner: Arc::new(Inner {
                 root: root.to_path_buf(),
                 slots: RwLock::new(BTreeMap::new()),
+                feedback_loop,
             }),
         };
         for name in names {
@@ -286,7 +308,8 @@ impl Inference {
         outputs: &[String],
         deadline: Option<Instant>,
     ) -> Result<Inferred, ServiceError> {
-        let (model, loaded) = self.version(name, version)?;
+        let routed = self.route(name, version).await?;
+        let (model, loaded) = self.version(name, routed.as_deref())?;
         let wanted = wanted_outputs(&model.config, outputs)?;
         let computed = match &loaded.runner {
             Runner::Tabular(batcher) => {
@@ -332,7 +355,8 @@ impl Inference {
         texts: &[String],
         deadline: Option<Instant>,
     ) -> Result<Embedded, ServiceError> {
-        let (model, loaded) = self.version(name, version)?;
+        let routed = self.route(name, version).await?;
+        let (model, loaded) = self.version(name, routed.as_deref())?;
         if model.config.kind != ModelKind::Text {
             return Err(ServiceError::BadInput(format!(
                 "model {name:?} is not a text model"

@@ -112,6 +112,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(registry: &Registry) -> Server {
+        Server::start_with(registry, &[])
+    }
+
+    /// `start` with more `serve` arguments. The store is `store.sqlite` in the registry
+    /// directory (it survives a restart on the same registry).
+    pub fn start_with(registry: &Registry, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_inference"))
             .args([
                 "serve",
@@ -122,6 +128,9 @@ impl Server {
                 "--models",
             ])
             .arg(registry.path())
+            .arg("--db")
+            .arg(registry.path().join("store.sqlite"))
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

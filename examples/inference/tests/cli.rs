@@ -11,8 +11,9 @@
 //! (`inference bench`), `dashboard.rs` (`/metrics`, the dashboard pages, its SSE stream
 //! and batching controls), `browser.rs` (the dashboard in Chromium, `tests/browser.mjs`),
 //! `retrieval.rs` (documents, search, opened results, `load-corpus` and `recall`; skipped
-//! without MiniLM) and `feedback.rs` (feedback, its export, recalibration, fixed and Exp3
-//! traffic splits).
+//! without MiniLM), `feedback.rs` (feedback, its export, recalibration, fixed and Exp3
+//! traffic splits) and `playground.rs` (the playground's forms and feedback, the model
+//! page's split).
 
 #[path = "cli/bench.rs"]
 mod bench;
@@ -32,6 +33,8 @@ mod kserve;
 mod limits;
 #[path = "cli/overload.rs"]
 mod overload;
+#[path = "cli/playground.rs"]
+mod playground;
 #[path = "cli/repository.rs"]
 mod repository;
 #[path = "cli/retrieval.rs"]

@@ -15,12 +15,16 @@
 //!   Works with htmx (the form is swapped) and without JavaScript (303 back to the page).
 //!   Like the repository API it has no authentication; a cross-site form post is refused (403).
 //! - `GET /metrics`: the Prometheus text (`metrics.rs`).
+//! - The model page also shows the traffic split between the model's versions (fixed or
+//!   Exp3) with each version's approval rate (`Inference::split_status`).
+//! - `/playground`: try the models and give feedback (`playground.rs`).
 //!
 //! Not here: the sampling thread (`sampler.rs`), chart geometry (`domain/svg.rs`), the
 //! series arithmetic (`domain/series.rs`). Tests: `tests/cli/dashboard.rs` over HTTP,
 //! `tests/cli/browser.rs` with `tests/browser.mjs` in Chromium.
 
 pub mod controls;
+pub mod playground;
 pub mod sampler;
 
 use crate::domain::series::{BATCH_SIZE_BOUNDS, Sample, Window};
@@ -91,6 +95,11 @@ pub fn mount(app: App<WebState>) -> App<WebState> {
         .route("/models/{name}", get(model_page))
         .route("/models/{name}/events", get(events))
         .route("/models/{name}/batching", post(batching))
+        .route("/playground", get(playground::show))
+        .route("/playground/risk", post(playground::risk))
+        .route("/playground/search", post(playground::search))
+        .route("/playground/open", post(playground::open))
+        .route("/playground/feedback", post(playground::feedback))
 }
 
 async fn metrics(State(state): State<WebState>) -> Response {
@@ -195,6 +204,8 @@ struct ModelPage<'a> {
     adaptive_on: bool,
     error: Option<&'a str>,
     saved: bool,
+    /// The traffic split and each version's approval rate (`None` without a store).
+    split: Option<crate::service::feedback::SplitStatus>,
 }
 
 fn clock(unix_s: u64) -> String {
@@ -354,12 +365,20 @@ async fn model_page(State(state): State<WebState>, Path(name): Path<String>) -> 
     let form = tuning(&model)
         .map(|(tuning, _)| BatchingForm::of(&tuning))
         .unwrap_or_default();
+    let split = match state.service.split_status(&name).await {
+        Ok(split) => Some(split),
+        Err(error) => {
+            tracing::debug!(%error, "no split status for the model page");
+            None
+        }
+    };
     let page = ModelPage {
         model: panel(&state, &model),
         adaptive_on: form.adaptive_on(),
         form: &form,
         error: None,
         saved: false,
+        split,
     };
     render(&state.templates, "model.html", page)
 }
@@ -482,6 +501,7 @@ async fn batching(
         form: &shown,
         error: error.as_deref(),
         saved: error.is_none(),
+        split: None,
     };
     let mut response = htmx.render(&state.templates, "model.html", "controls", page);
     if error.is_some() {

@@ -3,7 +3,8 @@
 // requests (no reload: a marker set on the window survives), a batching control changes the
 // running batcher's setting (shown by the form and, through the next SSE update, the "in
 // force" line), a bad value shows its reason, the same form works with JavaScript switched off,
-// and the pages fit at 390 px and 1,440 px (screenshots). Run by `tests/cli/browser.rs` with the
+// the playground scores a transaction and stores a thumbs up (seen in the JSONL export and the
+// model page's split), and the pages fit at 390 px and 1,440 px (screenshots). Run by `tests/cli/browser.rs` with the
 // server's base URL and a directory for the screenshots; exits non-zero on the first failed
 // step, saying which.
 import { chromium } from "playwright-core";
@@ -116,6 +117,26 @@ try {
   await noScript.waitForURL(`${base}/models/risk`);
   await noScript.locator("#in-force-max-batch", { hasText: /^7$/ }).waitFor();
   await plain.close();
+
+  step("the playground: score a transaction and give it a thumbs up, which is stored");
+  await page.goto(`${base}/playground`);
+  await page.evaluate(() => { window.__notReloaded = true; });
+  await page.fill("input[name=hour]", "3");
+  await page.fill("input[name=merchant_category]", "5");
+  await page.click("button:has-text('Score')");
+  await page.locator("#risk-score").waitFor();
+  const subject = await page.locator("#risk-answer input[name=subject]").first().inputValue();
+  await page.click("button:has-text('👍 Right')");
+  await page.locator("#feedback", { hasText: "thumbs up for risk version 1 is recorded" }).waitFor();
+  if (!(await page.evaluate(() => window.__notReloaded === true))) throw new Error("the playground reloaded");
+  const exported = await (await fetch(`${base}/v1/feedback.jsonl`)).text();
+  if (!exported.includes(subject) || !exported.includes('"label":"up"')) {
+    throw new Error(`the thumbs up is not in the export: ${exported}`);
+  }
+  await page.goto(`${base}/models/risk`);
+  await page.locator("#split td", { hasText: "100.0 %" }).first().waitFor();
+  await page.goto(`${base}/playground`);
+  await shoot("playground");
 
   if (problems.length > 0) throw new Error(problems.join("\n"));
   console.log("browser: all steps passed");

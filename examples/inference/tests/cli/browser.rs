@@ -38,5 +38,5 @@ fn the_dashboard_updates_live_and_its_controls_retune_in_chromium() {
         "browser steps failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("browser: all steps passed"), "{stdout}");
-    assert_eq!(taken, 4, "two pages at two widths");
+    assert_eq!(taken, 6, "three pages at two widths");
 }

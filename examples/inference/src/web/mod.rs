@@ -14,6 +14,8 @@
 //!   on/off, checked (`controls.rs`, 422 with the reason) and applied to the running batchers.
 //!   Works with htmx (the form is swapped) and without JavaScript (303 back to the page).
 //!   Like the repository API it has no authentication; a cross-site form post is refused (403).
+//! - `POST /models/{name}/load`, `/unload`: the model list's buttons (the repository API's
+//!   load and unload, for a person), back to the list.
 //! - `GET /metrics`: the Prometheus text (`metrics.rs`).
 //! - The model page also shows the traffic split between the model's versions (fixed or
 //!   Exp3) with each version's approval rate (`Inference::split_status`).
@@ -95,6 +97,8 @@ pub fn mount(app: App<WebState>) -> App<WebState> {
         .route("/models/{name}", get(model_page))
         .route("/models/{name}/events", get(events))
         .route("/models/{name}/batching", post(batching))
+        .route("/models/{name}/load", post(load_model))
+        .route("/models/{name}/unload", post(unload_model))
         .route("/playground", get(playground::show))
         .route("/playground/risk", post(playground::risk))
         .route("/playground/search", post(playground::search))
@@ -455,6 +459,47 @@ async fn events(State(state): State<WebState>, Path(name): Path<String>) -> Resp
 #[derive(Serialize)]
 struct PanelOnly {
     model: Panel,
+}
+
+/// Loads (or reloads) a model from the registry directory, on the blocking pool; back to the
+/// list with its new state (a model that fails to load is listed with the reason).
+async fn load_model(
+    State(state): State<WebState>,
+    Path(name): Path<String>,
+    headers: Headers,
+) -> Response {
+    if cross_site(&headers) {
+        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    }
+    let service = state.service.clone();
+    let loaded = kiln::runtime::spawn_blocking(move || service.load(&name)).await;
+    match loaded {
+        Ok(Ok(())) => Redirect::to("/".to_owned()).into_response(),
+        Ok(Err(error @ ServiceError::UnknownModel(_))) => not_found(error),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "a model did not load from the dashboard");
+            Redirect::to("/".to_owned()).into_response()
+        }
+        Err(error) => Response::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("cannot load now: {error}"),
+        ),
+    }
+}
+
+/// Unloads a model (its batcher drains); back to the list.
+async fn unload_model(
+    State(state): State<WebState>,
+    Path(name): Path<String>,
+    headers: Headers,
+) -> Response {
+    if cross_site(&headers) {
+        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    }
+    match state.service.unload(&name) {
+        Ok(()) => Redirect::to("/".to_owned()).into_response(),
+        Err(error) => not_found(error),
+    }
 }
 
 /// A form posted from another site (a browser says so in `Sec-Fetch-Site`).

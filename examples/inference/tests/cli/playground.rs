@@ -2,7 +2,8 @@
 //! scores a transaction (as a page without JavaScript and as an htmx fragment), a thumbs up
 //! is stored and shows in the JSONL export and in the version's approval on the model page,
 //! bad input comes back with its reason (422), a cross-site post is refused (403), and a
-//! search without documents says how to fill the store.
+//! search without documents says how to fill the store; the model list unloads and loads a
+//! model.
 
 use crate::support::{Registry, Reply, Server};
 
@@ -188,4 +189,32 @@ fn a_search_answer_records_the_result_a_person_opens() {
     );
     assert_eq!(wrong.status, 400, "{}", wrong.text());
     assert!(wrong.text().contains("is not a result of search"));
+}
+
+#[test]
+fn the_model_list_unloads_and_loads_a_model() {
+    let registry = Registry::new("dashboard-load").with_risk(|config| config);
+    let server = Server::start(&registry);
+    let list = server.get("/").text();
+    assert!(list.contains(r#"action="/models/risk/unload""#), "{list}");
+    let unloaded = post_form(&server, "/models/risk/unload", "", &[]);
+    assert_eq!(unloaded.status, 303, "{}", unloaded.text());
+    let list = server.get("/").text();
+    assert!(list.contains(r#"action="/models/risk/load""#), "{list}");
+    assert_eq!(server.get("/v2/models/risk/ready").status, 404);
+    let loaded = post_form(&server, "/models/risk/load", "", &[]);
+    assert_eq!(loaded.status, 303);
+    assert_eq!(server.get("/v2/models/risk/ready").status, 200);
+    assert_eq!(post_form(&server, "/models/nope/load", "", &[]).status, 404);
+    assert_eq!(
+        post_form(&server, "/models/nope/unload", "", &[]).status,
+        404
+    );
+    let cross = post_form(
+        &server,
+        "/models/risk/unload",
+        "",
+        &[("sec-fetch-site", "cross-site")],
+    );
+    assert_eq!(cross.status, 403);
 }

@@ -1,10 +1,16 @@
 """Helpers shared by the benchmark scripts in benches/: reading a server's memory and fds,
-waiting for its port, raising the fd limit, and starting/stopping a server command.
+waiting for its port, raising the fd limit, starting/stopping a server command, installing
+and reading wrk (`ensure_wrk`, `parse_wrk`), and the median and number formats of the result
+tables (`spread`, `fmt`, `load_average`).
 Only 127.0.0.1 is ever contacted."""
 import os
+import re
 import resource
+import shutil
 import socket
+import statistics
 import subprocess
+import sys
 import time
 
 
@@ -56,3 +62,61 @@ def stop(process, timeout_s=10):
             process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    log("wrk is missing: apt-get update && apt-get install -y wrk")
+    subprocess.run(["apt-get", "update"], check=True, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, timeout=600)
+
+
+def parse_wrk(output):
+    result = {"requests": 0, "rps": 0.0, "p50_ms": None, "p99_ms": None, "max_ms": None,
+              "non2xx": 0, "socket_errors": 0}
+    match = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\s", output, re.M)
+    if match:
+        result["max_ms"] = float(match.group(1)) * LATENCY_UNITS[match.group(2)]
+    match = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
+    if match:
+        result["requests"] = int(match.group(1))
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match:
+        result["rps"] = float(match.group(1))
+    for percent in ("50", "99"):
+        match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if match:
+            result[f"p{percent}_ms"] = float(match.group(1)) * LATENCY_UNITS[match.group(2)]
+    match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if match:
+        result["non2xx"] = int(match.group(1))
+    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if match:
+        result["socket_errors"] = sum(int(g) for g in match.groups())
+    return result
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None, None
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def load_average():
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])

@@ -53,8 +53,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +60,10 @@ import time
 import http.client
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benches"))
+from benchlib import (  # noqa: E402  (after the path it lives on)
+    ensure_wrk, fmt, load_average, log, parse_wrk, spread,
+)
 HERE = ROOT / "benches" / "inference"
 PEERS_DIR = HERE / "peers"
 MODELS_SRC = ROOT / "examples" / "inference" / "models"
@@ -97,10 +99,6 @@ _port_counter = 0
 _running = []  # processes started and not yet stopped
 
 
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
 def next_port():
     global _port_counter
     _port_counter += 1
@@ -118,14 +116,6 @@ def build():
     command = ["nice", "-n", "10", "cargo", "build", "--release", "-p", "inference"]
     log("build: " + " ".join(command))
     subprocess.run(command, cwd=ROOT, check=True, timeout=BUILD_TIMEOUT_S)
-
-
-def ensure_wrk():
-    if shutil.which("wrk"):
-        return
-    log("wrk is missing: apt-get update && apt-get install -y wrk")
-    subprocess.run(["apt-get", "update"], check=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, timeout=600)
 
 
 def ensure_venv(venv):
@@ -382,8 +372,6 @@ def batch_counters(port, model):
 
 # ---------------------------------------------------------------- wrk
 
-LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
 
 def wrk_script(directory, model):
     path, body = REQUESTS[model]
@@ -406,31 +394,6 @@ def run_wrk(port, model, clients, seconds, scripts):
         raise RuntimeError(f"wrk failed ({process.returncode}): {process.stdout.strip()} {process.stderr.strip()}")
     result = parse_wrk(process.stdout)
     result["wrk_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return result
-
-
-def parse_wrk(output):
-    result = {"requests": 0, "rps": 0.0, "p50_ms": None, "p99_ms": None, "max_ms": None,
-              "non2xx": 0, "socket_errors": 0}
-    match = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\s", output, re.M)
-    if match:
-        result["max_ms"] = float(match.group(1)) * LATENCY_UNITS[match.group(2)]
-    match = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
-    if match:
-        result["requests"] = int(match.group(1))
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if match:
-        result["rps"] = float(match.group(1))
-    for percent in ("50", "99"):
-        match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
-        if match:
-            result[f"p{percent}_ms"] = float(match.group(1)) * LATENCY_UNITS[match.group(2)]
-    match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if match:
-        result["non2xx"] = int(match.group(1))
-    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    if match:
-        result["socket_errors"] = sum(int(g) for g in match.groups())
     return result
 
 
@@ -470,18 +433,6 @@ def measure(server, process, port, model, clients, args, scripts):
 
 
 # ---------------------------------------------------------------- report
-
-def spread(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return None, None, None
-    return statistics.median(values), min(values), max(values)
-
-
-def fmt(value, digits=0):
-    if value is None:
-        return "-"
-    return f"{value:,.{digits}f}"
 
 
 def median_of(runs, key):
@@ -581,11 +532,6 @@ def aims(results, args, tract, configs):
                 f"- **{model}, against Python**: kiln-batching / {peer} (the better Python peer) at {top} "
                 f"clients: {fmt(r, 2)}x (aim: at least 3x). " + ("**Met.**" if r is not None and r >= 3 else "**Not met.**"))
     return lines
-
-
-def load_average():
-    with open("/proc/loadavg") as loadavg:
-        return " ".join(loadavg.read().split()[:3])
 
 
 def busy_processes():

@@ -30,18 +30,19 @@ import importlib.util
 import json
 import os
 import pathlib
-import re
 import resource
-import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
 import http.client
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benches"))
+from benchlib import (  # noqa: E402  (after the path it lives on)
+    ensure_wrk, fmt, load_average, log, parse_wrk, spread,
+)
 PEERS_DIR = ROOT / "benches" / "loadtest" / "peers"
 PEERS_TARGET = PEERS_DIR / "target"
 OUT_DIR = ROOT / "benches" / "loadtest" / "out"
@@ -86,10 +87,6 @@ _port_counter = 0
 _running = []  # servers started and not yet stopped
 
 
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
 def next_port():
     global _port_counter
     _port_counter += 1
@@ -119,14 +116,6 @@ def build(servers):
         command = ["cargo", "build", "--release", "-p", "kiln-bench-server", *PROFILE_FLAGS]
         log("build: " + " ".join(command))
         subprocess.run(command, cwd=ROOT, check=True, timeout=BUILD_TIMEOUT_S)
-
-
-def ensure_wrk():
-    if shutil.which("wrk"):
-        return
-    log("wrk is missing: apt-get update && apt-get install -y wrk")
-    subprocess.run(["apt-get", "update"], check=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, timeout=600)
 
 
 def pinned_session_command(core, command):
@@ -254,29 +243,6 @@ def check_outputs(servers, workers):
     return problems
 
 
-LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def parse_wrk(output):
-    result = {"requests": 0, "rps": 0.0, "p99_ms": None, "non2xx": 0, "socket_errors": 0}
-    match = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
-    if match:
-        result["requests"] = int(match.group(1))
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if match:
-        result["rps"] = float(match.group(1))
-    match = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
-    if match:
-        result["p99_ms"] = float(match.group(1)) * LATENCY_UNITS[match.group(2)]
-    match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if match:
-        result["non2xx"] = int(match.group(1))
-    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    if match:
-        result["socket_errors"] = sum(int(g) for g in match.groups())
-    return result
-
-
 def wrk_command(port, test, seconds, args):
     path, depth, headers, _ = TESTS[test]
     connections = args.pipeline_connections if depth > 1 else args.connections
@@ -351,19 +317,6 @@ def measure_idle(server, args, idle):
             "bytes_per_conn": (after - before) * 1024 / args.idle_connections}
 
 
-def spread(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return None, None, None
-    return statistics.median(values), min(values), max(values)
-
-
-def fmt(value, digits=0):
-    if value is None:
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
 def summarise(results, servers, tests):
     """Markdown tables from the raw rounds."""
     lines = []
@@ -400,11 +353,6 @@ def summarise(results, servers, tests):
                 lines.append(f"| {server} | {fmt(r['bytes_per_conn'])} | {r['rss_before_kib']} | {r['rss_after_kib']} |")
         lines.append("")
     return "\n".join(lines)
-
-
-def load_average():
-    with open("/proc/loadavg") as loadavg:
-        return " ".join(loadavg.read().split()[:3])
 
 
 def wait_for_quiet(threshold, timeout_s):

@@ -8,6 +8,7 @@
 // server's base URL and a directory for the screenshots; exits non-zero on the first failed
 // step, saying which.
 import { chromium } from "playwright-core";
+import { shoot as shootAt, watchProblems } from "../../../tests/browser-support.mjs";
 
 const base = process.argv[2];
 const shots = process.argv[3];
@@ -31,23 +32,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  const noOverflow = async (what) => {
-    const [scroll, inner] = await page.evaluate(() => [
-      document.documentElement.scrollWidth,
-      window.innerWidth,
-    ]);
-    if (scroll > inner) throw new Error(`${what}: the page is ${scroll}px wide in a ${inner}px window`);
-  };
-  const shoot = async (name) => {
-    for (const width of [390, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await noOverflow(`${name} at ${width}px`);
-      await page.screenshot({ path: `${shots}/${name}-${width}.png`, fullPage: true });
-    }
-    await page.setViewportSize({ width: 1440, height: 900 });
-  };
+  const problems = watchProblems(page);
+  const shoot = (name) => shootAt(page, shots, name);
 
   step("the model list");
   await page.goto(`${base}/`);

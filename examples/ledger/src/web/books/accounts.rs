@@ -326,7 +326,7 @@ pub async fn close_account(
         return response;
     }
     let Ok(name) = AccountName::new(&name) else {
-        return Response::error(StatusCode::NOT_FOUND, "There is no such account.");
+        return no_such_account();
     };
     let date = match Date::parse(fields.date.trim()) {
         Ok(date) => date,
@@ -343,13 +343,7 @@ pub async fn close_account(
             flash.success(format!("Account {name} closed after {date}."));
             htmx.redirect("/accounts")
         }
-        Err(ServiceError::Store(StoreError::NotFound { .. })) => {
-            Response::error(StatusCode::NOT_FOUND, "There is no such account.")
-        }
-        Err(error) => match refusal_message(&error) {
-            Some(message) => Response::error(StatusCode::UNPROCESSABLE_ENTITY, &message),
-            None => service_error(error),
-        },
+        Err(error) => account_write_failed(error),
     }
 }
 
@@ -374,31 +368,31 @@ pub async fn rename_account(
         return response;
     }
     let Ok(from) = AccountName::new(&name) else {
-        return Response::error(StatusCode::NOT_FOUND, "There is no such account.");
+        return no_such_account();
     };
-    // Another organisation's account is not found, whatever the new name. A group (a prefix
-    // of accounts, such as `Assets:Bank`) is renamed with its accounts.
-    let prefix = format!("{from}:");
-    let known = state
-        .ledger
-        .read_tenant(current.tenant.tenant, |store, tenant| {
-            Ok(store
-                .accounts(tenant)?
-                .iter()
-                .any(|a| a.name == from || a.name.as_str().starts_with(&prefix)))
-        });
-    match known {
-        Ok(true) => {}
-        Ok(false) => return Response::error(StatusCode::NOT_FOUND, "There is no such account."),
-        Err(error) => return service_error(error),
-    }
     let to = match AccountName::new(fields.to.trim()) {
         Ok(to) => to,
+        // Another organisation's account is not found, whatever the new name: only then
+        // does a bad new name need a look at the chart (a group, such as `Assets:Bank`, is
+        // a prefix of accounts). A good one goes to the write, which says `NotFound` itself.
         Err(error) => {
-            return Response::error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("New name: {error}."),
-            );
+            let prefix = format!("{from}:");
+            let known = state
+                .ledger
+                .read_tenant(current.tenant.tenant, |store, tenant| {
+                    Ok(store
+                        .accounts(tenant)?
+                        .iter()
+                        .any(|a| a.name == from || a.name.as_str().starts_with(&prefix)))
+                });
+            return match known {
+                Ok(true) => Response::error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("New name: {error}."),
+                ),
+                Ok(false) => no_such_account(),
+                Err(error) => service_error(error),
+            };
         }
     };
     let op = WriteOp::RenameAccount {
@@ -421,10 +415,21 @@ pub async fn rename_account(
             StatusCode::UNPROCESSABLE_ENTITY,
             &format!("An account named {name} exists already: choose another name."),
         ),
-        Err(ServiceError::Store(StoreError::NotFound { .. })) => {
-            Response::error(StatusCode::NOT_FOUND, "There is no such account.")
-        }
-        Err(error) => match refusal_message(&error) {
+        Err(error) => account_write_failed(error),
+    }
+}
+
+/// 404 for an account this organisation does not have (or a name no account can have).
+fn no_such_account() -> Response {
+    Response::error(StatusCode::NOT_FOUND, "There is no such account.")
+}
+
+/// A refused or failed write to an account: 404 when it is not there, 422 with the reason for
+/// a refusal, else a 500.
+fn account_write_failed(error: ServiceError) -> Response {
+    match error {
+        ServiceError::Store(StoreError::NotFound { .. }) => no_such_account(),
+        error => match refusal_message(&error) {
             Some(message) => Response::error(StatusCode::UNPROCESSABLE_ENTITY, &message),
             None => service_error(error),
         },

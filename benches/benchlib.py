@@ -1,10 +1,11 @@
 """Helpers shared by the benchmark scripts in benches/: reading a server's memory and fds,
 waiting for its port, raising the fd limit, starting/stopping a server command, installing
-and reading wrk (`ensure_wrk`, `parse_wrk`), and the median and number formats of the result
+and reading wrk (`ensure_wrk`, `parse_wrk`), stopping a server's whole session (`stop_session`), and the median and number formats of the result
 tables (`spread`, `fmt`, `load_average`).
 Only 127.0.0.1 is ever contacted."""
 import os
 import re
+import signal
 import resource
 import shutil
 import socket
@@ -120,3 +121,24 @@ def fmt(value, digits=0):
 def load_average():
     with open("/proc/loadavg") as loadavg:
         return " ".join(loadavg.read().split()[:3])
+
+
+def stop_session(process, term_grace_s, kill_wait_s):
+    """Ends a server started in its own session (start_new_session=True): SIGTERM to the
+    session, then SIGKILL if it has not exited within `term_grace_s`; then SIGKILL to the
+    session anyway, as worker processes (a peer's) may outlive their parent by a moment."""
+    if process.poll() is None:
+        for sig, wait_s in ((signal.SIGTERM, term_grace_s), (signal.SIGKILL, kill_wait_s)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=wait_s)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

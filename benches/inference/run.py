@@ -62,7 +62,7 @@ import http.client
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benches"))
 from benchlib import (  # noqa: E402  (after the path it lives on)
-    ensure_wrk, fmt, load_average, log, parse_wrk, spread,
+    ensure_wrk, fmt, load_average, log, parse_wrk, spread, stop_session,
 )
 HERE = ROOT / "benches" / "inference"
 PEERS_DIR = HERE / "peers"
@@ -251,22 +251,7 @@ def start_server(server, args, registries, python):
 
 
 def stop_server(process):
-    if process.poll() is None:
-        for sig, wait_s in ((signal.SIGTERM, TERM_GRACE_S), (signal.SIGKILL, STOP_TIMEOUT_S)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait_s)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-    # Worker processes of a peer may outlive their parent by a moment: kill the session.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    stop_session(process, TERM_GRACE_S, STOP_TIMEOUT_S)
     if process in _running:
         _running.remove(process)
 

@@ -41,7 +41,7 @@ import http.client
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benches"))
 from benchlib import (  # noqa: E402  (after the path it lives on)
-    ensure_wrk, fmt, load_average, log, parse_wrk, spread,
+    ensure_wrk, fmt, load_average, log, parse_wrk, spread, stop_session,
 )
 PEERS_DIR = ROOT / "benches" / "loadtest" / "peers"
 PEERS_TARGET = PEERS_DIR / "target"
@@ -159,19 +159,7 @@ def start_server(server, workers):
 
 
 def stop_server(process):
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=TERM_GRACE_S)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=STOP_TIMEOUT_S)
+    stop_session(process, TERM_GRACE_S, STOP_TIMEOUT_S)
     if process in _running:
         _running.remove(process)
 

@@ -10,7 +10,7 @@
 //! the instance carries on; if an instance thread ends for any other reason, the last one to
 //! end answers everything still queued with `BatchError::Closed`. Tests: `batch/tests.rs`.
 
-use super::queue::{Batch, Plan};
+use super::queue::{Batch, Plan, Trigger};
 use super::slot::Completer;
 use super::stats::BatchRecord;
 use super::{BatchError, BatchSample, Phase, Shared};
@@ -46,6 +46,8 @@ where
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| batch_fn(items)));
         let latency = started.elapsed();
+        // Out of flight before anyone is answered (see `Shared::running_items`).
+        shared.running_items.fetch_sub(size, Ordering::AcqRel);
         let (failed_items, panicked) = deliver(outcome, &mut batch.completers);
         finished = Some(Finished {
             sample: BatchSample {
@@ -76,7 +78,11 @@ fn next_batch<In, Out, E>(
         let now = Instant::now();
         let rules = shared.rules(&state);
         match state.queue.plan(now, &rules) {
-            Plan::Dispatch { group, size, .. } => {
+            Plan::Dispatch {
+                group,
+                size,
+                trigger,
+            } => {
                 batch.items.reserve(size);
                 let (len_before, skipped) = state.queue.take(group, size, now, batch);
                 state.recorder.cancelled_items += skipped.cancelled;
@@ -84,6 +90,12 @@ fn next_batch<In, Out, E>(
                 state.recorder.dispatched_items += batch.items.len() as u64;
                 if !batch.items.is_empty() {
                     state.busy_instances += 1;
+                    shared
+                        .running_items
+                        .fetch_add(batch.items.len(), Ordering::AcqRel);
+                    if trigger == Trigger::AllIn {
+                        state.recorder.early_batches += 1;
+                    }
                 }
                 if batch.items.is_empty() && batch.expired.is_empty() {
                     continue;

@@ -30,7 +30,14 @@
 //!   sent as it is (up to the limit), preferred size or not. With preferred sizes this is
 //!   the only way a non-preferred size is sent: any preferred size reachable earlier has
 //!   already been sent by the size rule. `queue_delay_max_us = 0` sends whatever is waiting
-//!   as soon as an instance is free (batches then form only while instances are busy).
+//!   as soon as an instance is free (batches then form only while instances are busy);
+//! - **all in** (`early_dispatch`, on by default): the batcher already holds, queued or in a
+//!   running batch, as many items as were ever in flight at once over the last
+//!   `in_flight_window_ms` (one to two windows). When every client waits for its answer
+//!   before sending again, no other item can join, so waiting out the delay would only add
+//!   latency: a lone caller is served at once instead of after `queue_delay_max_us`, while
+//!   under load batches still fill. Under open-loop traffic the peak is rarely matched and
+//!   the delay rule decides, as without it.
 //!
 //! Among ready groups the one with the oldest item goes first. A dispatch happens when an
 //! instance is free; while every instance is busy, items keep queueing and the next free
@@ -43,6 +50,8 @@
 //! it, always within `batch_size_min..=batch_size_max` (see `AimdController`).
 //!
 //! # Groups, bounds, deadlines, cancellation, shutdown
+//! - `submit_many(items, options)`: one request's items queued under one lock, all or
+//!   nothing, so no rule sends the first before the rest are in.
 //! - `submit_grouped(key, item)`: a batch never mixes keys (e.g. padded sequence length).
 //!   Keys are expected to be few (tens): finding a group is a linear scan.
 //! - The queue holds at most `queue_items_max` items across all groups; beyond that `submit`
@@ -69,6 +78,7 @@
 //! Tests are in `batch/tests.rs`; the benchmark is `benches/batch`.
 
 mod adaptive;
+mod inflight;
 mod instance;
 mod queue;
 mod slot;
@@ -82,9 +92,10 @@ pub use tuning::{BatchTuning, TuningError};
 
 use crate::app::IntoResponse;
 use crate::http::{Response, StatusCode};
+use inflight::InFlightPeak;
 use queue::{Entry, Queue, Rules};
 use stats::Recorder;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -118,6 +129,13 @@ pub struct BatchConfig {
     /// drops from ~45 µs to ~5 µs), at the price of at most this much CPU per idle period.
     /// 0 sleeps at once. Default 50.
     pub idle_spin_us: u64,
+    /// Dispatch without waiting for the delay when the batcher holds every item in flight
+    /// (see "all in" in the module docs). Default true.
+    pub early_dispatch: bool,
+    /// The window over which `early_dispatch` remembers the most items in flight, in
+    /// milliseconds (the peak covers the last one to two windows, so after a drop in load
+    /// early dispatch resumes within two). At least 1. Default 100.
+    pub in_flight_window_ms: u64,
     /// Instance threads are named `{thread_name}-{index}`. Default `kiln-batch`.
     pub thread_name: String,
 }
@@ -133,6 +151,8 @@ impl Default for BatchConfig {
             instances_count: 1,
             stats_recent_batches_count: 128,
             idle_spin_us: 50,
+            early_dispatch: true,
+            in_flight_window_ms: 100,
             thread_name: "kiln-batch".to_owned(),
         }
     }
@@ -148,6 +168,9 @@ impl BatchConfig {
         }
         if self.instances_count == 0 {
             return Err("instances_count must be at least 1");
+        }
+        if self.in_flight_window_ms == 0 {
+            return Err("in_flight_window_ms must be at least 1");
         }
         let out_of_range = |&size: &usize| size == 0 || size > self.batch_size_max;
         if self.preferred_batch_sizes.iter().any(out_of_range) {
@@ -262,6 +285,8 @@ struct State<In, Out, E> {
     waiting_instances: usize,
     busy_instances: usize,
     live_instances: usize,
+    /// The most items in flight lately, observed at each submission (`early_dispatch`).
+    in_flight: InFlightPeak,
 }
 
 impl<In, Out, E> State<In, Out, E> {
@@ -290,6 +315,11 @@ struct Shared<In, Out, E> {
     /// Bumped by every queued item and by shutdown; an idle instance polls it while spinning
     /// (`idle_spin_us`).
     activity: AtomicU64,
+    early_dispatch: bool,
+    /// Items in batches being run. Atomic, not under the lock, so an instance takes its batch
+    /// out *before* answering it: a caller that submits again as soon as it has its answer
+    /// must not count its old item as still in flight.
+    running_items: AtomicUsize,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
@@ -304,7 +334,15 @@ impl<In, Out, E> Shared<In, Out, E> {
             delay: Duration::from_micros(state.tuning.queue_delay_max_us),
             preferred: &self.preferred,
             draining: state.phase != Phase::Open,
+            all_in: self.early_dispatch
+                && state.queue.len() > 0
+                && self.in_flight(state) >= state.in_flight.peak(),
         }
+    }
+
+    /// Items the batcher holds: queued (dead ones not yet skipped included) or running.
+    fn in_flight(&self, state: &State<In, Out, E>) -> usize {
+        state.queue.len() + self.running_items.load(Ordering::Acquire)
     }
 
     fn shutdown(&self) {
@@ -432,12 +470,18 @@ fn new_shared<In, Out, E>(config: &BatchConfig) -> Shared<In, Out, E> {
             waiting_instances: 0,
             busy_instances: 0,
             live_instances: 0,
+            in_flight: InFlightPeak::new(
+                Duration::from_millis(config.in_flight_window_ms),
+                Instant::now(),
+            ),
         }),
         work: Condvar::new(),
         preferred,
         queue_items_max: config.queue_items_max,
         idle_spin: Duration::from_micros(config.idle_spin_us),
         activity: AtomicU64::new(0),
+        early_dispatch: config.early_dispatch,
+        running_items: AtomicUsize::new(0),
         threads: Mutex::new(Vec::new()),
     }
 }
@@ -479,13 +523,14 @@ impl<In, Out, E> Batcher<In, Out, E> {
             &mut state,
             now,
             options.deadline,
+            1,
             &mut swept_expired,
         ) {
             drop(state);
             answer_expired(swept_expired);
             drop(submission); // never polled: answering its slot is harmless
             drop(completer);
-            return Submission::failed(error);
+            return Submission::failed(error.error());
         }
         let was_empty = state.queue.len() == 0;
         let entry = Entry {
@@ -495,16 +540,74 @@ impl<In, Out, E> Batcher<In, Out, E> {
             deadline: options.deadline,
         };
         let group_len = state.queue.push(options.group_key, entry);
+        let in_flight = shared.in_flight(&state);
+        state.in_flight.observe(now, in_flight);
         shared.activity.fetch_add(1, Ordering::Release);
         let rules = shared.rules(&state);
         let wake = state.waiting_instances > 0
-            && (was_empty || queue::size_ready(group_len, &rules).is_some());
+            && (was_empty || rules.all_in || queue::size_ready(group_len, &rules).is_some());
         drop(state);
         if wake {
             shared.work.notify_one();
         }
         answer_expired(swept_expired);
         submission
+    }
+
+    /// Queues `items` together, in order, with the same options (one request's rows): under
+    /// one lock, so the batcher sees them all at once (a batch is not sent with the first
+    /// before the others are queued, whether by the size rule or early dispatch). All or
+    /// nothing: if the queue has no room for every item, each is answered `Overloaded` (and
+    /// `Closed` / `Expired` as `submit_with` would).
+    pub fn submit_many(&self, items: Vec<In>, options: SubmitOptions) -> Vec<Submission<Out, E>> {
+        let shared = &self.handle.shared;
+        let now = Instant::now();
+        let count = items.len();
+        if count == 0 {
+            return Vec::new();
+        }
+        let mut swept_expired = Vec::new();
+        let mut state = shared.lock();
+        if let Some(error) = admit(
+            shared,
+            &mut state,
+            now,
+            options.deadline,
+            count,
+            &mut swept_expired,
+        ) {
+            drop(state);
+            answer_expired(swept_expired);
+            return (0..count)
+                .map(|_| Submission::failed(error.error()))
+                .collect();
+        }
+        let was_empty = state.queue.len() == 0;
+        let mut submissions = Vec::with_capacity(count);
+        let mut group_len = 0;
+        for item in items {
+            let (completer, submission) = slot::pair();
+            let entry = Entry {
+                item,
+                completer,
+                enqueued_at: now,
+                deadline: options.deadline,
+            };
+            group_len = state.queue.push(options.group_key, entry);
+            submissions.push(submission);
+        }
+        let in_flight = shared.in_flight(&state);
+        state.in_flight.observe(now, in_flight);
+        shared.activity.fetch_add(1, Ordering::Release);
+        let rules = shared.rules(&state);
+        let wake = state.waiting_instances > 0
+            && (was_empty || rules.all_in || queue::size_ready(group_len, &rules).is_some());
+        drop(state);
+        if wake {
+            shared.work.notify_one();
+        }
+        answer_expired(swept_expired);
+        submissions
     }
 
     /// A snapshot for dashboards: current limit, queue length, counters, recent batches.
@@ -514,6 +617,7 @@ impl<In, Out, E> Batcher<In, Out, E> {
         stats.batch_size_limit = state.limit.current();
         stats.queue_len = state.queue.len();
         stats.busy_instances = state.busy_instances;
+        stats.in_flight_peak = state.in_flight.peak();
         stats
     }
 
@@ -556,29 +660,49 @@ impl<In, Out, E> Batcher<In, Out, E> {
     }
 }
 
-/// Checks whether a new item may be queued; returns the error to answer if not.
+/// Why `admit` refused items.
+#[derive(Clone, Copy, Debug)]
+enum Refusal {
+    Closed,
+    Expired,
+    Overloaded,
+}
+
+impl Refusal {
+    fn error<E>(self) -> BatchError<E> {
+        match self {
+            Refusal::Closed => BatchError::Closed,
+            Refusal::Expired => BatchError::Expired,
+            Refusal::Overloaded => BatchError::Overloaded,
+        }
+    }
+}
+
+/// Checks whether `count` new items may be queued; returns the refusal to answer if not.
 fn admit<In, Out, E>(
     shared: &Shared<In, Out, E>,
     state: &mut State<In, Out, E>,
     now: Instant,
     deadline: Option<Instant>,
+    count: usize,
     swept_expired: &mut Vec<slot::Completer<Out, E>>,
-) -> Option<BatchError<E>> {
+) -> Option<Refusal> {
     if state.phase != Phase::Open {
-        return Some(BatchError::Closed);
+        return Some(Refusal::Closed);
     }
     if deadline.is_some_and(|deadline| deadline <= now) {
-        state.recorder.expired_items += 1;
-        return Some(BatchError::Expired);
+        state.recorder.expired_items += count as u64;
+        return Some(Refusal::Expired);
     }
-    if state.queue.len() >= shared.queue_items_max {
+    let room = |state: &State<In, Out, E>| state.queue.len() + count <= shared.queue_items_max;
+    if !room(state) {
         let skipped = state.queue.sweep(now, swept_expired);
         state.recorder.cancelled_items += skipped.cancelled;
         state.recorder.expired_items += skipped.expired;
     }
-    if state.queue.len() >= shared.queue_items_max {
-        state.recorder.shed_items += 1;
-        return Some(BatchError::Overloaded);
+    if !room(state) {
+        state.recorder.shed_items += count as u64;
+        return Some(Refusal::Overloaded);
     }
     None
 }

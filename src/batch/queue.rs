@@ -55,6 +55,9 @@ pub(super) enum Trigger {
     Size,
     /// The group's oldest item had waited `queue_delay_max_us`.
     Delay,
+    /// Every item in flight was already in the batcher (`Rules::all_in`): no other item could
+    /// join the batch, so it went without waiting out the delay.
+    AllIn,
     /// The batcher is shutting down and drains without waiting.
     Drain,
 }
@@ -68,6 +71,9 @@ pub(super) struct Rules<'a> {
     /// Sorted ascending, each at most `batch_size_max`.
     pub(super) preferred: &'a [usize],
     pub(super) draining: bool,
+    /// Early dispatch: the batcher holds (queued or running) as many items as the recent peak
+    /// in flight (`inflight.rs`), so waiting could not grow a batch; every group is due now.
+    pub(super) all_in: bool,
 }
 
 /// What `plan` needs to know about one group.
@@ -93,7 +99,7 @@ pub(super) fn size_ready(len: usize, rules: &Rules<'_>) -> Option<usize> {
     }
 }
 
-/// The dispatch rule. Among groups that are ready (by size, by delay, or draining), the one
+/// The dispatch rule. Among groups that are ready (by size, all in, by delay, or draining), the one
 /// whose oldest item is oldest goes first; a batch never mixes groups.
 pub(super) fn plan(
     groups: impl Iterator<Item = GroupView>,
@@ -111,6 +117,8 @@ pub(super) fn plan(
             Some((group.len.min(rules.limit), Trigger::Drain))
         } else if let Some(size) = size_ready(group.len, rules) {
             Some((size, Trigger::Size))
+        } else if rules.all_in {
+            Some((group.len.min(rules.limit), Trigger::AllIn))
         } else if now >= due {
             Some((group.len.min(rules.limit), Trigger::Delay))
         } else {

@@ -27,6 +27,9 @@ pub struct BatchStats {
     pub queue_len: usize,
     /// Instances running a batch right now.
     pub busy_instances: usize,
+    /// The most items in flight (queued or running) over the last one to two
+    /// `in_flight_window_ms` windows, as of the last submission.
+    pub in_flight_peak: usize,
     /// Batches run.
     pub batches: u64,
     /// Items handed to the batch function.
@@ -41,6 +44,9 @@ pub struct BatchStats {
     pub failed_items: u64,
     /// Batches whose batch function panicked.
     pub panicked_batches: u64,
+    /// Batches sent before their delay because the batcher held every item in flight
+    /// (`BatchConfig::early_dispatch`).
+    pub early_batches: u64,
     /// The most recent batches, oldest first (at most `stats_recent_batches_count`).
     pub recent_batches: Vec<BatchRecord>,
 }
@@ -68,6 +74,7 @@ pub(super) struct Recorder {
     pub(super) cancelled_items: u64,
     pub(super) failed_items: u64,
     pub(super) panicked_batches: u64,
+    pub(super) early_batches: u64,
     recent: VecDeque<BatchRecord>,
     recent_max: usize,
 }
@@ -82,6 +89,7 @@ impl Recorder {
             cancelled_items: 0,
             failed_items: 0,
             panicked_batches: 0,
+            early_batches: 0,
             recent: VecDeque::with_capacity(recent_max),
             recent_max,
         }
@@ -104,6 +112,7 @@ impl Recorder {
             batch_size_limit: 0,
             queue_len: 0,
             busy_instances: 0,
+            in_flight_peak: 0,
             batches: self.batches,
             dispatched_items: self.dispatched_items,
             shed_items: self.shed_items,
@@ -111,6 +120,7 @@ impl Recorder {
             cancelled_items: self.cancelled_items,
             failed_items: self.failed_items,
             panicked_batches: self.panicked_batches,
+            early_batches: self.early_batches,
             recent_batches: self.recent.iter().copied().collect(),
         }
     }

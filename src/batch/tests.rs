@@ -123,10 +123,13 @@ fn start(config: BatchConfig) -> (TestBatcher, Arc<Probe>) {
     (batcher, probe)
 }
 
+/// A config without early dispatch, so the size and delay rules are tested alone (a lone item
+/// with early dispatch would go at once); early dispatch has its own tests.
 fn config(batch_size_max: usize, queue_delay_max_us: u64) -> BatchConfig {
     BatchConfig {
         batch_size_max,
         queue_delay_max_us,
+        early_dispatch: false,
         ..BatchConfig::default()
     }
 }
@@ -178,6 +181,46 @@ fn queue_delay_max_sends_a_partial_batch_once_the_oldest_item_has_waited() {
     );
     assert_eq!(results, vec![Ok(1001), Ok(1002), Ok(1003)]);
     assert_eq!(probe.batches().concat(), vec![1, 2, 3]);
+}
+
+#[test]
+fn early_dispatch_serves_a_lone_caller_at_once_instead_of_after_the_delay() {
+    let (batcher, probe) = start(BatchConfig {
+        early_dispatch: true,
+        ..config(8, FOREVER_US)
+    });
+    // One caller at a time: each item is all there is in flight, so none waits for the
+    // (never ending) delay.
+    for x in 1..=5 {
+        assert_eq!(block_on(batcher.submit(x)), Ok(x + 1000));
+    }
+    assert_eq!(
+        probe.batches(),
+        vec![vec![1], vec![2], vec![3], vec![4], vec![5]]
+    );
+    let stats = batcher.stats();
+    assert_eq!(stats.early_batches, 5);
+    assert_eq!(stats.in_flight_peak, 1);
+}
+
+#[test]
+fn early_dispatch_waits_while_fewer_items_are_held_than_were_in_flight() {
+    let (batcher, probe) = start(BatchConfig {
+        early_dispatch: true,
+        ..config(8, FOREVER_US)
+    });
+    let gate = hold_instance(&batcher, &probe);
+    // Four in flight: the gate running and three queued behind it.
+    let queued: Vec<_> = (1..=3).map(|x| batcher.submit(x)).collect();
+    assert_eq!(batcher.stats().in_flight_peak, 4);
+    probe.open_gate();
+    assert_eq!(block_on(gate), Ok(GATE + 1000));
+    // Three held of a peak of four: a fourth may come, so the three wait for it (the delay
+    // never ends); when it comes, all four are in and go together.
+    let fourth = batcher.submit(4);
+    let results: Vec<_> = queued.into_iter().chain([fourth]).map(block_on).collect();
+    assert_eq!(results, (1001..=1004).map(Ok).collect::<Vec<_>>());
+    assert_eq!(probe.batches(), vec![vec![GATE], vec![1, 2, 3, 4]]);
 }
 
 #[test]
@@ -303,6 +346,77 @@ fn a_batch_never_mixes_group_keys_and_the_oldest_group_goes_first() {
     assert_eq!(
         after_gate,
         vec![vec![101, 102, 103], vec![201, 202], vec![301]]
+    );
+}
+
+#[test]
+fn submit_many_queues_one_request_s_items_together() {
+    let (batcher, probe) = start(BatchConfig {
+        early_dispatch: true,
+        ..config(4, FOREVER_US)
+    });
+    // Eight at once: two full batches; early dispatch never sends the first item alone.
+    let pending = batcher.submit_many((1..=8).collect(), SubmitOptions::default());
+    let results: Vec<_> = pending.into_iter().map(block_on).collect();
+    assert_eq!(results, (1001..=1008).map(Ok).collect::<Vec<_>>());
+    assert_eq!(probe.batches(), vec![vec![1, 2, 3, 4], vec![5, 6, 7, 8]]);
+    // On a fresh batcher, three at once below the limit: all there is in flight, so they go
+    // at once, together.
+    let (batcher, probe) = start(BatchConfig {
+        early_dispatch: true,
+        ..config(8, FOREVER_US)
+    });
+    let pending = batcher.submit_many(vec![9, 10, 11], SubmitOptions::default());
+    for submission in pending {
+        assert!(block_on(submission).is_ok());
+    }
+    assert_eq!(probe.batches(), vec![vec![9, 10, 11]]);
+    assert!(
+        batcher
+            .submit_many(Vec::new(), SubmitOptions::default())
+            .is_empty()
+    );
+}
+
+#[test]
+fn submit_many_is_all_or_nothing_when_the_queue_has_no_room() {
+    let config = BatchConfig {
+        queue_items_max: 4,
+        ..config(1, FOREVER_US)
+    };
+    let (batcher, probe) = start(config);
+    let gate = batcher.submit_many(vec![GATE], SubmitOptions::default());
+    let gate = gate.into_iter().next().expect("one submission");
+    probe.wait_gate_started();
+    let refused = batcher.submit_many(vec![1, 2, 3, 4, 5], SubmitOptions::default());
+    assert_eq!(refused.len(), 5);
+    for submission in refused {
+        assert_eq!(block_on(submission), Err(BatchError::Overloaded));
+    }
+    assert_eq!(batcher.stats().shed_items, 5);
+    assert_eq!(batcher.stats().queue_len, 0, "none of the five was queued");
+    let fits = batcher.submit_many(vec![1, 2, 3, 4], SubmitOptions::default());
+    probe.open_gate();
+    assert_eq!(block_on(gate), Ok(GATE + 1000));
+    for submission in fits {
+        assert!(block_on(submission).is_ok());
+    }
+    let past = Instant::now() - Duration::from_millis(1);
+    let expired = batcher.submit_many(
+        vec![1, 2],
+        SubmitOptions {
+            deadline: Some(past),
+            ..SubmitOptions::default()
+        },
+    );
+    for submission in expired {
+        assert_eq!(block_on(submission), Err(BatchError::Expired));
+    }
+    batcher.shutdown();
+    let closed = batcher.submit_many(vec![1], SubmitOptions::default());
+    assert_eq!(
+        block_on(closed.into_iter().next().unwrap()),
+        Err(BatchError::Closed)
     );
 }
 
@@ -610,6 +724,10 @@ fn invalid_configs_are_refused() {
         },
         BatchConfig {
             instances_count: 0,
+            ..config(8, 0)
+        },
+        BatchConfig {
+            in_flight_window_ms: 0,
             ..config(8, 0)
         },
         BatchConfig {

@@ -52,6 +52,9 @@ enum Mode {
     Adaptive,
     /// Like `On { delay_us: 0 }` with `idle_spin_us = SPIN_US` (the library default).
     Spin,
+    /// Like `On { delay_us }` with `early_dispatch` (the library default): a batch goes before
+    /// the delay when the batcher holds every item in flight.
+    Early { delay_us: u64 },
 }
 
 impl Mode {
@@ -64,6 +67,9 @@ impl Mode {
             Mode::On { delay_us } => format!("on (max 64, delay {delay_us} µs)"),
             Mode::Adaptive => format!("adaptive (objective {OBJECTIVE_US} µs)"),
             Mode::Spin => format!("on (max 64, delay 0, idle spin {SPIN_US} µs)"),
+            Mode::Early { delay_us } => {
+                format!("on (max 64, delay {delay_us} µs, early dispatch)")
+            }
         }
     }
 
@@ -71,6 +77,7 @@ impl Mode {
         let base = BatchConfig {
             queue_items_max: 4096,
             idle_spin_us: 0,
+            early_dispatch: false,
             thread_name: "bench-batch".to_owned(),
             ..BatchConfig::default()
         };
@@ -84,6 +91,12 @@ impl Mode {
             Mode::On { delay_us } => Some(BatchConfig {
                 batch_size_max: BATCH_SIZE_MAX,
                 queue_delay_max_us: delay_us,
+                ..base
+            }),
+            Mode::Early { delay_us } => Some(BatchConfig {
+                batch_size_max: BATCH_SIZE_MAX,
+                queue_delay_max_us: delay_us,
+                early_dispatch: true,
                 ..base
             }),
             Mode::Spin => Some(BatchConfig {
@@ -144,6 +157,9 @@ fn main() {
                     delay_us: DELAYED_US,
                 },
                 Mode::Spin,
+                Mode::Early {
+                    delay_us: DELAYED_US,
+                },
             ] {
                 let result = run_and_print(workload, mode, callers);
                 summary.add(workload, mode, callers, &inline, &result);

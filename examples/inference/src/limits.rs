@@ -122,5 +122,10 @@ pub const RECALIBRATION_SAMPLES_MIN: usize = 20;
 /// Most recent labelled rows a recalibration, or a bandit's replay at start, reads.
 pub const FEEDBACK_READ_ROWS_MAX: usize = 100_000;
 
+/// Feedback rows kept (active and passive, all models); each new row beyond it forgets the
+/// oldest. The JSONL export, approval rates, recalibration and the bandit's replay at start
+/// see only these. About 150 bytes a row: at most ~150 MB of feedback.
+pub const FEEDBACK_ROWS_KEPT_MAX: i64 = 1_000_000;
+
 /// Most versions in one traffic split.
 pub const SPLIT_VERSIONS_MAX: usize = 8;

@@ -4,7 +4,8 @@
 // running batcher's setting (shown by the form and, through the next SSE update, the "in
 // force" line), a bad value shows its reason, the same form works with JavaScript switched off,
 // the playground scores a transaction and stores a thumbs up (seen in the JSONL export and the
-// model page's split), and the pages fit at 390 px and 1,440 px (screenshots). Run by `tests/cli/browser.rs` with the
+// model page's split), reset to config.json forgets saved settings, the model list shows an
+// unload made elsewhere without a reload, and the pages fit at 390 px and 1,440 px (screenshots). Run by `tests/cli/browser.rs` with the
 // server's base URL and a directory for the screenshots; exits non-zero on the first failed
 // step, saying which.
 import { chromium } from "playwright-core";
@@ -102,7 +103,17 @@ try {
   await noScript.click("button:has-text('Apply')");
   await noScript.waitForURL(`${base}/models/risk`);
   await noScript.locator("#in-force-max-batch", { hasText: /^7$/ }).waitFor();
+  await noScript.locator("#tuning-source", { hasText: "Saved on this dashboard" }).waitFor();
   await plain.close();
+
+  step("reset to config.json (htmx): the saved settings are forgotten");
+  await page.goto(`${base}/models/risk`);
+  await page.locator("#tuning-source", { hasText: "Saved on this dashboard" }).waitFor();
+  await page.click("#reset-batching");
+  await page.locator("#tuning-source", { hasText: "From config.json" }).waitFor();
+  const resetTo = await page.inputValue("input[name=max_batch]");
+  if (resetTo !== "64") throw new Error(`after reset the form shows max batch ${resetTo}, not 64`);
+  await page.locator("#in-force-max-batch", { hasText: /^64$/ }).waitFor();
 
   step("the playground: score a transaction and give it a thumbs up, which is stored");
   await page.goto(`${base}/playground`);
@@ -123,6 +134,16 @@ try {
   await page.locator("#split td", { hasText: "100.0 %" }).first().waitFor();
   await page.goto(`${base}/playground`);
   await shoot("playground");
+
+  step("the model list updates on its own: an unload elsewhere shows without a reload");
+  await page.goto(`${base}/`);
+  await page.evaluate(() => { window.__notReloaded = true; });
+  const unloaded = await fetch(`${base}/v2/repository/models/risk/unload`, { method: "POST", body: "{}" });
+  if (unloaded.status !== 200) throw new Error(`unload answered ${unloaded.status}`);
+  await page.locator("#models .state.unloaded", { hasText: "UNLOADED" }).waitFor();
+  if (!(await page.evaluate(() => window.__notReloaded === true))) throw new Error("the list reloaded");
+  await page.click("#models button:has-text('Load')");
+  await page.locator("#models .state.ready", { hasText: "READY" }).waitFor();
 
   if (problems.length > 0) throw new Error(problems.join("\n"));
   console.log("browser: all steps passed");

@@ -12,6 +12,7 @@ fn rules(limit: usize, delay_us: u64, preferred: &[usize]) -> Rules<'_> {
         delay: Duration::from_micros(delay_us),
         preferred,
         draining: false,
+        all_in: false,
     }
 }
 
@@ -181,6 +182,40 @@ fn plan_drains_without_waiting_when_shutting_down() {
             size: 8,
             trigger: Trigger::Drain
         }
+    );
+}
+
+#[test]
+fn plan_sends_every_group_at_once_when_all_items_in_flight_are_held() {
+    let t0 = Instant::now();
+    let all_in = Rules {
+        all_in: true,
+        ..rules(2, 1_000_000, &[])
+    };
+    // Not full, not due: with all in, the oldest group goes now, capped at the limit.
+    let groups = [group(1, t0 + us(5)), group(3, t0)];
+    assert_eq!(
+        plan(groups.into_iter(), t0 + us(10), &all_in),
+        Plan::Dispatch {
+            group: 1,
+            size: 2,
+            trigger: Trigger::Size
+        }
+    );
+    let groups = [group(1, t0 + us(5)), group(1, t0)];
+    assert_eq!(
+        plan(groups.into_iter(), t0 + us(10), &all_in),
+        Plan::Dispatch {
+            group: 1,
+            size: 1,
+            trigger: Trigger::AllIn
+        }
+    );
+    // Without it, the same queue waits for the oldest item's delay.
+    let waiting = rules(2, 1_000_000, &[]);
+    assert_eq!(
+        plan(groups.into_iter(), t0 + us(10), &waiting),
+        Plan::WaitUntil(t0 + us(1_000_000))
     );
 }
 

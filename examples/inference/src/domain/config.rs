@@ -67,6 +67,14 @@ pub struct BatchingConfig {
     /// Model instances (threads), each running batches.
     #[serde(default = "default_instances")]
     pub instances: usize,
+    /// Send a batch before the delay when every request in flight is already queued or
+    /// running (kiln's `BatchConfig::early_dispatch`): a lone client is not made to wait.
+    #[serde(default = "default_early_dispatch")]
+    pub early_dispatch: bool,
+}
+
+fn default_early_dispatch() -> bool {
+    true
 }
 
 fn default_queue_items() -> usize {

@@ -19,7 +19,7 @@ use crate::domain::feedback::{
 };
 use crate::domain::{Data, Datatype, ModelKind, Tensor};
 use crate::limits::{
-    APPROVAL_BUCKETS_MAX, FEEDBACK_EXPORT_ROWS_MAX, FEEDBACK_READ_ROWS_MAX,
+    APPROVAL_BUCKETS_MAX, FEEDBACK_EXPORT_ROWS_MAX, FEEDBACK_READ_ROWS_MAX, FEEDBACK_ROWS_KEPT_MAX,
     FEEDBACK_SUBJECT_BYTES_MAX, RECALIBRATION_SAMPLES_MIN,
 };
 use sha2::{Digest, Sha256};
@@ -161,7 +161,7 @@ impl Inference {
     pub(super) async fn add_feedback_row(&self, row: Feedback) -> Result<i64, LoopError> {
         let store = self.inner.feedback_loop.store()?;
         let (model, version, reward) = (row.model.clone(), row.version, row.label.reward());
-        let id = blocking(move || Ok(store.add_feedback(&row)?)).await?;
+        let id = blocking(move || Ok(store.add_feedback(&row, FEEDBACK_ROWS_KEPT_MAX)?)).await?;
         let mut splits = self
             .inner
             .feedback_loop

@@ -21,6 +21,7 @@ pub mod observe;
 pub mod registry;
 pub mod retrieval;
 pub mod runner;
+pub mod saved;
 #[cfg(test)]
 mod tests;
 
@@ -203,6 +204,7 @@ impl Inference {
         match load_model(&self.inner.root, name) {
             Ok(model) => {
                 self.set_slot(name, Slot::Ready(Arc::new(model)));
+                self.apply_saved_tuning(name);
                 Ok(())
             }
             Err(reason) => {
@@ -314,10 +316,9 @@ impl Inference {
         let computed = match &loaded.runner {
             Runner::Tabular(batcher) => {
                 let rows = rows_of(&model.config, inputs)?;
-                let submissions: Vec<_> = rows
-                    .into_iter()
-                    .map(|row| batcher.submit_with(row, options(0, deadline)))
-                    .collect();
+                // Queued together: a request's rows are never split because the first was
+                // dispatched before the others arrived.
+                let submissions = batcher.submit_many(rows, options(0, deadline));
                 let answers = await_all(submissions, deadline).await?;
                 join_outputs(&model.config, &answers)?
             }
@@ -394,14 +395,24 @@ impl Inference {
             .collect::<Result<Vec<String>, _>>()
             .map_err(|_| ServiceError::BadInput("texts must be UTF-8".to_owned()))?;
         let tokenized = tokenize(tokenizer, texts).await?;
-        let submissions = tokenized
-            .into_iter()
-            .map(|ids| {
-                let bucket = crate::domain::text::bucket_of(ids.len(), buckets);
-                batcher.submit_with(ids, options(bucket as u64, deadline))
-            })
-            .collect();
-        await_all(submissions, deadline).await
+        // The request's texts of one bucket are queued together (`submit_many`); the answers
+        // are put back in the request's order.
+        let count = tokenized.len();
+        let mut by_bucket: BTreeMap<usize, (Vec<usize>, Vec<_>)> = BTreeMap::new();
+        for (index, ids) in tokenized.into_iter().enumerate() {
+            let bucket = crate::domain::text::bucket_of(ids.len(), buckets);
+            let (indices, items) = by_bucket.entry(bucket).or_default();
+            indices.push(index);
+            items.push(ids);
+        }
+        let mut slots: Vec<Option<Submission<_, _>>> = (0..count).map(|_| None).collect();
+        for (bucket, (indices, items)) in by_bucket {
+            let queued = batcher.submit_many(items, options(bucket as u64, deadline));
+            for (index, submission) in indices.into_iter().zip(queued) {
+                slots[index] = Some(submission);
+            }
+        }
+        await_all(slots.into_iter().flatten().collect(), deadline).await
     }
 
     /// The recent batches of a model version (for `/stats`).

@@ -398,10 +398,11 @@ impl Inference {
     }
 
     /// Records that the user opened `document_id` from search `search_id`: stored, and
-    /// counted as passive approval of the embedding model's version.
+    /// counted as passive approval of the embedding model's version, once per result of a
+    /// search (opening it again answers the same rank and adds nothing).
     pub async fn open_result(&self, search_id: i64, document_id: i64) -> Result<usize, LoopError> {
         let this = self.clone();
-        let (record, rank) = blocking(move || {
+        let (record, rank, first_open) = blocking(move || {
             let store = this.inner.feedback_loop.store()?;
             let record = store
                 .search(search_id)?
@@ -415,10 +416,13 @@ impl Inference {
                         "document {document_id} is not a result of search {search_id}"
                     ))
                 })?;
-            store.record_open(search_id, document_id, rank, now_ms())?;
-            Ok((record, rank))
+            let first_open = store.record_open(search_id, document_id, rank, now_ms())?;
+            Ok((record, rank, first_open))
         })
         .await?;
+        if !first_open {
+            return Ok(rank);
+        }
         let feedback = Feedback {
             id: 0,
             model: record.model,

@@ -89,6 +89,7 @@ pub fn batch_config(config: &ModelConfig, version: u64) -> BatchConfig {
             ..AdaptiveConfig::default()
         }),
         instances_count: batching.instances,
+        early_dispatch: batching.early_dispatch,
         thread_name: format!("model-{}-{version}", config.name),
         ..BatchConfig::default()
     }

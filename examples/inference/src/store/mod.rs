@@ -84,22 +84,25 @@ pub trait Store: Send + Sync {
     /// Up to `limit` `(id, embedding)` pairs with ids above `after_id`, by id.
     fn embeddings(&self, after_id: i64, limit: usize) -> Result<Vec<(i64, Vec<f32>)>, StoreError>;
 
-    /// Remembers a search (forgetting those older than the last `kept`); answers its id.
+    /// Remembers a search, forgetting those older than the last `kept` with their opens;
+    /// answers its id.
     fn record_search(&self, search: &SearchRecord, kept: i64) -> Result<i64, StoreError>;
 
     fn search(&self, id: i64) -> Result<Option<SearchRecord>, StoreError>;
 
     /// Records that result `document_id` (at `rank`, from 0) of search `search_id` was opened.
+    /// Answers `false` (and records nothing) when it was already recorded.
     fn record_open(
         &self,
         search_id: i64,
         document_id: i64,
         rank: usize,
         at_ms: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
-    /// Adds a feedback row (its `id` is ignored); answers the new id.
-    fn add_feedback(&self, feedback: &Feedback) -> Result<i64, StoreError>;
+    /// Adds a feedback row (its `id` is ignored), forgetting rows older than the last `kept`;
+    /// answers the new id.
+    fn add_feedback(&self, feedback: &Feedback, kept: i64) -> Result<i64, StoreError>;
 
     /// Up to `limit` feedback rows with ids above `after_id`, by id.
     fn feedback_page(&self, after_id: i64, limit: usize) -> Result<Vec<Feedback>, StoreError>;
@@ -125,6 +128,9 @@ pub trait Store: Send + Sync {
     fn state(&self, model: &str, key: &str) -> Result<Option<String>, StoreError>;
 
     fn set_state(&self, model: &str, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Forgets `key` of `model` (nothing happens if it is not set).
+    fn clear_state(&self, model: &str, key: &str) -> Result<(), StoreError>;
 }
 
 /// An embedding as a blob: each f32 little-endian.

@@ -8,7 +8,8 @@ use super::StoreError;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema, one migration per element.
-pub const MIGRATIONS: &[&str] = &[r"
+pub const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
     text TEXT NOT NULL,
@@ -55,7 +56,16 @@ CREATE TABLE model_state (
     value TEXT NOT NULL,
     PRIMARY KEY (model, key)
 );
-"];
+",
+    r"
+-- An opened result counts once per search (a second click is not more approval), and the
+-- opens of forgotten searches go with them (the delete needs this index).
+DELETE FROM opens WHERE rowid NOT IN (
+    SELECT min(rowid) FROM opens GROUP BY search_id, document_id
+);
+CREATE UNIQUE INDEX opens_once ON opens (search_id, document_id);
+",
+];
 
 /// Brings `connection` up to the latest schema.
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {

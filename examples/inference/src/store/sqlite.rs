@@ -191,7 +191,8 @@ impl Store for SqliteStore {
     fn record_search(&self, search: &SearchRecord, kept: i64) -> Result<i64, StoreError> {
         let results: Vec<String> = search.results.iter().map(i64::to_string).collect();
         let connection = self.connection();
-        connection
+        let transaction = connection.unchecked_transaction().map_err(error)?;
+        transaction
             .execute(
                 "INSERT INTO searches (query, model, version, results, at_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -204,10 +205,14 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(error)?;
-        let id = connection.last_insert_rowid();
-        connection
+        let id = transaction.last_insert_rowid();
+        transaction
             .execute("DELETE FROM searches WHERE id <= ?1", [id - kept])
             .map_err(error)?;
+        transaction
+            .execute("DELETE FROM opens WHERE search_id <= ?1", [id - kept])
+            .map_err(error)?;
+        transaction.commit().map_err(error)?;
         Ok(id)
     }
 
@@ -255,19 +260,22 @@ impl Store for SqliteStore {
         document_id: i64,
         rank: usize,
         at_ms: i64,
-    ) -> Result<(), StoreError> {
-        self.connection()
+    ) -> Result<bool, StoreError> {
+        let inserted = self
+            .connection()
             .execute(
-                "INSERT INTO opens (search_id, document_id, rank, at_ms) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO opens (search_id, document_id, rank, at_ms) \
+                 VALUES (?1, ?2, ?3, ?4)",
                 params![search_id, document_id, rank as i64, at_ms],
             )
             .map_err(error)?;
-        Ok(())
+        Ok(inserted == 1)
     }
 
-    fn add_feedback(&self, feedback: &Feedback) -> Result<i64, StoreError> {
+    fn add_feedback(&self, feedback: &Feedback, kept: i64) -> Result<i64, StoreError> {
         let connection = self.connection();
-        connection
+        let transaction = connection.unchecked_transaction().map_err(error)?;
+        transaction
             .execute(
                 "INSERT INTO feedback (model, version, subject, label, source, score, predicted, at_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -283,7 +291,12 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(error)?;
-        Ok(connection.last_insert_rowid())
+        let id = transaction.last_insert_rowid();
+        transaction
+            .execute("DELETE FROM feedback WHERE id <= ?1", [id - kept])
+            .map_err(error)?;
+        transaction.commit().map_err(error)?;
+        Ok(id)
     }
 
     fn feedback_page(&self, after_id: i64, limit: usize) -> Result<Vec<Feedback>, StoreError> {
@@ -383,6 +396,16 @@ impl Store for SqliteStore {
                 "INSERT INTO model_state (model, key, value) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (model, key) DO UPDATE SET value = excluded.value",
                 [model, key, value],
+            )
+            .map_err(error)?;
+        Ok(())
+    }
+
+    fn clear_state(&self, model: &str, key: &str) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "DELETE FROM model_state WHERE model = ?1 AND key = ?2",
+                [model, key],
             )
             .map_err(error)?;
         Ok(())

@@ -68,9 +68,39 @@ fn searches_are_remembered_and_the_oldest_forgotten() {
     let found = store.search(second).unwrap().unwrap();
     assert_eq!((found.query.as_str(), found.results), ("b", vec![3, 1, 2]));
     assert!(store.search(first).unwrap().is_some());
+    assert!(store.record_open(second, 1, 1, 9).unwrap(), "a first open");
+    assert!(
+        !store.record_open(second, 1, 1, 10).unwrap(),
+        "counted once"
+    );
+    assert!(
+        store.record_open(second, 2, 2, 11).unwrap(),
+        "another result"
+    );
     store.record_search(&record("c"), 2).unwrap();
     assert_eq!(store.search(first).unwrap(), None, "beyond the kept window");
-    store.record_open(second, 1, 1, 9).unwrap();
+    store.record_search(&record("d"), 2).unwrap();
+    assert_eq!(store.search(second).unwrap(), None);
+    // The forgotten search's opens went with it: the same pair is new again.
+    assert!(store.record_open(second, 1, 1, 12).unwrap());
+}
+
+#[test]
+fn feedback_beyond_the_kept_rows_forgets_the_oldest() {
+    let store = SqliteStore::in_memory().unwrap();
+    let ids: Vec<i64> = (0..5)
+        .map(|at| {
+            let row = feedback("risk", 1, Label::Up, at);
+            store.add_feedback(&row, 3).unwrap()
+        })
+        .collect();
+    let kept: Vec<i64> = store
+        .feedback_page(0, 10)
+        .unwrap()
+        .iter()
+        .map(|row| row.id)
+        .collect();
+    assert_eq!(kept, ids[2..].to_vec());
 }
 
 #[test]
@@ -84,7 +114,7 @@ fn feedback_pages_and_counts() {
         feedback("risk", 1, Label::Up, -10),
     ];
     for row in &rows {
-        store.add_feedback(row).unwrap();
+        store.add_feedback(row, 100).unwrap();
     }
     let page = store.feedback_page(0, 2).unwrap();
     assert_eq!(page.len(), 2);
@@ -135,6 +165,15 @@ fn state_is_set_and_replaced() {
     assert_eq!(
         store.state("risk", "threshold").unwrap().as_deref(),
         Some("0.3")
+    );
+    store.set_state("other", "threshold", "0.9").unwrap();
+    store.clear_state("risk", "threshold").unwrap();
+    store.clear_state("risk", "never-set").unwrap();
+    assert_eq!(store.state("risk", "threshold").unwrap(), None);
+    assert_eq!(
+        store.state("other", "threshold").unwrap().as_deref(),
+        Some("0.9"),
+        "another model's state is kept"
     );
 }
 

@@ -1,7 +1,9 @@
 //! The live dashboard, server-rendered with kiln templates (`templates/inference/`) and its
 //! own stylesheet (`assets/inference/`), in the same app as the KServe API.
 //!
-//! - `GET /`: the models in the registry, each with its state and last minute's figures.
+//! - `GET /`: the models in the registry, each with its state and last minute's figures;
+//!   `GET /events` (SSE) re-renders that table after each sample, so states, loads, unloads
+//!   and figures change on the open page.
 //! - `GET /models/{name}`: one model's charts (requests/s, latency p50/p95/p99, queue depth,
 //!   errors and shed per second over `limits::SERIES_SECONDS_MAX` seconds; the batch-size
 //!   histogram of that window), drawn as SVG on the server (`domain/svg.rs`), and its batching
@@ -11,7 +13,9 @@
 //!   `limits::DASHBOARD_STREAMS_MAX` streams (503 beyond), each queueing at most
 //!   `limits::DASHBOARD_STREAM_EVENTS_QUEUED_MAX` events.
 //! - `POST /models/{name}/batching`: max batch, max queue delay, latency objective, adaptive
-//!   on/off, checked (`controls.rs`, 422 with the reason) and applied to the running batchers.
+//!   on/off, checked (`controls.rs`, 422 with the reason), applied to the running batchers and
+//!   saved in the store, so a reload or a restart keeps them (`service/saved.rs`);
+//!   `POST /models/{name}/batching/reset` goes back to `config.json`'s.
 //!   Works with htmx (the form is swapped) and without JavaScript (303 back to the page).
 //!   Like the repository API it has no authentication; a cross-site form post is refused (403).
 //! - `POST /models/{name}/load`, `/unload`: the model list's buttons (the repository API's
@@ -36,6 +40,7 @@ use crate::limits::{
 };
 use crate::service::observe::tuning;
 use crate::service::registry::LoadedModel;
+use crate::service::saved::TuningSource;
 use crate::service::{Inference, ServiceError};
 use controls::BatchingForm;
 use kiln::app::{App, Form, FromRef, Headers, IntoResponse, Path, Redirect, State, get, post};
@@ -93,10 +98,12 @@ impl WebState {
 pub fn mount(app: App<WebState>) -> App<WebState> {
     app.assets(&ASSETS)
         .route("/", get(index))
+        .route("/events", get(index_events))
         .route("/metrics", get(metrics))
         .route("/models/{name}", get(model_page))
         .route("/models/{name}/events", get(events))
         .route("/models/{name}/batching", post(batching))
+        .route("/models/{name}/batching/reset", post(reset_batching))
         .route("/models/{name}/load", post(load_model))
         .route("/models/{name}/unload", post(unload_model))
         .route("/playground", get(playground::show))
@@ -126,7 +133,8 @@ struct IndexPage {
     seconds: usize,
 }
 
-async fn index(State(state): State<WebState>) -> Response {
+/// The model list: one line per model, versions merged, last minute's figures when ready.
+fn index_page(state: &WebState) -> IndexPage {
     let mut models: Vec<ModelLine> = Vec::new();
     for entry in state.service.index() {
         if let Some(line) = models.iter_mut().find(|line| line.name == entry.name) {
@@ -146,14 +154,24 @@ async fn index(State(state): State<WebState>) -> Response {
             window,
         });
     }
-    render(
-        &state.templates,
-        "index.html",
-        IndexPage {
-            models,
-            seconds: 60,
-        },
-    )
+    IndexPage {
+        models,
+        seconds: 60,
+    }
+}
+
+async fn index(State(state): State<WebState>) -> Response {
+    render(&state.templates, "index.html", index_page(&state))
+}
+
+/// The model list's table, re-rendered after each sample (event `models`).
+async fn index_events(State(state): State<WebState>) -> Response {
+    open_stream(state, "models", |state| {
+        let html = state
+            .templates
+            .render_block("index.html", "models", index_page(state));
+        Some(html.map(Vec::from).map_err(|error| error.to_string()))
+    })
 }
 
 fn render(templates: &Templates, name: &str, context: impl Serialize) -> Response {
@@ -208,8 +226,38 @@ struct ModelPage<'a> {
     adaptive_on: bool,
     error: Option<&'a str>,
     saved: bool,
+    /// Where the settings in force come from: `config.json`, or the dashboard (when).
+    source: Source,
     /// The traffic split and each version's approval rate (`None` without a store).
     split: Option<crate::service::feedback::SplitStatus>,
+}
+
+/// `TuningSource` as the page shows it.
+#[derive(Serialize)]
+struct Source {
+    /// `config`, `saved` or `unsaved`.
+    kind: &'static str,
+    /// When it was saved (UTC clock), for `saved`.
+    at: Option<String>,
+}
+
+impl Source {
+    fn of(source: TuningSource) -> Source {
+        match source {
+            TuningSource::Config => Source {
+                kind: "config",
+                at: None,
+            },
+            TuningSource::Saved { at_ms } => Source {
+                kind: "saved",
+                at: Some(clock(u64::try_from(at_ms / 1000).unwrap_or(0))),
+            },
+            TuningSource::Unsaved => Source {
+                kind: "unsaved",
+                at: None,
+            },
+        }
+    }
 }
 
 fn clock(unix_s: u64) -> String {
@@ -376,12 +424,14 @@ async fn model_page(State(state): State<WebState>, Path(name): Path<String>) -> 
             None
         }
     };
+    let source = Source::of(state.service.tuning_source(&name).await);
     let page = ModelPage {
         model: panel(&state, &model),
         adaptive_on: form.adaptive_on(),
         form: &form,
         error: None,
         saved: false,
+        source,
         split,
     };
     render(&state.templates, "model.html", page)
@@ -411,6 +461,27 @@ async fn events(State(state): State<WebState>, Path(name): Path<String>) -> Resp
     if let Err(error) = state.service.model(&name) {
         return not_found(error);
     }
+    open_stream(state, "charts", move |state| {
+        // Unloaded: the stream ends; the page keeps its last charts.
+        let model = state.service.model(&name).ok()?;
+        let html = state.templates.render_block(
+            "model.html",
+            "charts",
+            PanelOnly {
+                model: panel(state, &model),
+            },
+        );
+        Some(html.map(Vec::from).map_err(|error| error.to_string()))
+    })
+}
+
+/// An SSE stream sending `render`'s HTML as event `event` after each new sample, until the
+/// client goes, `render` returns `None`, or rendering fails. Counted against
+/// `DASHBOARD_STREAMS_MAX` (503 beyond).
+fn open_stream<F>(state: WebState, event: &'static str, render: F) -> Response
+where
+    F: Fn(&WebState) -> Option<Result<Vec<u8>, String>> + 'static,
+{
     let Some(slot) = StreamSlot::take(&state.streams) else {
         // Not `Response::error`: the reason is the app's own, shown in production too.
         let reason = format!("at most {DASHBOARD_STREAMS_MAX} dashboard streams at once\n");
@@ -430,25 +501,16 @@ async fn events(State(state): State<WebState>, Path(name): Path<String>) -> Resp
                 continue;
             }
             seen = ticks;
-            let Ok(model) = state.service.model(&name) else {
-                break; // unloaded: the stream ends; the page keeps its last charts
-            };
-            let html = state.templates.render_block(
-                "model.html",
-                "charts",
-                PanelOnly {
-                    model: panel(&state, &model),
-                },
-            );
-            let html = match html {
-                Ok(html) => html,
-                Err(error) => {
-                    tracing::warn!(%error, "dashboard charts failed to render");
+            let html = match render(&state) {
+                None => break,
+                Some(Ok(html)) => html,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, event, "a dashboard stream failed to render");
                     break;
                 }
             };
-            let event = Event::new("charts").data(&String::from_utf8_lossy(&html));
-            if sender.send(event).await.is_err() {
+            let data = Event::new(event).data(&String::from_utf8_lossy(&html));
+            if sender.send(data).await.is_err() {
                 break;
             }
         }
@@ -524,13 +586,18 @@ async fn batching(
     let Some((current, _)) = tuning(&model) else {
         return not_found(ServiceError::UnknownModel(name));
     };
-    let applied = form.check(&current).and_then(|tuning| {
-        state
+    let applied = match form.check(&current) {
+        Ok(tuning) => state
             .service
-            .retune(&name, &tuning)
-            .map_err(|e| e.to_string())
-    });
-    let error = applied.err();
+            .retune_and_save(&name, &tuning)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(reason) => Err(reason),
+    };
+    let (error, source) = match applied {
+        Ok(source) => (None, source),
+        Err(reason) => (Some(reason), state.service.tuning_source(&name).await),
+    };
     if error.is_none() && !htmx.is_htmx() {
         return Redirect::to(format!("/models/{name}")).into_response();
     }
@@ -540,15 +607,7 @@ async fn batching(
             .map(|(tuning, _)| BatchingForm::of(&tuning))
             .unwrap_or_default(),
     };
-    let page = ModelPage {
-        model: panel(&state, &model),
-        adaptive_on: shown.adaptive_on(),
-        form: &shown,
-        error: error.as_deref(),
-        saved: error.is_none(),
-        split: None,
-    };
-    let mut response = htmx.render(&state.templates, "model.html", "controls", page);
+    let mut response = render_controls(&state, &model, &htmx, &shown, error.as_deref(), source);
     if error.is_some() {
         response.status = StatusCode::UNPROCESSABLE_ENTITY;
         if htmx.is_htmx() {
@@ -557,4 +616,56 @@ async fn batching(
         }
     }
     response
+}
+
+/// Forgets the settings saved on the dashboard and applies `config.json`'s again.
+async fn reset_batching(
+    State(state): State<WebState>,
+    Path(name): Path<String>,
+    htmx: Htmx,
+    headers: Headers,
+) -> Response {
+    if cross_site(&headers) {
+        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    }
+    let model = match state.service.model(&name) {
+        Ok(model) => model,
+        Err(error) => return not_found(error),
+    };
+    if let Err(error) = state.service.reset_tuning(&name).await {
+        return match error {
+            ServiceError::Failed(reason) => {
+                Response::error(StatusCode::INTERNAL_SERVER_ERROR, &reason)
+            }
+            other => not_found(other),
+        };
+    }
+    if !htmx.is_htmx() {
+        return Redirect::to(format!("/models/{name}")).into_response();
+    }
+    let shown = tuning(&model)
+        .map(|(tuning, _)| BatchingForm::of(&tuning))
+        .unwrap_or_default();
+    render_controls(&state, &model, &htmx, &shown, None, TuningSource::Config)
+}
+
+/// The controls block (htmx) or the whole page, after an apply or a reset.
+fn render_controls(
+    state: &WebState,
+    model: &LoadedModel,
+    htmx: &Htmx,
+    shown: &BatchingForm,
+    error: Option<&str>,
+    source: TuningSource,
+) -> Response {
+    let page = ModelPage {
+        model: panel(state, model),
+        adaptive_on: shown.adaptive_on(),
+        form: shown,
+        error,
+        saved: error.is_none(),
+        source: Source::of(source),
+        split: None,
+    };
+    htmx.render(&state.templates, "model.html", "controls", page)
 }

@@ -1,7 +1,8 @@
 //! `/metrics` and the dashboard through real sockets: the Prometheus text after requests of
 //! every outcome (ok, bad input, expired, shed), the pages, the SSE stream delivering
-//! re-rendered charts after requests (and its stream limit), and the batching controls
-//! changing the running batcher (with htmx and without), refusing bad values with 422 and
+//! re-rendered charts after requests (and its stream limit), the model list's stream showing
+//! an unload, and the batching controls
+//! changing the running batcher (with htmx and without) and kept across a restart until reset, refusing bad values with 422 and
 //! their reason, unknown models with 404 and cross-site posts with 403; an unloaded model's
 //! stream ends and it leaves the dashboard and `/metrics`.
 
@@ -235,6 +236,50 @@ fn the_event_stream_sends_re_rendered_charts_after_requests() {
 }
 
 #[test]
+fn the_model_list_stream_re_renders_the_table_as_models_unload_and_serve() {
+    let registry = Registry::new("index-events")
+        .with_risk(|config| config)
+        .with_risk_named("other", |config| config);
+    let server = Server::start(&registry);
+    let page = server.get("/");
+    assert_eq!(page.status, 200);
+    assert!(
+        String::from_utf8_lossy(&page.body).contains(r#"sse-connect="/events""#),
+        "the list page subscribes to its stream"
+    );
+    let (mut stream, head) = open_stream(&server, "/events");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("text/event-stream"),
+        "{head}"
+    );
+    let unloaded = server.post_json("/v2/repository/models/other/unload", "{}");
+    assert_eq!(unloaded.status, 200);
+    // The next table shows `other` unloaded (with its Load button) and `risk` still ready.
+    let wanted = r#"<span class="state unloaded">UNLOADED</span>"#;
+    let mut seen = String::new();
+    let deadline = Instant::now() + STREAM_WAIT;
+    while !seen.contains(wanted) && Instant::now() < deadline {
+        let mut buffer = [0u8; 16384];
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+            Err(_) => {}
+        }
+    }
+    assert!(seen.contains("event: models"), "{seen}");
+    assert!(
+        seen.contains(wanted),
+        "the table never showed the unload:\n{seen}"
+    );
+    assert!(seen.contains(r#"action="/models/other/load""#), "{seen}");
+    assert!(
+        seen.contains(r#"<a href="/models/risk">risk</a>"#),
+        "{seen}"
+    );
+}
+
+#[test]
 fn dashboard_streams_max_refuses_one_more_stream() {
     let registry = Registry::new("streams").with_risk(|config| config);
     let server = Server::start(&registry);
@@ -387,6 +432,79 @@ fn a_batching_control_retunes_the_running_batcher_and_bad_values_are_refused() {
         html.contains(r#"<b id="in-force-max-batch">16</b>"#),
         "unchanged"
     );
+}
+
+#[test]
+fn batching_settings_applied_on_the_dashboard_survive_a_restart_until_reset() {
+    let registry = Registry::new("saved-tuning").with_risk(|config| config);
+    {
+        let server = Server::start(&registry);
+        let html = server.get("/models/risk").text();
+        assert!(html.contains("From config.json."), "{html}");
+        let reply = post_form(
+            &server,
+            "risk",
+            "max_batch=8&max_queue_delay_us=300&latency_objective_us=4000",
+            &[("hx-request", "true")],
+        );
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(
+            reply.text().contains("Saved on this dashboard at"),
+            "{}",
+            reply.text()
+        );
+    }
+    // A new process on the same registry and store: the saved settings are in force.
+    let server = Server::start(&registry);
+    let html = server.get("/models/risk").text();
+    assert!(
+        html.contains(r#"<b id="in-force-max-batch">8</b>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<b id="in-force-delay">300</b>"#), "{html}");
+    assert!(
+        html.contains(r#"<b id="in-force-adaptive">off</b>"#),
+        "{html}"
+    );
+    assert!(html.contains("Saved on this dashboard at"), "{html}");
+    // So does a reload through the repository API.
+    let reloaded = server.post_json("/v2/repository/models/risk/load", "{}");
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text());
+    let html = server.get("/models/risk").text();
+    assert!(
+        html.contains(r#"<b id="in-force-max-batch">8</b>"#),
+        "{html}"
+    );
+    // Reset (without JavaScript: 303 back): config.json's settings again, kept after a restart.
+    let reset = server.request(
+        "POST",
+        "/models/risk/batching/reset",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"",
+    );
+    assert_eq!(reset.status, 303, "{}", reset.text());
+    let html = server.get("/models/risk").text();
+    assert!(
+        html.contains(r#"<b id="in-force-max-batch">64</b>"#),
+        "{html}"
+    );
+    assert!(html.contains("From config.json."), "{html}");
+    drop(server);
+    let server = Server::start(&registry);
+    let html = server.get("/models/risk").text();
+    assert!(
+        html.contains(r#"<b id="in-force-max-batch">64</b>"#),
+        "{html}"
+    );
+    let cross = server.request(
+        "POST",
+        "/models/risk/batching/reset",
+        &[("sec-fetch-site", "cross-site")],
+        b"",
+    );
+    assert_eq!(cross.status, 403);
+    let unknown = server.request("POST", "/models/nope/batching/reset", &[], b"");
+    assert_eq!(unknown.status, 404);
 }
 
 #[test]

@@ -118,6 +118,18 @@ fn documents_search_and_open_round_trip() {
         export.contains(r#""model":"minilm""#) && export.contains(r#""source":"passive""#),
         "{export}"
     );
+    // Opening it again answers the same rank but is not counted again.
+    let again = server.post_json(
+        &format!("/v1/search/{search_id}/open"),
+        &format!(r#"{{"document": {opened_id}}}"#),
+    );
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["rank"].as_u64(), Some(1));
+    let passive = |export: &str| export.matches(r#""source":"passive""#).count();
+    assert_eq!(
+        passive(&server.get("/v1/feedback.jsonl").text()),
+        passive(&export)
+    );
     let not_a_result = server.post_json(
         &format!("/v1/search/{search_id}/open"),
         r#"{"document": 999999}"#,

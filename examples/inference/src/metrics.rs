@@ -262,6 +262,20 @@ pub fn render(versions: &[VersionView<'_>]) -> String {
             );
         }
     }
+    header(
+        &mut out,
+        "inference_batcher_early_batches_total",
+        "counter",
+        "Batches sent before the max queue delay because every request in flight was already queued or running (early dispatch).",
+    );
+    for v in versions {
+        let _ = writeln!(
+            out,
+            "inference_batcher_early_batches_total{{{}}} {}",
+            labels(v),
+            v.batcher.early_batches
+        );
+    }
     out
 }
 
@@ -330,6 +344,7 @@ mod tests {
                 batch_size_limit: 16,
                 dispatched_items: 67,
                 shed_items: 2,
+                early_batches: 9,
                 ..kiln::batch::BatchStats::default()
             },
         }]);
@@ -354,6 +369,8 @@ mod tests {
             "inference_batcher_items_total{model=\"risk\",version=\"1\",state=\"dispatched\"} 67",
             "inference_batcher_items_total{model=\"risk\",version=\"1\",state=\"shed\"} 2",
             "inference_batcher_items_total{model=\"risk\",version=\"1\",state=\"failed\"} 0",
+            "# TYPE inference_batcher_early_batches_total counter",
+            "inference_batcher_early_batches_total{model=\"risk\",version=\"1\"} 9",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -110,7 +110,7 @@ impl Inference {
         self.retune(name, &tuning)
     }
 
-    /// Where `name`'s settings come from (blocking: reads the store).
+    /// Where `name`'s settings come from (reads the store on the blocking pool).
     pub async fn tuning_source(&self, name: &str) -> TuningSource {
         let Ok(store) = self.inner.feedback_loop.store() else {
             return TuningSource::Config;

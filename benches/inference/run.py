@@ -228,8 +228,12 @@ def session_command(command):
 
 def server_command(server, port, args, registries, python):
     if server in KILN_SERVERS:
+        registry = registries[KILN_SERVERS[server]]
+        # The store in the temporary directory too: the default path is relative to the
+        # working directory (PEERS_DIR), where it would be left behind.
         command = [str(kiln_binary()), "serve", "--addr", f"127.0.0.1:{port}",
-                   "--workers", str(args.kiln_workers), "--models", str(registries[KILN_SERVERS[server]])]
+                   "--workers", str(args.kiln_workers), "--models", str(registry),
+                   "--db", str(registry.parent / f"{server}.sqlite")]
         if server == ORT_SERVER:
             command += ["--engine", "onnxruntime", "--ort-library", args.ort_library,
                         "--ort-threads", str(args.ort_threads)]

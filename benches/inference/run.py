@@ -5,20 +5,25 @@ same model files, on this machine, in one run.
 
     python3 benches/inference/run.py              # full run (about 20 minutes after the build)
     python3 benches/inference/run.py --quick      # smoke run: 1 round of 3 s runs
+    python3 benches/inference/run.py --ort        # also kiln on onnxruntime (`--features ort`)
 
 What it does, in order:
-1. builds `inference` in release mode (`nice -n 10 cargo build --release -p inference`;
-   CARGO_TARGET_DIR is honoured), installs wrk with apt if it is missing, and makes its own
-   venv (default ~/.cache/kiln-bench-venv) with fastapi, uvicorn[standard], aiohttp,
-   onnxruntime, numpy and tokenizers from PyPI (only here: never in the default build or
-   the tests);
+1. builds `inference` in release mode (`nice -n 10 cargo build --release -p inference`,
+   with `--features ort` under `--ort`; CARGO_TARGET_DIR is honoured), installs wrk with apt
+   if it is missing, and makes its own venv (default ~/.cache/kiln-bench-venv) with fastapi,
+   uvicorn[standard], aiohttp, onnxruntime, numpy and tokenizers from PyPI (only here: never
+   in the default build or the tests); under `--ort` kiln loads that venv's
+   libonnxruntime.so (`--ort-library`), the very library the peers run;
 2. copies `risk` and `minilm` from examples/inference/models into two temporary registries:
    one as committed (adaptive batching, the model's config.json defaults) and one with
    `max_batch` 1 and `adaptive` off (batching off; everything else the same);
-3. measures each model called directly: tract via `inference bench` (what kiln runs) and
+3. measures each model called directly: tract via `inference bench` (what kiln runs; under
+   `--ort` also onnxruntime inside kiln, `inference bench --engine tract,onnxruntime`) and
    onnxruntime via ort_ceiling.py (what the peers run); the ceiling is the best items/s of
    one model thread over the batch sizes timed (up to the model's max_batch);
-4. starts each server, checks that all four answer the same request with the same numbers
+4. starts each server (under `--ort` also `kiln-ort`: `inference serve --engine onnxruntime`
+   on the batching registry, `--ort-threads` as the peers' `--ort-threads`), checks that all
+   answer the same request with the same numbers
    (within 1e-4), then, for each model and each client count (1, 16, 64), runs wrk with that
    many keep-alive connections (one thread; a POST of one row to
    `/v2/models/risk/infer`, or of one 16-token text to `/v1/embed`) for a warm-up and a
@@ -29,7 +34,8 @@ What it does, in order:
 Per measured run it records: requests/s, wrk's p50 and p99, errors (non-2xx, socket
 errors), the server's CPU time per request (utime+stime of every process of its session,
 from /proc), for kiln the CPU time of its model threads (`model-*`) and so the CPU the rest
-of the server (HTTP, JSON, tokenising, queueing) spends per unit of model CPU, and the mean
+of the server (HTTP, JSON, tokenising, queueing) spends per unit of model CPU (for kiln-ort
+with --ort-threads above 1, onnxruntime's own pool threads count as the rest), and the mean
 batch size (kiln's /metrics); wrk's own CPU use (getrusage of the child), to show the client
 was not the bottleneck; and the CPU other processes on the machine used meanwhile
 (/proc/stat minus the server and wrk), to show interference.
@@ -70,7 +76,9 @@ MODELS_SRC = ROOT / "examples" / "inference" / "models"
 OUT_DIR = HERE / "out"
 MODELS = ["risk", "minilm"]
 SERVERS = ["kiln-batching", "kiln-no-batching", "fastapi", "aiohttp"]
-KILN_SERVERS = {"kiln-batching": "batching", "kiln-no-batching": "no-batching"}
+# kiln with batching on ONNX Runtime (the `ort` feature): only with --ort.
+ORT_SERVER = "kiln-ort"
+KILN_SERVERS = {"kiln-batching": "batching", "kiln-no-batching": "no-batching", ORT_SERVER: "batching"}
 PEER_SCRIPTS = {"fastapi": "fastapi_peer.py", "aiohttp": "aiohttp_peer.py"}
 VENV_PACKAGES = ["fastapi", "uvicorn[standard]", "aiohttp", "onnxruntime", "numpy", "tokenizers"]
 VENV_IMPORTS = "import fastapi, uvicorn, uvloop, httptools, aiohttp, onnxruntime, numpy, tokenizers"
@@ -112,8 +120,10 @@ def kiln_binary():
 
 # ---------------------------------------------------------------- set-up
 
-def build():
+def build(ort):
     command = ["nice", "-n", "10", "cargo", "build", "--release", "-p", "inference"]
+    if ort:
+        command += ["--features", "ort"]
     log("build: " + " ".join(command))
     subprocess.run(command, cwd=ROOT, check=True, timeout=BUILD_TIMEOUT_S)
 
@@ -128,6 +138,14 @@ def ensure_venv(venv):
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         *VENV_PACKAGES], check=True, timeout=PIP_TIMEOUT_S)
     return python
+
+
+def ort_library(python):
+    """The libonnxruntime.so.* of the venv's onnxruntime wheel (what the peers load)."""
+    script = ("import onnxruntime, pathlib; capi = pathlib.Path(onnxruntime.__file__).parent / 'capi'; "
+              "print(sorted(capi.glob('libonnxruntime.so.*'))[0])")
+    return subprocess.run([str(python), "-c", script], capture_output=True, text=True,
+                          check=True, timeout=60).stdout.strip()
 
 
 def venv_versions(python):
@@ -162,17 +180,23 @@ def make_registries(base):
 
 # ---------------------------------------------------------------- the model alone
 
-def tract_ceiling(registry, iterations):
-    """`inference bench` on the registry: {(model, batch): median µs per call}."""
-    output = subprocess.run(session_command([str(kiln_binary()), "bench", "--models", str(registry),
-                                             "--iterations", str(iterations)]),
+def kiln_ceiling(registry, args):
+    """`inference bench` on the registry: {engine: {(model, batch): median µs per call}} for
+    tract, and under --ort for onnxruntime inside kiln too."""
+    command = [str(kiln_binary()), "bench", "--models", str(registry),
+               "--iterations", str(args.bench_iterations)]
+    if args.ort:
+        command += ["--engine", "tract,onnxruntime", "--ort-library", args.ort_library,
+                    "--ort-threads", str(args.ort_threads)]
+    output = subprocess.run(session_command(command),
                             capture_output=True, text=True, check=True, timeout=900,
                             start_new_session=True, env=dict(os.environ, RUST_LOG="warn")).stdout
     times = {}
     for line in output.splitlines():
-        match = re.match(r"\|\s*(\S+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|", line)
+        match = re.match(r"\|\s*(\S+)\s*\|\s*(\S+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|", line)
         if match:
-            times[(match.group(1), int(match.group(2)))] = float(match.group(3))
+            engine = times.setdefault(match.group(2), {})
+            engine[(match.group(1), int(match.group(3)))] = float(match.group(4))
     return times
 
 
@@ -204,8 +228,16 @@ def session_command(command):
 
 def server_command(server, port, args, registries, python):
     if server in KILN_SERVERS:
-        return [str(kiln_binary()), "serve", "--addr", f"127.0.0.1:{port}",
-                "--workers", str(args.kiln_workers), "--models", str(registries[KILN_SERVERS[server]])]
+        registry = registries[KILN_SERVERS[server]]
+        # The store in the temporary directory too: the default path is relative to the
+        # working directory (PEERS_DIR), where it would be left behind.
+        command = [str(kiln_binary()), "serve", "--addr", f"127.0.0.1:{port}",
+                   "--workers", str(args.kiln_workers), "--models", str(registry),
+                   "--db", str(registry.parent / f"{server}.sqlite")]
+        if server == ORT_SERVER:
+            command += ["--engine", "onnxruntime", "--ort-library", args.ort_library,
+                        "--ort-threads", str(args.ort_threads)]
+        return command
     return [str(python), str(PEERS_DIR / PEER_SCRIPTS[server]), "--port", str(port),
             "--workers", str(args.peer_workers), "--models", str(registries["batching"])]
 
@@ -473,10 +505,24 @@ def ratio_table(results, args, model):
     return lines
 
 
-def ceiling_lines(tract, ort, configs):
+def ort_ratio_table(results, args, model):
+    """kiln on onnxruntime against the peers (the same library) and against kiln on tract."""
+    lines = ["| clients | kiln-ort / fastapi | kiln-ort / aiohttp | kiln-ort / kiln-batching (tract) |",
+             "|---:|---:|---:|---:|"]
+    for clients in args.clients:
+        cells = [ratio(results, model, clients, ORT_SERVER, b) for b in ("fastapi", "aiohttp", "kiln-batching")]
+        lines.append(f"| {clients} | " + " | ".join(fmt(c, 2) for c in cells) + " |")
+    return lines
+
+
+def ceiling_lines(kiln, ort, configs):
     lines = ["| model | engine | batch | median µs per call | items/s (one thread) |", "|---|---|---:|---:|---:|"]
+    engines = [("tract (kiln)", kiln.get("tract", {}))]
+    if "onnxruntime" in kiln:
+        engines.append(("onnxruntime in kiln (ort, Rust)", kiln["onnxruntime"]))
+    engines.append(("onnxruntime (peers, Python)", ort))
     for model in MODELS:
-        for engine, times in (("tract (kiln)", tract), ("onnxruntime (peers)", ort)):
+        for engine, times in engines:
             for (name, batch), us in sorted(times.items()):
                 if name == model:
                     lines.append(f"| {model} | {engine} | {batch} | {fmt(us)} | {fmt(batch * 1e6 / us if us else None)} |")
@@ -516,6 +562,13 @@ def aims(results, args, tract, configs):
             lines.append(
                 f"- **{model}, against Python**: kiln-batching / {peer} (the better Python peer) at {top} "
                 f"clients: {fmt(r, 2)}x (aim: at least 3x). " + ("**Met.**" if r is not None and r >= 3 else "**Not met.**"))
+    for model in MODELS:
+        peer = better_peer(results, model, top)
+        if peer and results.get((model, top, ORT_SERVER)):
+            lines.append(
+                f"- {model}, kiln on onnxruntime (no aim, the same library as the peers): kiln-ort / {peer} at "
+                f"{top} clients {fmt(ratio(results, model, top, ORT_SERVER, peer), 2)}x; kiln-ort / kiln-batching "
+                f"(tract) {fmt(ratio(results, model, top, ORT_SERVER, 'kiln-batching'), 2)}x.")
     return lines
 
 
@@ -532,7 +585,11 @@ def busy_processes():
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round, 1 s warm-up, 3 s runs")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated, from: " + ",".join(SERVERS))
+    parser.add_argument("--servers", help="comma-separated, from: " + ",".join(SERVERS + [ORT_SERVER])
+                        + f" (default: all; {ORT_SERVER} only with --ort)")
+    parser.add_argument("--ort", action="store_true",
+                        help="also kiln on ONNX Runtime: build with --features ort, add the kiln-ort server "
+                             "and onnxruntime's ceiling inside kiln (the venv's libonnxruntime.so)")
     parser.add_argument("--clients", default="1,16,64", help="comma-separated client (connection) counts")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each measured run")
@@ -548,10 +605,11 @@ def parse_args():
     args = parser.parse_args()
     if args.quick:
         args.warmup, args.duration, args.rounds = 1, 3, 1
-    args.servers = [s for s in args.servers.split(",") if s]
+    known = SERVERS + [ORT_SERVER] if args.ort else SERVERS
+    args.servers = [s for s in (args.servers or ",".join(known)).split(",") if s]
     args.clients = [int(c) for c in args.clients.split(",") if c]
-    if [s for s in args.servers if s not in SERVERS]:
-        parser.error(f"unknown server in {args.servers}")
+    if [s for s in args.servers if s not in known]:
+        parser.error(f"unknown server in {args.servers}" + ("" if args.ort else f" ({ORT_SERVER} needs --ort)"))
     if not 1 <= args.rounds <= 10 or not 1 <= args.duration <= 60 or not 0 <= args.warmup <= 30:
         parser.error("rounds must be 1-10, duration 1-60 s, warm-up 0-30 s")
     if not all(1 <= c <= 1024 for c in args.clients):
@@ -564,20 +622,22 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     command_line = "python3 " + " ".join([str(pathlib.Path(sys.argv[0]))] + sys.argv[1:])
     if not args.no_build:
-        build()
+        build(args.ort)
     ensure_wrk()
     python = ensure_venv(args.venv)
     versions = venv_versions(python)
+    args.ort_library = ort_library(python) if args.ort else None
     results, problems, failure = {}, [], None
-    tract, ort, configs = {}, {}, {}
+    kiln, ort, configs = {}, {}, {}
     load_start, busy_start = load_average(), busy_processes()
     with tempfile.TemporaryDirectory(prefix="kiln-inference-bench-") as temporary:
         temporary = pathlib.Path(temporary)
         try:
             registries, configs = make_registries(temporary)
             scripts = {model: wrk_script(temporary, model) for model in MODELS}
-            log("ceilings: inference bench (tract) and ort_ceiling.py (onnxruntime)")
-            tract = tract_ceiling(registries["batching"], args.bench_iterations)
+            log("ceilings: inference bench (tract" + (" and onnxruntime" if args.ort else "")
+                + ") and ort_ceiling.py (onnxruntime from Python)")
+            kiln = kiln_ceiling(registries["batching"], args)
             ort = ort_ceiling(python, registries["batching"], args.bench_iterations, args.ort_threads)
             problems = check_outputs(args, registries, python)
             for problem in problems:
@@ -604,7 +664,7 @@ def main():
         finally:
             stop_all()
     report = render(args, started, command_line, versions, load_start, busy_start, results,
-                    problems, failure, tract, ort, configs)
+                    problems, failure, kiln, ort, configs)
     print(report)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     out = args.out or OUT_DIR / f"{started:%Y%m%d-%H%M%S}.md"
@@ -616,7 +676,7 @@ def main():
 
 
 def render(args, started, command_line, versions, load_start, busy_start, results, problems, failure,
-           tract, ort, configs):
+           kiln, ort, configs):
     report = [
         f"# Inference benchmark {started:%Y-%m-%d %H:%M} UTC\n",
         f"Command: `{command_line}`  ",
@@ -629,6 +689,8 @@ def render(args, started, command_line, versions, load_start, busy_start, result
         f"kiln: `inference serve --workers {args.kiln_workers}` (plus one model thread per model, "
         f"`instances` 1). Peers: {args.peer_workers} processes each, onnxruntime with "
         f"{args.ort_threads} intra-op thread(s) per process, handlers calling the model inline.  ",
+        (f"kiln-ort: kiln-batching's registry served with `--engine onnxruntime --ort-threads {args.ort_threads}` "
+         f"on {args.ort_library}.  " if args.ort else ""),
         f"Python side: {versions}.  ",
         f"Load average at start {load_start}, at end {load_average()}. "
         f"Busy processes at start: {busy_start or 'none above 10%'}.\n",
@@ -638,7 +700,7 @@ def render(args, started, command_line, versions, load_start, busy_start, result
     if problems:
         report.append("Output mismatches:\n" + "\n".join(f"- {p}" for p in problems) + "\n")
     report.append("## The models called directly (the ceilings)\n")
-    report += ceiling_lines(tract, ort, configs)
+    report += ceiling_lines(kiln, ort, configs)
     report.append("")
     for model in MODELS:
         batching = configs.get(model, {}).get("batching", {})
@@ -653,8 +715,11 @@ def render(args, started, command_line, versions, load_start, busy_start, result
         report.append("Ratios of req/s (median of per-round ratios):\n")
         report += ratio_table(results, args, model)
         report.append("")
+        if ORT_SERVER in args.servers:
+            report += ort_ratio_table(results, args, model)
+            report.append("")
     report.append("## Aims\n")
-    report += aims(results, args, tract, configs)
+    report += aims(results, args, kiln.get("tract", {}), configs)
     return "\n".join(report)
 
 

@@ -129,3 +129,11 @@ pub const FEEDBACK_ROWS_KEPT_MAX: i64 = 1_000_000;
 
 /// Most versions in one traffic split.
 pub const SPLIT_VERSIONS_MAX: usize = 8;
+
+/// onnxruntime's intra-op threads per session, by default (`--ort-threads`): one, like tract
+/// (one thread per model instance) and the benchmark's Python peers; the model then runs on
+/// the batcher's own instance thread.
+pub const ORT_INTRA_THREADS_DEFAULT: usize = 1;
+
+/// Most intra-op threads per onnxruntime session (`--ort-threads`).
+pub const ORT_INTRA_THREADS_MAX: usize = 64;

@@ -49,8 +49,7 @@ pub fn load_corpus(models: &Path, db: &Path, limit: usize) -> anyhow::Result<(us
     if held >= wanted {
         return Ok((0, held));
     }
-    let service =
-        Inference::open_with_store(models, Some(store.clone()), IndexSettings::default())?;
+    let service = Inference::open_with_store(models, Some(store.clone()), Default::default())?;
     let mut added = 0;
     for chunk in corpus[held..wanted].chunks(LOAD_BATCH_TEXTS) {
         let texts: Vec<String> = chunk.iter().map(|(_, text)| text.clone()).collect();

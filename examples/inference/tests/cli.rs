@@ -12,8 +12,10 @@
 //! and batching controls), `browser.rs` (the dashboard in Chromium, `tests/browser.mjs`),
 //! `retrieval.rs` (documents, search, opened results, `load-corpus` and `recall`; skipped
 //! without MiniLM), `feedback.rs` (feedback, its export, recalibration, fixed and Exp3
-//! traffic splits) and `playground.rs` (the playground's forms and feedback, the model
-//! page's split).
+//! traffic splits), `playground.rs` (the playground's forms and feedback, the model
+//! page's split) and, with the `ort` feature, `onnxruntime.rs` (the risk model on ONNX
+//! Runtime over HTTP, `--engine`, a missing library, `bench` on both engines; it needs
+//! `ORT_DYLIB_PATH`).
 
 #[path = "cli/bench.rs"]
 mod bench;
@@ -31,6 +33,9 @@ mod fetch;
 mod kserve;
 #[path = "cli/limits.rs"]
 mod limits;
+#[cfg(feature = "ort")]
+#[path = "cli/onnxruntime.rs"]
+mod onnxruntime;
 #[path = "cli/overload.rs"]
 mod overload;
 #[path = "cli/playground.rs"]

@@ -130,7 +130,7 @@ fn metadata(service: &Inference, name: &str, version: Option<&str>) -> Answer {
     json(&ModelMetadata {
         name: &model.config.name,
         versions,
-        platform: "tract_onnx",
+        platform: model.config.engine.platform(),
         inputs: &model.config.inputs,
         outputs: &model.config.outputs,
     })

@@ -1,7 +1,7 @@
 //! A model's `config.json` in the registry directory (`models/{name}/config.json`): what
 //! it serves (inputs and outputs with name, datatype and shape; `-1` is a free dimension,
-//! and the first is always the batch), its kind (tabular or text), its engine, and its
-//! batching settings. `ModelConfig::parse` reads and checks it against `limits`; it does
+//! and the first is always the batch), its kind (tabular or text), its engine (`tract` or
+//! `onnxruntime`, whether or not this build has the latter), and its batching settings. `ModelConfig::parse` reads and checks it against `limits`; it does
 //! not open model files (that is `engine/`) nor scan directories (`service/registry.rs`).
 //! Tests at the bottom.
 
@@ -42,10 +42,49 @@ pub enum ModelKind {
     Text,
 }
 
+/// Which engine runs a model. Every kind parses whatever the build: a model asking for an
+/// engine this binary was built without fails to load with the reason (`engine::load`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
+    /// tract-onnx, pure Rust: always built in.
     Tract,
+    /// ONNX Runtime through the `ort` crate: only with the `ort` cargo feature.
+    #[serde(alias = "ort")]
+    Onnxruntime,
+}
+
+impl EngineKind {
+    /// The name in `config.json` and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Tract => "tract",
+            EngineKind::Onnxruntime => "onnxruntime",
+        }
+    }
+
+    /// The `platform` of the model metadata (Triton's names where there is one).
+    pub fn platform(self) -> &'static str {
+        match self {
+            EngineKind::Tract => "tract_onnx",
+            EngineKind::Onnxruntime => "onnxruntime_onnx",
+        }
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+
+    /// `tract`, `onnxruntime` or its short name `ort` (as in `config.json`).
+    fn from_str(name: &str) -> Result<EngineKind, String> {
+        match name {
+            "tract" => Ok(EngineKind::Tract),
+            "onnxruntime" | "ort" => Ok(EngineKind::Onnxruntime),
+            other => Err(format!(
+                "unknown engine {other:?}: tract or onnxruntime (ort)"
+            )),
+        }
+    }
 }
 
 /// Batching settings (Triton's dynamic batcher; Clipper's AIMD when `adaptive`).
@@ -353,7 +392,7 @@ mod tests {
         assert!(risk_with("[-1, 8]", "[-1, 0]").is_err());
         let dir = ModelConfig::parse(RISK.as_bytes(), "other").unwrap_err();
         assert!(dir.contains("differs"), "{dir}");
-        assert!(risk_with("\"engine\": \"tract\"", "\"engine\": \"ort\"").is_err());
+        assert!(risk_with("\"engine\": \"tract\"", "\"engine\": \"tflite\"").is_err());
         assert!(
             risk_with(
                 "\"FP32\", \"shape\": [-1, 8]",
@@ -362,6 +401,26 @@ mod tests {
             .is_err()
         );
         assert!(risk_with("\"kind\"", "\"surprise\": 1, \"kind\"").is_err());
+    }
+
+    #[test]
+    fn both_engines_parse_whatever_the_build_and_others_are_refused() {
+        let ort = risk_with("\"engine\": \"tract\"", "\"engine\": \"onnxruntime\"");
+        assert_eq!(ort.unwrap().engine, EngineKind::Onnxruntime);
+        let short = risk_with("\"engine\": \"tract\"", "\"engine\": \"ort\"");
+        assert_eq!(short.unwrap().engine, EngineKind::Onnxruntime);
+        let error = risk_with("\"engine\": \"tract\"", "\"engine\": \"tflite\"").unwrap_err();
+        assert!(error.contains("tflite"), "{error}");
+        for kind in [EngineKind::Tract, EngineKind::Onnxruntime] {
+            assert_eq!(kind.as_str().parse::<EngineKind>(), Ok(kind));
+        }
+        assert_eq!("ort".parse::<EngineKind>(), Ok(EngineKind::Onnxruntime));
+        assert!(
+            "tflite"
+                .parse::<EngineKind>()
+                .unwrap_err()
+                .contains("tract or onnxruntime")
+        );
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub mod saved;
 mod tests;
 
 use crate::domain::{Data, Datatype, ModelConfig, ModelKind, Tensor};
-use crate::engine::EngineError;
 use crate::engine::tokenizer::TextTokenizer;
+use crate::engine::{EngineError, EngineSettings};
 use crate::limits::{
     ROWS_PER_REQUEST_MAX, TEXT_BYTES_MAX, TEXTS_PER_REQUEST_MAX, TOKENIZE_INLINE_BYTES_MAX,
 };
@@ -115,9 +115,20 @@ pub struct IndexEntry {
 
 struct Inner {
     root: PathBuf,
+    /// The engine override and onnxruntime's settings, for every load.
+    engines: EngineSettings,
     slots: RwLock<BTreeMap<String, Slot>>,
     /// Documents, feedback and traffic splits (`retrieval.rs`, `feedback.rs`).
     feedback_loop: retrieval::Loop,
+}
+
+/// How `Inference::open_with_store` opens a registry.
+#[derive(Clone, Debug, Default)]
+pub struct OpenSettings {
+    /// The vector index over stored documents.
+    pub index: index::IndexSettings,
+    /// Which engine runs the models (`--engine`) and onnxruntime's library and threads.
+    pub engines: EngineSettings,
 }
 
 /// The service; cheap to clone.
@@ -154,22 +165,23 @@ impl Inference {
     /// Opens the registry at `root` and loads every model in it. A model that does not
     /// load is logged (with the reason) and listed as unavailable; the others serve.
     pub fn open(root: &Path) -> std::io::Result<Inference> {
-        Inference::open_with_store(root, None, index::IndexSettings::default())
+        Inference::open_with_store(root, None, OpenSettings::default())
     }
 
     /// `open`, with a store for documents and feedback (its documents are indexed now,
-    /// with `settings`).
+    /// with `settings.index`) and models on the engines `settings.engines` says.
     pub fn open_with_store(
         root: &Path,
         store: Option<Arc<dyn crate::store::Store>>,
-        settings: index::IndexSettings,
+        settings: OpenSettings,
     ) -> std::io::Result<Inference> {
         let names = list_models(root)?;
         let feedback_loop =
-            retrieval::Loop::open(store, settings).map_err(std::io::Error::other)?;
+            retrieval::Loop::open(store, settings.index).map_err(std::io::Error::other)?;
         let service = Inference {
             inner: Arc::new(Inner {
                 root: root.to_path_buf(),
+                engines: settings.engines,
                 slots: RwLock::new(BTreeMap::new()),
                 feedback_loop,
             }),
@@ -201,7 +213,7 @@ impl Inference {
         if !known {
             return Err(ServiceError::UnknownModel(name.to_owned()));
         }
-        match load_model(&self.inner.root, name) {
+        match load_model(&self.inner.root, name, &self.inner.engines) {
             Ok(model) => {
                 self.set_slot(name, Slot::Ready(Arc::new(model)));
                 self.apply_saved_tuning(name);

@@ -1,7 +1,8 @@
 //! The model registry on disk: `ROOT/{name}/config.json` and `ROOT/{name}/{version}/
 //! model.onnx` (a text model's tokenizer file is named in its config, relative to
 //! `ROOT/{name}`). `load_model` reads one model's config, builds an engine per version
-//! directory (a version is a positive integer) and starts its batchers; `list_models` names
+//! directory (a version is a positive integer; the engine the config names, or the
+//! `--engine` override) and starts its batchers; `list_models` names
 //! the model directories. Blocking and slow (an optimise per version): called at start-up
 //! and from the blocking pool, never on an I/O worker. Not here: which models are loaded
 //! (`service/mod.rs`). Tests: `service/tests.rs`.
@@ -10,8 +11,7 @@ use super::runner::{BatchNotes, Runner, TextShape, start_tabular, start_text};
 use crate::domain::config::check_model_name;
 use crate::domain::{Datatype, ModelConfig};
 use crate::engine::tokenizer::TextTokenizer;
-use crate::engine::tract::TractEngine;
-use crate::engine::{Engine, EngineInput, EngineOutput};
+use crate::engine::{Engine, EngineInput, EngineOutput, EngineSettings, EngineSpec};
 use crate::limits::{CONFIG_FILE_BYTES_MAX, MODELS_MAX};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -107,10 +107,16 @@ fn versions(model_dir: &Path) -> (Vec<u64>, Vec<String>) {
     (found, missing)
 }
 
-/// Loads every version of model `name`. Fails (with a reason a person can act on) when the
-/// config is wrong, no version has its model file, or a model file does not load.
-pub fn load_model(root: &Path, name: &str) -> Result<LoadedModel, String> {
-    let config = read_config(root, name)?;
+/// Loads every version of model `name` on the engine its config names (or `settings`'
+/// override, which the loaded config then shows). Fails (with a reason a person can act on)
+/// when the config is wrong, no version has its model file, or a model file does not load.
+pub fn load_model(
+    root: &Path,
+    name: &str,
+    settings: &EngineSettings,
+) -> Result<LoadedModel, String> {
+    let mut config = read_config(root, name)?;
+    config.engine = settings.engine_for(config.engine);
     let model_dir = root.join(name);
     let (found, missing) = versions(&model_dir);
     if found.is_empty() {
@@ -132,16 +138,21 @@ pub fn load_model(root: &Path, name: &str) -> Result<LoadedModel, String> {
     let mut versions = BTreeMap::new();
     for version in found {
         let file = model_dir.join(version.to_string()).join("model.onnx");
-        let loaded = load_version(&config, version, &file, tokenizer.clone())?;
+        let loaded = load_version(&config, version, &file, tokenizer.clone(), settings)?;
         versions.insert(version, Arc::new(loaded));
     }
     Ok(LoadedModel { config, versions })
 }
 
-/// Builds the engine of one version's file: a text model's engine takes the token inputs
-/// and returns the hidden state; a tabular one serves the config's tensors as they are.
-pub fn build_engine(config: &ModelConfig, file: &Path) -> Result<Arc<dyn Engine>, String> {
-    let engine = match &config.text {
+/// Builds the engine (`config.engine`) of one version's file: a text model's engine takes
+/// the token inputs and returns the hidden state; a tabular one serves the config's tensors
+/// as they are.
+pub fn build_engine(
+    config: &ModelConfig,
+    file: &Path,
+    settings: &EngineSettings,
+) -> Result<Arc<dyn Engine>, String> {
+    let (inputs, outputs, first_free_dims) = match &config.text {
         Some(text) => {
             let inputs = text
                 .onnx_inputs
@@ -156,9 +167,9 @@ pub fn build_engine(config: &ModelConfig, file: &Path) -> Result<Arc<dyn Engine>
                 name: text.hidden_output.clone(),
                 datatype: Datatype::Fp32,
             }];
-            // The first plan: the shortest bucket, for every onnx input's sequence axis.
+            // tract's first plan: the shortest bucket, for every onnx input's sequence axis.
             let first = vec![text.length_buckets[0]; text.onnx_inputs.len()];
-            TractEngine::load(file, inputs, outputs, &first)
+            (inputs, outputs, first)
         }
         None => {
             let inputs = config
@@ -178,10 +189,18 @@ pub fn build_engine(config: &ModelConfig, file: &Path) -> Result<Arc<dyn Engine>
                     datatype: spec.datatype,
                 })
                 .collect();
-            TractEngine::load(file, inputs, outputs, &[])
+            (inputs, outputs, Vec::new())
         }
     };
-    Ok(Arc::new(engine.map_err(|e| e.0)?))
+    let spec = EngineSpec {
+        kind: config.engine,
+        file,
+        inputs,
+        outputs,
+        first_free_dims,
+        concurrent_runs: config.batching.instances,
+    };
+    crate::engine::load(spec, settings).map_err(|e| e.0)
 }
 
 /// The batch-function shape of a text model.
@@ -198,10 +217,11 @@ fn load_version(
     version: u64,
     file: &Path,
     tokenizer: Option<Arc<TextTokenizer>>,
+    settings: &EngineSettings,
 ) -> Result<LoadedVersion, String> {
     let notes = Arc::new(BatchNotes::default());
     let started = std::time::Instant::now();
-    let engine = build_engine(config, file)?;
+    let engine = build_engine(config, file, settings)?;
     let runner = match (text_shape(config), tokenizer) {
         (Some(shape), Some(tokenizer)) => {
             let batcher = start_text(config, version, shape, engine, notes.clone())
@@ -217,6 +237,7 @@ fn load_version(
     tracing::info!(
         model = %config.name,
         version,
+        engine = config.engine.as_str(),
         load_ms = started.elapsed().as_millis() as u64,
         "model loaded"
     );

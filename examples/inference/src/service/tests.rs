@@ -294,7 +294,7 @@ fn paraphrase_minilm_embeddings_match_onnxruntime() {
     let Some((config, file)) = fetched_text_model("paraphrase-minilm") else {
         return;
     };
-    let engine = registry::build_engine(&config, &file).unwrap();
+    let engine = registry::build_engine(&config, &file, &Default::default()).unwrap();
     compare_with_onnxruntime("paraphrase-minilm", &config, engine.as_ref());
 }
 

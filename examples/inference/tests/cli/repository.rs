@@ -1,6 +1,7 @@
 //! The model repository extension through real sockets: the index with ready, unavailable
 //! and unloaded models; unload then load at run time; a model whose file is missing is
-//! logged at start, listed with its reason, answers 503, and the others still serve.
+//! logged at start, listed with its reason, answers 503, and the others still serve; so
+//! does a model on onnxruntime in a build without the `ort` feature.
 
 use crate::support::{Registry, Server};
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
@@ -136,4 +137,36 @@ fn an_empty_registry_is_not_ready() {
         (503, Some(false))
     );
     assert_eq!(server.get("/v2/health/live").status, 200);
+}
+
+#[cfg(not(feature = "ort"))]
+#[test]
+fn a_model_on_onnxruntime_without_the_feature_is_unavailable_and_the_others_serve() {
+    let registry = Registry::new("repository-no-ort")
+        .with_risk(|c| c.replace("\"engine\": \"tract\"", "\"engine\": \"onnxruntime\""))
+        .with_risk_named("risk-b", |c| c);
+    let server = Server::start(&registry);
+    let index = server.post_json("/v2/repository/index", "{}").json();
+    let entries = index.as_array().unwrap();
+    let risk = entries
+        .iter()
+        .find(|e| e["name"].as_str() == Some("risk"))
+        .unwrap();
+    assert_eq!(risk["state"].as_str(), Some("UNAVAILABLE"));
+    let reason = risk["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("built without the `ort` feature: rebuild with --features ort"),
+        "{reason}"
+    );
+    let other = entries
+        .iter()
+        .find(|e| e["name"].as_str() == Some("risk-b"))
+        .unwrap();
+    assert_eq!(other["state"].as_str(), Some("READY"));
+    assert_eq!(server.get("/v2/models/risk/ready").status, 503);
+    let body = r#"{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[950,3,5,12,6,800,1,0]}]}"#;
+    assert_eq!(
+        server.post_json("/v2/models/risk-b/infer", body).status,
+        200
+    );
 }

@@ -118,7 +118,16 @@ impl Server {
     /// `start` with more `serve` arguments. The store is `store.sqlite` in the registry
     /// directory (it survives a restart on the same registry).
     pub fn start_with(registry: &Registry, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_inference"))
+        Server::start_without_env(registry, extra, &[])
+    }
+
+    /// `start_with`, the server's environment lacking the variables `removed`.
+    pub fn start_without_env(registry: &Registry, extra: &[&str], removed: &[&str]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_inference"));
+        for name in removed {
+            command.env_remove(name);
+        }
+        let mut child = command
             .args([
                 "serve",
                 "--addr",

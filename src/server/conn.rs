@@ -1,6 +1,13 @@
 //! One connection's HTTP/1.1 loop: decode what is buffered (pipelining), call the service for
 //! each request in order, queue the responses in one output buffer and flush them together,
-//! stream bodies, and wait for more bytes under the timeout of the decoder's phase.
+//! stream bodies, and wait for more bytes under the timeout of the decoder's phase. While a
+//! handler is pending, the connection is watched: a client that closes it (EOF or an error)
+//! gets its handler dropped at once, so whatever the handler awaits is cancelled (a batched
+//! item is skipped before its batch runs; `kiln::batch`). A client that half-closes after
+//! its request (`shutdown(SHUT_WR)`) counts as gone, as in Go's `net/http`. Bytes that
+//! arrive meanwhile (a pipelined request) are kept, up to one request head
+//! (`HttpLimits::head_bytes_max`); beyond that the connection is not watched until the
+//! handler is done.
 //!
 //! What it does not do: parse (that is `http/`) or make syscalls (the runtime's `TcpStream`
 //! does). A panicking service is answered with 500 and the connection closed.
@@ -133,9 +140,20 @@ impl<'c> Connection<'c> {
         let wants_keep_alive = request.keep_alive() && (limit == 0 || self.served < limit);
         let head_request = *request.method() == Method::Head;
         let version = request.version();
-        let response = match catch_unwind(handler.call(request)).await {
-            Ok(response) => response,
-            Err(()) => {
+        let read_ahead_max = self.config.http_limits.head_bytes_max;
+        let handled = run_handler(
+            handler.call(request),
+            &mut self.stream,
+            &mut self.read_buf,
+            read_ahead_max,
+        );
+        let response = match handled.await {
+            Handled::Response(response) => response,
+            Handled::ClientGone => {
+                tracing::debug!("the client closed the connection; its handler was dropped");
+                return Some(Close::Quiet);
+            }
+            Handled::Panicked => {
                 tracing::error!("handler panicked; answering 500 and closing");
                 self.queue_response(
                     Response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
@@ -357,16 +375,40 @@ impl Future for ReadWithDeadline<'_> {
     }
 }
 
-/// Polls a handler future, turning a panic into `Err(())` so one bad handler cannot take the
-/// worker (and every other connection on it) down.
-async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
+/// What became of a request's handler.
+enum Handled {
+    Response(Response),
+    /// It panicked (answered 500 by the caller).
+    Panicked,
+    /// The client closed the connection while it was pending; it has been dropped.
+    ClientGone,
+}
+
+/// Polls a handler future (a panic becomes `Panicked`, so one bad handler cannot take the
+/// worker down) and, while it is pending, the connection: EOF or a receive error ends it as
+/// `ClientGone` and drops the handler. Received bytes are appended to `buf` (cancel-safe:
+/// the receive stays armed for the connection's next read) until it holds `read_ahead_max`.
+async fn run_handler<F: Future<Output = Response>>(
+    future: F,
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    read_ahead_max: usize,
+) -> Handled {
     let mut future = std::pin::pin!(future);
-    poll_fn(
-        |cx| match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => Poll::Ready(Err(())),
-        },
-    )
+    poll_fn(|cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(response)) => return Poll::Ready(Handled::Response(response)),
+            Ok(Poll::Pending) => {}
+            Err(_) => return Poll::Ready(Handled::Panicked),
+        }
+        while buf.len() < read_ahead_max {
+            match stream.poll_read(cx, buf) {
+                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(Handled::ClientGone),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Pending => break,
+            }
+        }
+        Poll::Pending
+    })
     .await
 }

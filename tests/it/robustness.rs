@@ -1,8 +1,9 @@
-//! Clients that misbehave (dribbling heads, vanishing mid-request or mid-response), graceful
+//! Clients that misbehave (dribbling heads, vanishing mid-request, while their handler waits,
+//! or mid-response; read-ahead while a handler waits and its limit), graceful
 //! shutdown with requests in flight, and the fd-leak check over 10,000 connections.
 
-use crate::support::{Client, TestServer, eventually, exclusive, shared};
-use kiln::limits::ServerLimits;
+use crate::support::{Client, Hold, TestServer, eventually, exclusive, held, shared};
+use kiln::limits::{HttpLimits, ServerLimits};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,65 @@ fn a_client_that_disconnects_mid_request_does_not_hurt_the_server() {
         drop(client);
     }
     assert_eq!(server.client().get("/").status, 200);
+}
+
+#[test]
+fn a_client_that_closes_while_its_handler_waits_gets_the_handler_dropped() {
+    let _guard = shared();
+    for (id, server) in [(1, TestServer::start()), (2, TestServer::single_shot())] {
+        let mut client = server.client();
+        client.send(format!("GET /hold?id={id}&ms=600000 HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+        assert!(eventually(Duration::from_secs(10), || held(id) == Hold::Running));
+        drop(client);
+        // The handler (and whatever it awaits: a batched item, a query) goes at once, not
+        // after its ten minutes.
+        assert!(
+            eventually(Duration::from_secs(10), || held(id) == Hold::Dropped),
+            "handler {id}: {:?}",
+            held(id)
+        );
+        assert_eq!(server.client().get("/").status, 200);
+    }
+}
+
+#[test]
+fn a_request_pipelined_while_a_handler_waits_is_answered_after_it_in_order() {
+    let _guard = shared();
+    let server = TestServer::start();
+    let mut client = server.client();
+    client.send(b"GET /hold?id=4&ms=200 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(eventually(Duration::from_secs(10), || held(4) == Hold::Running));
+    client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    let first = client.response().expect("the held response");
+    assert_eq!(first.body_str(), "held");
+    let second = client.response().expect("the pipelined response");
+    assert_eq!(second.body_str(), "hello");
+    assert_eq!(held(4), Hold::Completed);
+}
+
+#[test]
+fn past_one_head_of_read_ahead_the_connection_is_not_watched_and_the_handler_completes() {
+    let _guard = shared();
+    let http = HttpLimits {
+        head_bytes_max: 256,
+        ..HttpLimits::default()
+    };
+    let server = TestServer::with(http, ServerLimits::default(), 1);
+    let mut client = server.client();
+    client.send(b"GET /hold?id=5&ms=300 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(eventually(Duration::from_secs(10), || held(5) == Hold::Running));
+    // More than `head_bytes_max` of a next head, then the client's write side closes: the
+    // server stops reading at the limit, so it does not see the close and the handler runs
+    // to its end.
+    let mut padding = b"GET / HTTP/1.1\r\nX-Pad: ".to_vec();
+    padding.resize(300, b'a');
+    client.send(&padding);
+    client.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || held(5) == Hold::Completed),
+        "{:?}",
+        held(5)
+    );
 }
 
 #[test]

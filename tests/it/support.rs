@@ -11,6 +11,7 @@ use kiln::{Server, ServerHandle};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -59,9 +60,62 @@ pub async fn routes(mut request: Request) -> Response {
             Response::ok(sum.to_string())
         }
         "/panic" => panic!("handler panic on purpose (test)"),
+        "/hold" => {
+            // `/hold?id=K&ms=N`: waits N ms; `held(K)` tells whether it ran to its end or
+            // was dropped before (the client went away).
+            let query = request.query().unwrap_or_default().to_owned();
+            let field = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|value| value.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let watch = HoldWatch(field("id") as usize % HOLDS.len());
+            HOLDS[watch.0].store(Hold::Running as u8, Ordering::SeqCst);
+            kiln::runtime::sleep(Duration::from_millis(field("ms"))).await;
+            HOLDS[watch.0].store(Hold::Completed as u8, Ordering::SeqCst);
+            Response::ok("held")
+        }
         "/peer" => Response::ok(format!("{:?}", request.peer_addr())),
         _ if path.starts_with("/path/") => Response::ok(path),
         _ => Response::error(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// What became of the `/hold` handler with a given id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    NotStarted = 0,
+    Running = 1,
+    Completed = 2,
+    /// Dropped before it completed.
+    Dropped = 3,
+}
+
+static HOLDS: [AtomicU8; 16] = [const { AtomicU8::new(0) }; 16];
+
+/// The state of `/hold?id=K` (each test uses its own K).
+pub fn held(id: usize) -> Hold {
+    match HOLDS[id % HOLDS.len()].load(Ordering::SeqCst) {
+        1 => Hold::Running,
+        2 => Hold::Completed,
+        3 => Hold::Dropped,
+        _ => Hold::NotStarted,
+    }
+}
+
+/// Marks a `/hold` handler `Dropped` if it goes before completing.
+struct HoldWatch(usize);
+
+impl Drop for HoldWatch {
+    fn drop(&mut self) {
+        let _ = HOLDS[self.0].compare_exchange(
+            Hold::Running as u8,
+            Hold::Dropped as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
     }
 }
 

@@ -513,45 +513,12 @@ impl<In, Out, E> Batcher<In, Out, E> {
     /// Queues `item` with explicit options. Answers at once (without queueing) when the
     /// batcher is closed, the deadline has already passed, or the queue is full.
     pub fn submit_with(&self, item: In, options: SubmitOptions) -> Submission<Out, E> {
-        let shared = &self.handle.shared;
-        let now = Instant::now();
         let (completer, submission) = slot::pair();
-        let mut swept_expired = Vec::new();
-        let mut state = shared.lock();
-        if let Some(error) = admit(
-            shared,
-            &mut state,
-            now,
-            options.deadline,
-            1,
-            &mut swept_expired,
-        ) {
-            drop(state);
-            answer_expired(swept_expired);
-            drop(submission); // never polled: answering its slot is harmless
-            drop(completer);
-            return Submission::failed(error.error());
+        match self.enqueue(std::iter::once((item, completer)), options) {
+            None => submission,
+            // The unqueued completer was dropped, answering `submission`, which is discarded.
+            Some(refusal) => Submission::failed(refusal.error()),
         }
-        let was_empty = state.queue.len() == 0;
-        let entry = Entry {
-            item,
-            completer,
-            enqueued_at: now,
-            deadline: options.deadline,
-        };
-        let group_len = state.queue.push(options.group_key, entry);
-        let in_flight = shared.in_flight(&state);
-        state.in_flight.observe(now, in_flight);
-        shared.activity.fetch_add(1, Ordering::Release);
-        let rules = shared.rules(&state);
-        let wake = state.waiting_instances > 0
-            && (was_empty || rules.all_in || queue::size_ready(group_len, &rules).is_some());
-        drop(state);
-        if wake {
-            shared.work.notify_one();
-        }
-        answer_expired(swept_expired);
-        submission
     }
 
     /// Queues `items` together, in order, with the same options (one request's rows): under
@@ -560,33 +527,47 @@ impl<In, Out, E> Batcher<In, Out, E> {
     /// nothing: if the queue has no room for every item, each is answered `Overloaded` (and
     /// `Closed` / `Expired` as `submit_with` would).
     pub fn submit_many(&self, items: Vec<In>, options: SubmitOptions) -> Vec<Submission<Out, E>> {
-        let shared = &self.handle.shared;
-        let now = Instant::now();
-        let count = items.len();
-        if count == 0 {
+        if items.is_empty() {
             return Vec::new();
         }
+        let (completers, submissions): (Vec<_>, Vec<_>) =
+            (0..items.len()).map(|_| slot::pair()).unzip();
+        let count = submissions.len();
+        match self.enqueue(items.into_iter().zip(completers), options) {
+            None => submissions,
+            Some(refusal) => (0..count)
+                .map(|_| Submission::failed(refusal.error()))
+                .collect(),
+        }
+    }
+
+    /// Queues `entries` in group `options.group_key` under one lock, all or nothing: `None`
+    /// when queued, else why not (the entries are dropped, answering their completers).
+    fn enqueue(
+        &self,
+        entries: impl ExactSizeIterator<Item = (In, slot::Completer<Out, E>)>,
+        options: SubmitOptions,
+    ) -> Option<Refusal> {
+        let shared = &self.handle.shared;
+        let now = Instant::now();
         let mut swept_expired = Vec::new();
         let mut state = shared.lock();
-        if let Some(error) = admit(
+        let refusal = admit(
             shared,
             &mut state,
             now,
             options.deadline,
-            count,
+            entries.len(),
             &mut swept_expired,
-        ) {
+        );
+        if refusal.is_some() {
             drop(state);
             answer_expired(swept_expired);
-            return (0..count)
-                .map(|_| Submission::failed(error.error()))
-                .collect();
+            return refusal;
         }
         let was_empty = state.queue.len() == 0;
-        let mut submissions = Vec::with_capacity(count);
         let mut group_len = 0;
-        for item in items {
-            let (completer, submission) = slot::pair();
+        for (item, completer) in entries {
             let entry = Entry {
                 item,
                 completer,
@@ -594,7 +575,6 @@ impl<In, Out, E> Batcher<In, Out, E> {
                 deadline: options.deadline,
             };
             group_len = state.queue.push(options.group_key, entry);
-            submissions.push(submission);
         }
         let in_flight = shared.in_flight(&state);
         state.in_flight.observe(now, in_flight);
@@ -607,7 +587,7 @@ impl<In, Out, E> Batcher<In, Out, E> {
             shared.work.notify_one();
         }
         answer_expired(swept_expired);
-        submissions
+        None
     }
 
     /// A snapshot for dashboards: current limit, queue length, counters, recent batches.

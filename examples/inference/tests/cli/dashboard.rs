@@ -202,6 +202,21 @@ fn open_stream(server: &Server, path: &str) -> (TcpStream, String) {
     (stream, String::from_utf8_lossy(&seen).into_owned())
 }
 
+/// Reads from `stream` onto `seen` until it contains `wanted`, the stream ends, or
+/// `STREAM_WAIT` passes; returns all that was read.
+fn read_until(stream: &mut TcpStream, mut seen: String, wanted: &str) -> String {
+    let deadline = Instant::now() + STREAM_WAIT;
+    while !seen.contains(wanted) && Instant::now() < deadline {
+        let mut buffer = [0u8; 16384];
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+            Err(_) => {}
+        }
+    }
+    seen
+}
+
 #[test]
 fn the_event_stream_sends_re_rendered_charts_after_requests() {
     let registry = Registry::new("events").with_risk(|config| config);
@@ -216,16 +231,7 @@ fn the_event_stream_sends_re_rendered_charts_after_requests() {
         assert_eq!(infer_rows(&server, "risk", 1).status, 200);
     }
     let wanted = r#"<span id="total-requests">7</span>"#;
-    let mut seen = String::new();
-    let deadline = Instant::now() + STREAM_WAIT;
-    while !seen.contains(wanted) && Instant::now() < deadline {
-        let mut buffer = [0u8; 16384];
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
-            Err(_) => {}
-        }
-    }
+    let seen = read_until(&mut stream, String::new(), wanted);
     assert!(seen.contains("event: charts"), "{seen}");
     assert!(
         seen.contains(wanted),
@@ -257,16 +263,7 @@ fn the_model_list_stream_re_renders_the_table_as_models_unload_and_serve() {
     assert_eq!(unloaded.status, 200);
     // The next table shows `other` unloaded (with its Load button) and `risk` still ready.
     let wanted = r#"<span class="state unloaded">UNLOADED</span>"#;
-    let mut seen = String::new();
-    let deadline = Instant::now() + STREAM_WAIT;
-    while !seen.contains(wanted) && Instant::now() < deadline {
-        let mut buffer = [0u8; 16384];
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
-            Err(_) => {}
-        }
-    }
+    let seen = read_until(&mut stream, String::new(), wanted);
     assert!(seen.contains("event: models"), "{seen}");
     assert!(
         seen.contains(wanted),
@@ -521,16 +518,7 @@ fn unloading_a_model_ends_its_stream_and_drops_it_from_the_dashboard() {
     );
     // The stream's next tick finds no model and ends: the chunked body's last chunk, then
     // the connection stays or closes; either way no more events after the terminator.
-    let mut seen = head;
-    let deadline = Instant::now() + STREAM_WAIT;
-    while !seen.contains("\r\n0\r\n\r\n") && Instant::now() < deadline {
-        let mut buffer = [0u8; 16384];
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
-            Err(_) => {}
-        }
-    }
+    let seen = read_until(&mut stream, head, "\r\n0\r\n\r\n");
     assert!(
         seen.contains("\r\n0\r\n\r\n"),
         "the stream never ended:\n{seen}"

@@ -69,6 +69,7 @@ fn next_batch<In, Out, E>(
     finished: Option<Finished>,
     batch: &mut Batch<In, Out, E>,
 ) -> Option<bool> {
+    let free_since = Instant::now();
     let mut state = shared.lock();
     if let Some(finished) = finished {
         state.finish(finished);
@@ -76,7 +77,10 @@ fn next_batch<In, Out, E>(
     let mut spun = false;
     loop {
         let now = Instant::now();
-        let rules = shared.rules(&state);
+        let mut rules = shared.rules(&state);
+        if shared.early_dispatch {
+            rules.free_since = Some(free_since);
+        }
         match state.queue.plan(now, &rules) {
             Plan::Dispatch {
                 group,

@@ -37,7 +37,10 @@
 //!   before sending again, no other item can join, so waiting out the delay would only add
 //!   latency: a lone caller is served at once instead of after `queue_delay_max_us`, while
 //!   under load batches still fill. Under open-loop traffic the peak is rarely matched and
-//!   the delay rule decides, as without it.
+//!   the delay rule decides. With early dispatch the delay of an item that queued while the
+//!   instance was busy counts from when it came free (waiting while busy is not a choice;
+//!   counting it would send a round's early arrivals alone and keep rounds split); without
+//!   it, from enqueueing, as in Triton.
 //!
 //! Among ready groups the one with the oldest item goes first. A dispatch happens when an
 //! instance is free; while every instance is busy, items keep queueing and the next free
@@ -129,8 +132,9 @@ pub struct BatchConfig {
     /// drops from ~45 µs to ~5 µs), at the price of at most this much CPU per idle period.
     /// 0 sleeps at once. Default 50.
     pub idle_spin_us: u64,
-    /// Dispatch without waiting for the delay when the batcher holds every item in flight
-    /// (see "all in" in the module docs). Default true.
+    /// Dispatch without waiting for the delay when the batcher holds every item in flight,
+    /// and count the delay of items that queued while the instance was busy from when it
+    /// came free (see "all in" in the module docs). Default true.
     pub early_dispatch: bool,
     /// The window over which `early_dispatch` remembers the most items in flight, in
     /// milliseconds (the peak covers the last one to two windows, so after a drop in load
@@ -337,6 +341,7 @@ impl<In, Out, E> Shared<In, Out, E> {
             all_in: self.early_dispatch
                 && state.queue.len() > 0
                 && self.in_flight(state) >= state.in_flight.peak(),
+            free_since: None,
         }
     }
 

@@ -74,6 +74,11 @@ pub(super) struct Rules<'a> {
     /// Early dispatch: the batcher holds (queued or running) as many items as the recent peak
     /// in flight (`inflight.rs`), so waiting could not grow a batch; every group is due now.
     pub(super) all_in: bool,
+    /// When the planning instance became free (its last batch ended). With early dispatch,
+    /// the delay counts from then for items that queued while it was busy: waiting while busy
+    /// was not a choice, and counting it would send the early arrivals of a round alone and
+    /// keep the rounds split. `None`: the delay counts from enqueueing (Triton's rule).
+    pub(super) free_since: Option<Instant>,
 }
 
 /// What `plan` needs to know about one group.
@@ -112,7 +117,10 @@ pub(super) fn plan(
         if group.len == 0 {
             continue;
         }
-        let due = group.oldest + rules.delay;
+        let waiting_since = rules
+            .free_since
+            .map_or(group.oldest, |free| group.oldest.max(free));
+        let due = waiting_since + rules.delay;
         let ready = if rules.draining {
             Some((group.len.min(rules.limit), Trigger::Drain))
         } else if let Some(size) = size_ready(group.len, rules) {

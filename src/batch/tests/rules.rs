@@ -13,6 +13,7 @@ fn rules(limit: usize, delay_us: u64, preferred: &[usize]) -> Rules<'_> {
         preferred,
         draining: false,
         all_in: false,
+        free_since: None,
     }
 }
 
@@ -216,6 +217,45 @@ fn plan_sends_every_group_at_once_when_all_items_in_flight_are_held() {
     assert_eq!(
         plan(groups.into_iter(), t0 + us(10), &waiting),
         Plan::WaitUntil(t0 + us(1_000_000))
+    );
+}
+
+#[test]
+fn with_early_dispatch_the_delay_counts_from_when_the_instance_came_free() {
+    let t0 = Instant::now();
+    let groups = [group(3, t0)];
+    // Triton's rule: the items waited 1.2 ms while the instance was busy: due at once.
+    let triton = rules(8, 500, &[]);
+    assert_eq!(
+        plan(groups.into_iter(), t0 + us(1200), &triton),
+        Plan::Dispatch {
+            group: 0,
+            size: 3,
+            trigger: Trigger::Delay
+        }
+    );
+    // The instance came free at 1 ms: the items wait up to 500 µs from then for the rest.
+    let free = Rules {
+        free_since: Some(t0 + us(1000)),
+        ..rules(8, 500, &[])
+    };
+    assert_eq!(
+        plan(groups.into_iter(), t0 + us(1200), &free),
+        Plan::WaitUntil(t0 + us(1500))
+    );
+    assert_eq!(
+        plan(groups.into_iter(), t0 + us(1500), &free),
+        Plan::Dispatch {
+            group: 0,
+            size: 3,
+            trigger: Trigger::Delay
+        }
+    );
+    // Items that came after the instance was free keep their own clock.
+    let later = [group(3, t0 + us(1100))];
+    assert_eq!(
+        plan(later.into_iter(), t0 + us(1200), &free),
+        Plan::WaitUntil(t0 + us(1600))
     );
 }
 

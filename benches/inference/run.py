@@ -695,7 +695,7 @@ def render(args, started, command_line, versions, load_start, busy_start, result
         "connections; medians of the rounds.  ",
         f"kiln: `inference serve --workers {args.kiln_workers}` (plus the model threads: `instances` "
         + ", ".join(f"{m} {configs.get(m, {}).get('batching', {}).get('instances', 1)}" for m in MODELS)
-        + "). Peers: {args.peer_workers} processes each, onnxruntime with "
+        + f"). Peers: {args.peer_workers} processes each, onnxruntime with "
         f"{args.ort_threads} intra-op thread(s) per process, handlers calling the model inline.  ",
         (f"kiln-ort: kiln-batching's registry served with `--engine onnxruntime --ort-threads {args.ort_threads}` "
          f"on {args.ort_library}.  " if args.ort else ""),

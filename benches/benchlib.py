@@ -142,3 +142,34 @@ def stop_session(process, term_grace_s, kill_wait_s):
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+class Sessions:
+    """Server processes started in their own sessions and not yet stopped: `started` waits
+    until one is ready (stopping it if it never is), `stop` ends one, `stop_all` the rest
+    (after a failure, or at exit)."""
+
+    def __init__(self, term_grace_s, kill_wait_s):
+        self.term_grace_s, self.kill_wait_s = term_grace_s, kill_wait_s
+        self.running = []
+
+    def started(self, process, wait_ready):
+        self.running.append(process)
+        try:
+            wait_ready()
+        except Exception:
+            self.stop(process)
+            raise
+        return process
+
+    def stop(self, process):
+        stop_session(process, self.term_grace_s, self.kill_wait_s)
+        if process in self.running:
+            self.running.remove(process)
+
+    def stop_all(self):
+        for process in list(self.running):
+            try:
+                self.stop(process)
+            except Exception as error:  # keep stopping the others
+                log(f"could not stop pid {process.pid}: {error}")

@@ -68,7 +68,7 @@ import http.client
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benches"))
 from benchlib import (  # noqa: E402  (after the path it lives on)
-    ensure_wrk, fmt, load_average, log, parse_wrk, spread, stop_session,
+    Sessions, ensure_wrk, fmt, load_average, log, parse_wrk, spread,
 )
 HERE = ROOT / "benches" / "inference"
 PEERS_DIR = HERE / "peers"
@@ -87,6 +87,7 @@ PORT_SPAN = 600
 START_TIMEOUT_S = 90.0
 TERM_GRACE_S = 5.0
 STOP_TIMEOUT_S = 10.0
+_sessions = Sessions(TERM_GRACE_S, STOP_TIMEOUT_S)  # servers started and not yet stopped
 BUILD_TIMEOUT_S = 3600
 PIP_TIMEOUT_S = 1200
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -104,7 +105,6 @@ REQUESTS = {
 }
 
 _port_counter = 0
-_running = []  # processes started and not yet stopped
 
 
 def next_port():
@@ -273,27 +273,15 @@ def start_server(server, args, registries, python):
     process = subprocess.Popen(session_command(server_command(server, port, args, registries, python)),
                                cwd=PEERS_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True, env=env)
-    _running.append(process)
-    try:
-        wait_ready(port, process)
-    except Exception:
-        stop_server(process)
-        raise
-    return process, port
+    return _sessions.started(process, lambda: wait_ready(port, process)), port
 
 
 def stop_server(process):
-    stop_session(process, TERM_GRACE_S, STOP_TIMEOUT_S)
-    if process in _running:
-        _running.remove(process)
+    _sessions.stop(process)
 
 
 def stop_all():
-    for process in list(_running):
-        try:
-            stop_server(process)
-        except Exception as error:  # keep stopping the others
-            log(f"could not stop pid {process.pid}: {error}")
+    _sessions.stop_all()
 
 
 # ---------------------------------------------------------------- outputs agree

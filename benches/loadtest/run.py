@@ -41,7 +41,7 @@ import http.client
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benches"))
 from benchlib import (  # noqa: E402  (after the path it lives on)
-    ensure_wrk, fmt, load_average, log, parse_wrk, spread, stop_session,
+    Sessions, ensure_wrk, fmt, load_average, log, parse_wrk, spread,
 )
 PEERS_DIR = ROOT / "benches" / "loadtest" / "peers"
 PEERS_TARGET = PEERS_DIR / "target"
@@ -54,6 +54,7 @@ START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 # SIGTERM, then SIGKILL after this long (ntex keeps running for longer than 10 s on SIGTERM).
 TERM_GRACE_S = 3.0
+_sessions = Sessions(TERM_GRACE_S, STOP_TIMEOUT_S)  # servers started and not yet stopped
 BUILD_TIMEOUT_S = 3600
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -84,7 +85,6 @@ TESTS = {
 ALL_TESTS = list(TESTS) + ["idle"]
 
 _port_counter = 0
-_running = []  # servers started and not yet stopped
 
 
 def next_port():
@@ -149,27 +149,15 @@ def start_server(server, workers):
         pinned_session_command(SERVER_CORE, command),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, env=env)
-    _running.append(process)
-    try:
-        wait_for_port(port, process)
-    except Exception:
-        stop_server(process)
-        raise
-    return process, port
+    return _sessions.started(process, lambda: wait_for_port(port, process)), port
 
 
 def stop_server(process):
-    stop_session(process, TERM_GRACE_S, STOP_TIMEOUT_S)
-    if process in _running:
-        _running.remove(process)
+    _sessions.stop(process)
 
 
 def stop_all():
-    for process in list(_running):
-        try:
-            stop_server(process)
-        except Exception as error:  # keep stopping the others
-            log(f"could not stop pid {process.pid}: {error}")
+    _sessions.stop_all()
 
 
 def cpu_ticks(pid):

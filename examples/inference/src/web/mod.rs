@@ -530,8 +530,8 @@ async fn load_model(
     Path(name): Path<String>,
     headers: Headers,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    if let Err(refused) = same_site(&headers) {
+        return refused;
     }
     let service = state.service.clone();
     let loaded = kiln::runtime::spawn_blocking(move || service.load(&name)).await;
@@ -555,8 +555,8 @@ async fn unload_model(
     Path(name): Path<String>,
     headers: Headers,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    if let Err(refused) = same_site(&headers) {
+        return refused;
     }
     match state.service.unload(&name) {
         Ok(()) => Redirect::to("/".to_owned()).into_response(),
@@ -564,9 +564,25 @@ async fn unload_model(
     }
 }
 
-/// A form posted from another site (a browser says so in `Sec-Fetch-Site`).
-fn cross_site(headers: &Headers) -> bool {
-    headers.get_str("sec-fetch-site") == Some("cross-site")
+/// Refuses (403) a form posted from another site (a browser says so in `Sec-Fetch-Site`).
+fn same_site(headers: &Headers) -> Result<(), Response> {
+    if headers.get_str("sec-fetch-site") == Some("cross-site") {
+        return Err(Response::error(
+            StatusCode::FORBIDDEN,
+            "cross-site form posts are refused",
+        ));
+    }
+    Ok(())
+}
+
+/// The model a batching form posts to: 403 for a cross-site post, 404 for an unknown model.
+fn form_target(
+    state: &WebState,
+    name: &str,
+    headers: &Headers,
+) -> Result<Arc<LoadedModel>, Response> {
+    same_site(headers)?;
+    state.service.model(name).map_err(not_found)
 }
 
 async fn batching(
@@ -576,12 +592,9 @@ async fn batching(
     headers: Headers,
     Form(form): Form<BatchingForm>,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
-    }
-    let model = match state.service.model(&name) {
+    let model = match form_target(&state, &name, &headers) {
         Ok(model) => model,
-        Err(error) => return not_found(error),
+        Err(refused) => return refused,
     };
     let Some((current, _)) = tuning(&model) else {
         return not_found(ServiceError::UnknownModel(name));
@@ -625,12 +638,9 @@ async fn reset_batching(
     htmx: Htmx,
     headers: Headers,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
-    }
-    let model = match state.service.model(&name) {
+    let model = match form_target(&state, &name, &headers) {
         Ok(model) => model,
-        Err(error) => return not_found(error),
+        Err(refused) => return refused,
     };
     if let Err(error) = state.service.reset_tuning(&name).await {
         return match error {

@@ -18,7 +18,7 @@
 //! (403). Not here: the feedback rules and the bandit (`domain/feedback.rs`,
 //! `domain/bandit.rs`). Tests: `tests/cli/dashboard.rs`, `tests/browser.mjs`.
 
-use super::{WebState, cross_site};
+use super::{WebState, same_site};
 use crate::domain::feedback::Label;
 use crate::domain::{Data, Tensor};
 use crate::limits::QUERY_BYTES_MAX;
@@ -215,8 +215,8 @@ pub async fn risk(
     headers: Headers,
     Form(form): Form<RiskForm>,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    if let Err(refused) = same_site(&headers) {
+        return refused;
     }
     let mut view = page(&form, "");
     let features = match form.features() {
@@ -251,8 +251,8 @@ pub async fn search(
     headers: Headers,
     Form(form): Form<SearchForm>,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    if let Err(refused) = same_site(&headers) {
+        return refused;
     }
     let examples = RiskForm::examples();
     let query = form.query.trim();
@@ -290,8 +290,8 @@ pub async fn open(
     headers: Headers,
     Form(form): Form<OpenForm>,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    if let Err(refused) = same_site(&headers) {
+        return refused;
     }
     let examples = RiskForm::examples();
     let mut view = page(&examples, "");
@@ -331,8 +331,8 @@ pub async fn feedback(
     headers: Headers,
     Form(form): Form<FeedbackForm>,
 ) -> Response {
-    if cross_site(&headers) {
-        return Response::error(StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    if let Err(refused) = same_site(&headers) {
+        return refused;
     }
     let examples = RiskForm::examples();
     let mut view = page(&examples, "");

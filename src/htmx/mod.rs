@@ -37,6 +37,8 @@ pub mod sse;
 #[cfg(test)]
 mod render_tests;
 #[cfg(test)]
+mod sse_tests;
+#[cfg(test)]
 mod tests;
 
 pub use render::oob_blocks;
